@@ -1,0 +1,41 @@
+# Maintainer entry points. CI runs `make verify test` with
+# HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs (see .ci/run).
+
+GO ?= go
+# HUBSPOT_SPEC_MIRROR: a folder laid out like HubSpot's spec collection, or an
+# https base address; unset means the public collection on GitHub.
+export HUBSPOT_SPEC_MIRROR
+# SPEC_FILE=/any/path.json generates from that document instead of the pin.
+export SPEC_FILE
+
+.PHONY: generate verify test race bench fuzz example
+
+## generate: fetch the pinned document, normalize it, regenerate generated/.
+generate:
+	$(GO) generate ./generated/...
+
+## verify: regenerate and fail on any difference from what is committed.
+verify: generate
+	@status=$$(git status --porcelain -- generated); \
+	if [ -n "$$status" ]; then \
+		echo "make verify: generated code differs from what is committed:"; echo "$$status"; \
+		git --no-pager diff --stat -- generated; exit 1; \
+	fi
+	@echo "make verify: generated code is up to date"
+
+## test: run every test (tests needing HubSpot's documents use $$HUBSPOT_SPEC_MIRROR).
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## bench: run the benchmarks.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: fuzz specfix for a while.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzNormalize -fuzztime 60s ./internal/specfix/
+
+## example: run the example job against the in-process fake server.
+example:
+	$(GO) run ./examples/limits

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+)
+
+func renderBatch(m *model) *jen.File {
+	f := newFile()
+	f.ImportName("context", "context")
+	rt := func(name string) *jen.Statement { return jen.Qual(runtimePkg, name) }
+
+	f.Comment("NewDefaultClient returns a client with production defaults: server is")
+	f.Comment("HubSpot's API (hubspot.DefaultBaseURL when empty), requests carry UserAgent,")
+	f.Comment("a bearer token, a request timeout, client-side rate limiting shared by")
+	f.Comment("every client of the same token, and retries with backoff (see package hubspot).")
+	f.Comment("Pass the token with hubspot.WithToken or hubspot.WithTokenSource.")
+	f.Func().Id("NewDefaultClient").Params(jen.Id("server").String(), jen.Id("opts").Op("...").Add(rt("Option"))).
+		Params(jen.Op("*").Id("ClientWithResponses"), jen.Error()).Block(
+		jen.If(jen.Id("server").Op("==").Lit("")).Block(jen.Id("server").Op("=").Add(rt("DefaultBaseURL"))),
+		jen.List(jen.Id("hc"), jen.Err()).Op(":=").Add(rt("NewHTTPClient")).Call(
+			jen.Append(jen.Index().Add(rt("Option")).Values(rt("WithUserAgent").Call(jen.Id("UserAgent"))), jen.Id("opts").Op("...")).Op("..."),
+		),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("NewClientWithResponses").Call(jen.Id("server"), jen.Id("WithHTTPClient").Call(jen.Id("hc")))),
+	)
+	f.Line()
+
+	f.Comment("Batcher runs HubSpot's batch operations over any number of inputs and")
+	f.Comment("lists whole collections: it chunks, bounds concurrency, rate-limits,")
+	f.Comment("retries and accounts for every input (see hubspot.RunBatch). Use a client")
+	f.Comment("from NewDefaultClient so that requests are rate-limited and retried.")
+	f.Type().Id("Batcher").Struct(
+		jen.Id("client").Id("ClientInterface"),
+		jen.Id("cfg").Add(rt("Config")),
+	)
+	f.Line()
+	f.Comment("NewBatcher returns a Batcher sending through client. Options set the chunk")
+	f.Comment("size, concurrency, progress callback and logger; invalid ones are an error.")
+	f.Func().Id("NewBatcher").Params(jen.Id("client").Id("ClientInterface"), jen.Id("opts").Op("...").Add(rt("BatchOption"))).
+		Params(jen.Op("*").Id("Batcher"), jen.Error()).Block(
+		jen.If(jen.Id("client").Op("==").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit("associations: NewBatcher: nil client"))),
+		),
+		jen.List(jen.Id("cfg"), jen.Err()).Op(":=").Add(rt("NewConfig")).Call(jen.Id("opts").Op("...")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Op("&").Id("Batcher").Values(jen.Dict{jen.Id("client"): jen.Id("client"), jen.Id("cfg"): jen.Id("cfg")}), jen.Nil()),
+	)
+
+	validators := map[string]bool{}
+	for _, b := range m.Batches {
+		f.Line()
+		renderBatchMethod(f, b)
+		if !validators[b.InputType] {
+			validators[b.InputType] = true
+			f.Line()
+			renderValidator(f, b)
+		}
+	}
+	keyFuncs := map[string]bool{}
+	for _, b := range m.Batches {
+		for _, t := range []string{b.InputType, b.ResultType} {
+			if t == "" || keyFuncs[t] {
+				continue
+			}
+			keyFuncs[t] = true
+			f.Line()
+			f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(b.Keys))
+			parts := []jen.Code{}
+			for _, k := range b.Keys {
+				parts = append(parts, jen.Lit(k.JSON), jen.Id("v").Dot(k.Go))
+			}
+			f.Func().Id("key"+t).Params(jen.Id("v").Id(t)).Add(rt("Key")).Block(
+				jen.Return(rt("NewKey").Call(parts...)),
+			)
+		}
+	}
+	for _, l := range m.Lists {
+		f.Line()
+		renderList(f, l)
+	}
+	return f
+}
+
+func keyNames(keys []field) string {
+	var names []string
+	for _, k := range keys {
+		names = append(names, k.JSON)
+	}
+	return strings.Join(names, " and ")
+}
+
+func params(names []string) []jen.Code {
+	out := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
+	for _, n := range names {
+		out = append(out, jen.Id(n).String())
+	}
+	return out
+}
+
+func args(names []string) []jen.Code {
+	out := []jen.Code{jen.Id("ctx")}
+	for _, n := range names {
+		out = append(out, jen.Id(n))
+	}
+	return out
+}
+
+func wrapComment(f *jen.File, text string) {
+	words := strings.Fields(text)
+	line := ""
+	for _, w := range words {
+		if line != "" && len(line)+1+len(w) > 76 {
+			f.Comment(line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		f.Comment(line)
+	}
+}
+
+func renderBatchMethod(f *jen.File, b batchOp) {
+	rt := func(name string) *jen.Statement { return jen.Qual(runtimePkg, name) }
+	out := b.ResultType
+	outType := jen.Id(out)
+	if out == "" {
+		outType = jen.Struct()
+	}
+	typeArgs := jen.Index(jen.List(jen.Id(b.InputType), outType.Clone()))
+
+	wrapComment(f, fmt.Sprintf("%s runs HubSpot's %s (%s %s) over any number of inputs: %s. %s", b.Helper, b.OperationID, b.Method, b.Path, strings.TrimSuffix(b.Summary, "."), b.Description))
+	f.Comment("")
+	safety := "It is idempotent: a chunk is resent after a timeout or a 5xx."
+	if !b.Idempotent {
+		safety = fmt.Sprintf("It is not idempotent: after an ambiguous failure it reads back what exists with %s and sends only what is missing.", b.ReadBack.OperationID)
+	}
+	wrapComment(f, fmt.Sprintf("Inputs are validated before anything is sent, then sent in chunks; results are matched to inputs by %s. %s", keyNames(b.Keys), safety))
+	if len(b.Exemptions) > 0 {
+		wrapComment(f, fmt.Sprintf("HubSpot exempts this operation from these rate limits: %s.", strings.Join(b.Exemptions, ", ")))
+	}
+	wrapComment(f, "The result accounts for every input; err is nil only when every input succeeded.")
+
+	spec := jen.Dict{
+		jen.Id("Operation"):  jen.Lit(b.OperationID),
+		jen.Id("Idempotent"): jen.Lit(b.Idempotent),
+		jen.Id("Validate"):   jen.Id("validate" + b.InputType),
+		jen.Id("InputKey"):   jen.Id("key" + b.InputType),
+	}
+	if len(b.Exemptions) > 0 {
+		lits := []jen.Code{}
+		for _, e := range b.Exemptions {
+			lits = append(lits, jen.Lit(e))
+		}
+		spec[jen.Id("RateLimitExemptions")] = jen.Index().String().Values(lits...)
+	}
+	sendArgs := append(args(b.PathParams), jen.Id(b.OperationID+"JSONRequestBody").Values(jen.Dict{jen.Id("Inputs"): jen.Id("chunk")}))
+	spec[jen.Id("Send")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("chunk").Index().Id(b.InputType)).
+		Params(jen.Op("*").Qual("net/http", "Response"), jen.Error()).Block(
+		jen.Return(jen.Id("b").Dot("client").Dot(b.OperationID).Call(sendArgs...)),
+	)
+	if out != "" {
+		spec[jen.Id("ResultKey")] = jen.Id("key" + out)
+	}
+	if b.ReadBack != nil {
+		spec[jen.Id("ReadBack")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context")).
+			Params(jen.Index().Id(out), jen.Error()).Block(
+			jen.Return(jen.Id("b").Dot(b.ReadBack.Helper).Call(args(b.PathParams)...)),
+		)
+	}
+	ps := append(params(b.PathParams), jen.Id("inputs").Index().Id(b.InputType))
+	f.Func().Params(jen.Id("b").Op("*").Id("Batcher")).Id(b.Helper).Params(ps...).
+		Params(jen.Op("*").Add(rt("Result")).Add(typeArgs.Clone()), jen.Error()).Block(
+		jen.Return(rt("RunBatch").Call(jen.Id("ctx"), jen.Id("b").Dot("cfg"), rt("BatchSpec").Add(typeArgs).Values(spec), jen.Id("inputs"))),
+	)
+}
+
+func renderValidator(f *jen.File, b batchOp) {
+	f.Commentf("validate%s returns the problems of one input, from the constraints of", b.InputType)
+	f.Comment("the normalized document (enum values, minimums).")
+	body := []jen.Code{jen.Var().Id("problems").Index().String()}
+	for _, c := range b.Checks {
+		v := jen.Id("in").Dot(c.Go)
+		deref := v.Clone()
+		if c.Pointer {
+			deref = jen.Op("*").Add(v.Clone())
+		}
+		var checks []jen.Code
+		if c.Enum != "" {
+			checks = append(checks, jen.If(jen.Op("!").Add(deref.Clone()).Dot("Valid").Call()).Block(
+				jen.Id("problems").Op("=").Append(jen.Id("problems"), jen.Qual("fmt", "Sprintf").Call(jen.Lit(c.JSON+": unknown value %q"), deref.Clone())),
+			))
+		}
+		if c.Minimum != nil && !c.IsString {
+			checks = append(checks, jen.If(deref.Clone().Op("<").Lit(int(*c.Minimum))).Block(
+				jen.Id("problems").Op("=").Append(jen.Id("problems"), jen.Qual("fmt", "Sprintf").Call(jen.Lit(fmt.Sprintf("%s: %%d is less than %d", c.JSON, int(*c.Minimum))), deref.Clone())),
+			))
+		}
+		if c.Pointer {
+			body = append(body, jen.If(v.Clone().Op("!=").Nil()).Block(checks...))
+		} else {
+			body = append(body, checks...)
+		}
+	}
+	body = append(body, jen.Return(jen.Id("problems")))
+	f.Func().Id("validate"+b.InputType).Params(jen.Id("in").Id(b.InputType)).Index().String().Block(body...)
+}
+
+func renderList(f *jen.File, l listOp) {
+	rt := func(name string) *jen.Statement { return jen.Qual(runtimePkg, name) }
+	pageArgs := args(l.PathParams)
+	if l.Paged {
+		pageArgs = append(pageArgs, jen.Op("&").Id(l.OperationID+"Params").Values(jen.Dict{jen.Id("After"): jen.Id("afterPtr")}))
+	}
+	fetch := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("after").String()).
+		Params(jen.Op("*").Qual("net/http", "Response"), jen.Error())
+	var fetchBody []jen.Code
+	if l.Paged {
+		fetchBody = append(fetchBody,
+			jen.Var().Id("afterPtr").Op("*").String(),
+			jen.If(jen.Id("after").Op("!=").Lit("")).Block(jen.Id("afterPtr").Op("=").Op("&").Id("after")),
+		)
+	} else {
+		fetchBody = append(fetchBody, jen.Id("_").Op("=").Id("after").Comment("this version does not page"))
+	}
+	fetchBody = append(fetchBody, jen.Return(jen.Id("b").Dot("client").Dot(l.OperationID).Call(pageArgs...)))
+
+	wrapComment(f, fmt.Sprintf("%sSeq yields every result of HubSpot's %s (%s), following paging if the API version pages, and stops at the first error.", l.Helper, l.OperationID, strings.TrimSuffix(l.Summary, ".")))
+	f.Func().Params(jen.Id("b").Op("*").Id("Batcher")).Id(l.Helper+"Seq").Params(params(l.PathParams)...).
+		Qual("iter", "Seq2").Index(jen.List(jen.Id(l.ItemType), jen.Error())).Block(
+		jen.Return(rt("Pages").Index(jen.Id(l.ItemType)).Call(jen.Id("ctx"), fetch.Block(fetchBody...))),
+	)
+	f.Line()
+	wrapComment(f, fmt.Sprintf("%s returns every result of HubSpot's %s (%s) as one slice, whatever paging the API version has.", l.Helper, l.OperationID, strings.TrimSuffix(l.Summary, ".")))
+	f.Func().Params(jen.Id("b").Op("*").Id("Batcher")).Id(l.Helper).Params(params(l.PathParams)...).
+		Params(jen.Index().Id(l.ItemType), jen.Error()).Block(
+		jen.Return(rt("Collect").Call(jen.Id("b").Dot(l.Helper+"Seq").Call(args(l.PathParams)...))),
+	)
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
+)
+
+// batchOp is one batch operation: a POST whose body is a BatchInput, an
+// object with an "inputs" array.
+type batchOp struct {
+	OperationID string   // BatchUpdateConfigurations
+	Helper      string   // UpdateConfigurations
+	Summary     string   // HubSpot's summary
+	Description string   // HubSpot's description
+	Method      string   // POST
+	Path        string   // as in the document
+	PathParams  []string // Go parameter names, in path order
+	InputType   string   // Go type of one input
+	ResultType  string   // Go type of one result, "" when the batch has none
+	Idempotent  bool     // safe to resend after an ambiguous failure
+	Keys        []field  // fields that match a result to its input
+	Checks      []field  // input fields with constraints to validate
+	ReadBack    *listOp  // list operation that reads back what exists, for non-idempotent batches
+	Exemptions  []string // x-hubspot-rate-limit-exemptions
+}
+
+// field is one property of an input or result schema.
+type field struct {
+	JSON     string   // JSON name
+	Go       string   // Go field name
+	Pointer  bool     // optional: a pointer in Go
+	Enum     string   // Go enum type with Valid(), if any
+	Minimum  *float64 // minimum, if any
+	IsString bool
+}
+
+// listOp is a GET operation answering a collection: an object with a
+// "results" array, and possibly paging.next.after.
+type listOp struct {
+	OperationID string
+	Helper      string // Labels, Configurations, AllConfigurations
+	Summary     string
+	PathParams  []string
+	ItemType    string
+	Paged       bool // the response has paging.next.after and the operation an "after" query parameter
+	Exemptions  []string
+}
+
+func buildModel(doc *openapi3.T) (*model, error) {
+	m := &model{}
+	if doc.Info != nil {
+		m.Title, m.Version = doc.Info.Title, doc.Info.Version
+	}
+	if m.Version == "" {
+		return nil, fmt.Errorf("/info/version: empty")
+	}
+	paths := doc.Paths.InMatchingOrder()
+	sort.Strings(paths)
+	for _, p := range paths {
+		item := doc.Paths.Value(p)
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			op := item.GetOperation(method)
+			if op == nil {
+				continue
+			}
+			switch method {
+			case http.MethodGet:
+				if l, ok := listFrom(p, op); ok {
+					m.Lists = append(m.Lists, l)
+				}
+			case http.MethodPost:
+				b, ok, err := batchFrom(p, op)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					m.Batches = append(m.Batches, b)
+				}
+			}
+		}
+	}
+	sort.Slice(m.Batches, func(i, j int) bool { return m.Batches[i].Helper < m.Batches[j].Helper })
+	sort.Slice(m.Lists, func(i, j int) bool { return m.Lists[i].Helper < m.Lists[j].Helper })
+	for i := range m.Batches {
+		b := &m.Batches[i]
+		if b.Idempotent || b.ResultType == "" {
+			continue
+		}
+		for j := range m.Lists {
+			l := &m.Lists[j]
+			if l.ItemType == b.ResultType && equalStrings(l.PathParams, b.PathParams) {
+				b.ReadBack = l
+				break
+			}
+		}
+		if b.ReadBack == nil {
+			return nil, fmt.Errorf("%s %s: no list operation with the same path parameters returns %s, so a create cannot be read back after an ambiguous failure", b.Method, b.Path, b.ResultType)
+		}
+	}
+	return m, nil
+}
+
+func equalStrings(a, b []string) bool {
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
+}
+
+func pathParams(p string, op *openapi3.Operation) []string {
+	var out []string
+	for _, seg := range strings.Split(p, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.Trim(seg, "{}"))
+		}
+	}
+	return out
+}
+
+func exemptions(op *openapi3.Operation) []string {
+	v, ok := op.Extensions["x-hubspot-rate-limit-exemptions"].([]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, e := range v {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func refName(s *openapi3.SchemaRef) string {
+	if s == nil || s.Ref == "" {
+		return ""
+	}
+	return s.Ref[strings.LastIndex(s.Ref, "/")+1:]
+}
+
+func jsonSchema(content openapi3.Content) *openapi3.SchemaRef {
+	if mt := content.Get("application/json"); mt != nil {
+		return mt.Schema
+	}
+	return nil
+}
+
+func listFrom(p string, op *openapi3.Operation) (listOp, bool) {
+	r := op.Responses.Status(200)
+	if r == nil || r.Value == nil {
+		return listOp{}, false
+	}
+	s := jsonSchema(r.Value.Content)
+	if s == nil || s.Value == nil {
+		return listOp{}, false
+	}
+	results := s.Value.Properties["results"]
+	if results == nil || results.Value == nil || results.Value.Items == nil {
+		return listOp{}, false
+	}
+	item := refName(results.Value.Items)
+	if item == "" {
+		return listOp{}, false
+	}
+	l := listOp{
+		OperationID: op.OperationID,
+		Helper:      strings.TrimPrefix(op.OperationID, "List"),
+		Summary:     op.Summary,
+		PathParams:  pathParams(p, op),
+		ItemType:    item,
+		Exemptions:  exemptions(op),
+	}
+	if paging := s.Value.Properties["paging"]; paging != nil && paging.Value != nil {
+		for _, prm := range op.Parameters {
+			if prm.Value != nil && prm.Value.In == "query" && prm.Value.Name == "after" {
+				l.Paged = true
+			}
+		}
+	}
+	return l, true
+}
+
+func batchFrom(p string, op *openapi3.Operation) (batchOp, bool, error) {
+	if op.RequestBody == nil || op.RequestBody.Value == nil {
+		return batchOp{}, false, nil
+	}
+	body := jsonSchema(op.RequestBody.Value.Content)
+	if body == nil || body.Value == nil {
+		return batchOp{}, false, nil
+	}
+	inputs := body.Value.Properties["inputs"]
+	if inputs == nil || inputs.Value == nil || !inputs.Value.Type.Is("array") || inputs.Value.Items == nil {
+		return batchOp{}, false, nil
+	}
+	in := inputs.Value.Items
+	if refName(in) == "" {
+		return batchOp{}, false, fmt.Errorf("POST %s: batch inputs are not a named schema", p)
+	}
+	b := batchOp{
+		OperationID: op.OperationID,
+		Helper:      strings.TrimPrefix(op.OperationID, "Batch"),
+		Summary:     op.Summary,
+		Description: op.Description,
+		Method:      http.MethodPost,
+		Path:        p,
+		PathParams:  pathParams(p, op),
+		InputType:   refName(in),
+		Exemptions:  exemptions(op),
+	}
+	// Creating is the one batch that is not safe to resend blindly.
+	last := p[strings.LastIndex(p, "/")+1:]
+	b.Idempotent = last != "create" && !strings.HasPrefix(op.OperationID, "BatchCreate")
+
+	var result *openapi3.SchemaRef
+	for _, code := range []int{200, 201} {
+		if r := op.Responses.Status(code); r != nil && r.Value != nil {
+			if s := jsonSchema(r.Value.Content); s != nil && s.Value != nil {
+				if res := s.Value.Properties["results"]; res != nil && res.Value != nil && refName(res.Value.Items) != "" {
+					result = res.Value.Items
+					break
+				}
+			}
+		}
+	}
+	inFields := fields(in.Value)
+	keySet := map[string]bool{}
+	for _, r := range in.Value.Required {
+		keySet[r] = true
+	}
+	if result != nil {
+		b.ResultType = refName(result)
+		common := map[string]bool{}
+		for _, r := range result.Value.Required {
+			if keySet[r] {
+				common[r] = true
+			}
+		}
+		keySet = common
+	}
+	for _, f := range inFields {
+		if keySet[f.JSON] {
+			b.Keys = append(b.Keys, f)
+		}
+		if f.Enum != "" || f.Minimum != nil {
+			b.Checks = append(b.Checks, f)
+		}
+	}
+	if len(b.Keys) == 0 {
+		return batchOp{}, false, fmt.Errorf("POST %s: no required field common to %s and its result identifies an input", p, b.InputType)
+	}
+	return b, true, nil
+}
+
+// fields lists a schema's properties in name order, with the Go names
+// oapi-codegen gives them.
+func fields(s *openapi3.Schema) []field {
+	req := map[string]bool{}
+	for _, r := range s.Required {
+		req[r] = true
+	}
+	names := make([]string, 0, len(s.Properties))
+	for n := range s.Properties {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []field
+	for _, n := range names {
+		ps := s.Properties[n]
+		f := field{JSON: n, Go: codegen.SchemaNameToTypeName(n), Pointer: !req[n]}
+		if ps.Ref != "" && ps.Value != nil && len(ps.Value.Enum) > 0 {
+			f.Enum = refName(ps)
+		}
+		if ps.Value != nil {
+			f.Minimum = ps.Value.Min
+			f.IsString = ps.Value.Type.Is("string")
+		}
+		out = append(out, f)
+	}
+	return out
+}

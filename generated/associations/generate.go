@@ -1,0 +1,11 @@
+package associations
+
+// Regenerate with `go generate ./...` or `make generate` from the module
+// root. The document is read by pin (spec/pins.json) from
+// $HUBSPOT_SPEC_MIRROR, or from $SPEC_FILE when set.
+
+//go:generate go run ../../internal/cmd/specfix fetch -pins ../../spec/pins.json -cache ../../.cache/specs -out ../../.cache/raw.json
+//go:generate go run ../../internal/cmd/specfix -in ../../.cache/raw.json -rules ../../spec/rules.json -out ../../.cache/normalized.json
+//go:generate go run ../../gen -clean .
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../spec/oapi-codegen.yaml ../../.cache/normalized.json
+//go:generate go run ../../gen -in ../../.cache/normalized.json -out .

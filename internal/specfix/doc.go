@@ -1,0 +1,22 @@
+// Package specfix normalizes HubSpot's published OpenAPI documents so that
+// oapi-codegen produces the same, readable Go surface for every API version
+// and every published revision of a version.
+//
+// Normalize applies two kinds of changes:
+//
+//   - generic steps that hold for any HubSpot document: version-free,
+//     deterministic operation names; error responses declared with content
+//     type "*/*" made JSON so typed errors are generated; batch responses
+//     given the same status codes (200, 201 and 207 Multi-Status, or 200,
+//     204 and 207 for batches without results) in every version; security
+//     reduced to the bearer token a client really sends, keeping scopes only
+//     as documentation; and clutter such as "example": null removed.
+//   - rules read from a rules file (spec/rules.json in this repository) that
+//     are scoped to one API by its title: stable names for known operations,
+//     shared enums, and pointed edits. A rule whose target has vanished is an
+//     error unless the rule is marked optional, so upstream drift is noticed.
+//
+// Normalize is deterministic and idempotent: the same input gives
+// byte-identical output, and normalizing a normalized document changes
+// nothing.
+package specfix

@@ -1,0 +1,837 @@
+package specfix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Error is a normalization failure at one place of one document.
+type Error struct {
+	File    string // the document's name, as given to Normalize
+	Pointer string // JSON pointer into the document, "" for the whole
+	Msg     string
+}
+
+func (e *Error) Error() string {
+	p := e.Pointer
+	if p == "" {
+		p = "/"
+	}
+	return fmt.Sprintf("%s: %s: %s", e.File, p, e.Msg)
+}
+
+// Change records one modification made by a normalization step or rule.
+type Change struct {
+	Rule    string // step or rule name
+	Pointer string // where
+	What    string // what changed
+}
+
+func (c Change) String() string { return c.Rule + ": " + c.Pointer + ": " + c.What }
+
+// Result is a normalized document plus an account of what was changed.
+type Result struct {
+	Output   []byte   // the normalized document, indented JSON, sorted keys
+	Version  string   // info.version
+	Changes  []Change // in the order they were made
+	Warnings []string // operations named without a rule, and similar
+}
+
+var httpMethods = map[string]bool{
+	"get": true, "put": true, "post": true, "delete": true,
+	"options": true, "head": true, "patch": true, "trace": true,
+}
+
+// methodOrder fixes the order operations of one path are visited in.
+var methodOrder = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// versionSegment matches the version segment of HubSpot paths: v4,
+// 2026-03, 2026-09-beta.
+var versionSegment = regexp.MustCompile(`^(v[0-9]+|[0-9]{4}-[0-9]{2}(-[a-z]+)?)$`)
+
+const schemasPrefix = "#/components/schemas/"
+
+type normalizer struct {
+	file     string
+	doc      map[string]any
+	rules    *DocumentRules
+	changes  []Change
+	warnings []string
+}
+
+func (n *normalizer) errorf(ptr, format string, args ...any) error {
+	return &Error{File: n.file, Pointer: ptr, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (n *normalizer) changed(rule, ptr, format string, args ...any) {
+	n.changes = append(n.changes, Change{Rule: rule, Pointer: ptr, What: fmt.Sprintf(format, args...)})
+}
+
+// Normalize normalizes the OpenAPI document raw. name names the document in
+// errors. rules may be nil; only the rule set whose title equals the
+// document's info.title applies.
+func Normalize(name string, raw []byte, rules *Rules) (*Result, error) {
+	n := &normalizer{file: name}
+	if err := n.parse(raw); err != nil {
+		return nil, err
+	}
+	info := obj(n.doc, "info")
+	title, _ := info["title"].(string)
+	version, _ := info["version"].(string)
+	n.rules = rules.forTitle(title)
+	steps := []func() error{
+		n.stripNoise,
+		n.jsonErrorBodies,
+		n.security,
+		n.operationNames,
+		n.batchResponses,
+		n.errorShapes,
+		n.enums,
+		n.edits,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	out, err := marshal(n.doc)
+	if err != nil {
+		return nil, n.errorf("", "encoding: %v", err)
+	}
+	if err := n.validate(out); err != nil {
+		return nil, err
+	}
+	return &Result{Output: out, Version: version, Changes: n.changes, Warnings: n.warnings}, nil
+}
+
+func (n *normalizer) parse(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := position(raw, se.Offset)
+			return n.errorf("", "invalid JSON at line %d, column %d: %v", line, col, err)
+		}
+		return n.errorf("", "invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return n.errorf("", "invalid JSON: data after the document")
+	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return n.errorf("", "not a JSON object")
+	}
+	ver, _ := doc["openapi"].(string)
+	if !strings.HasPrefix(ver, "3.") {
+		return n.errorf("/openapi", "want an OpenAPI 3.x document, got %v", doc["openapi"])
+	}
+	if _, ok := doc["info"].(map[string]any); !ok {
+		return n.errorf("/info", "missing or not an object")
+	}
+	if v, ok := obj(doc, "info")["version"].(string); !ok || v == "" {
+		return n.errorf("/info/version", "missing or not a string")
+	}
+	if _, ok := doc["paths"].(map[string]any); !ok {
+		return n.errorf("/paths", "missing or not an object")
+	}
+	for _, p := range slices.Sorted(maps.Keys(obj(doc, "paths"))) {
+		item, ok := obj(doc, "paths")[p].(map[string]any)
+		if !ok {
+			return n.errorf(pointer("paths", p), "not an object")
+		}
+		for m, op := range item {
+			if httpMethods[m] {
+				if _, ok := op.(map[string]any); !ok {
+					return n.errorf(pointer("paths", p, m), "operation is not an object")
+				}
+			}
+		}
+	}
+	if c, ok := doc["components"]; ok {
+		if _, ok := c.(map[string]any); !ok {
+			return n.errorf("/components", "not an object")
+		}
+		for _, k := range []string{"schemas", "responses", "securitySchemes", "parameters", "requestBodies"} {
+			if v, ok := c.(map[string]any)[k]; ok {
+				if _, ok := v.(map[string]any); !ok {
+					return n.errorf(pointer("components", k), "not an object")
+				}
+			}
+		}
+	}
+	n.doc = doc
+	return nil
+}
+
+func position(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+func marshal(doc any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// validate checks the normalized document with kin-openapi, the library
+// oapi-codegen reads it with.
+func (n *normalizer) validate(out []byte) error {
+	loader := openapi3.NewLoader()
+	t, err := loader.LoadFromData(out)
+	if err != nil {
+		return n.errorf("", "normalized document does not load: %v", err)
+	}
+	if err := t.Validate(context.Background(), openapi3.DisableExamplesValidation(), openapi3.AllowExtraSiblingFields("description")); err != nil {
+		return n.errorf("", "normalized document is invalid: %v", oneLine(err.Error()))
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// nameMapKeys are keys whose value maps names to objects (not keywords).
+var nameMapKeys = map[string]bool{
+	"properties": true, "schemas": true, "paths": true, "responses": true,
+	"parameters": true, "securitySchemes": true, "content": true, "headers": true,
+	"examples": true, "requestBodies": true, "callbacks": true, "links": true,
+	"variables": true, "scopes": true, "mapping": true, "encoding": true,
+	"patternProperties": true, "definitions": true,
+}
+
+// literalKeys hold data, not OpenAPI structure.
+var literalKeys = map[string]bool{"example": true, "default": true, "enum": true, "const": true, "required": true}
+
+// walk visits every structural object of the document (not extension or
+// literal values), calling fn with its pointer.
+func walk(v any, ptr string, nameMap bool, fn func(m map[string]any, ptr string, nameMap bool)) {
+	switch x := v.(type) {
+	case map[string]any:
+		fn(x, ptr, nameMap)
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if !nameMap && (strings.HasPrefix(k, "x-") || literalKeys[k]) {
+				continue
+			}
+			child := x[k]
+			walk(child, ptr+pointer(k), !nameMap && nameMapKeys[k] && isNameMap(k, child, ptr), fn)
+		}
+	case []any:
+		for i, e := range x {
+			walk(e, fmt.Sprintf("%s/%d", ptr, i), false, fn)
+		}
+	}
+}
+
+// isNameMap reports whether key k holds a map of names. "parameters" of an
+// operation is a list, of components a map.
+func isNameMap(k string, child any, _ string) bool {
+	_, ok := child.(map[string]any)
+	return ok
+}
+
+// stripNoise removes "example": null, empty descriptions and similar
+// clutter, keeping every description.
+func (n *normalizer) stripNoise() error {
+	count := 0
+	walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
+		if nameMap {
+			return
+		}
+		for _, k := range []string{"example", "default"} {
+			if v, ok := m[k]; ok && v == nil {
+				delete(m, k)
+				count++
+			}
+		}
+		if d, ok := m["description"].(string); ok && strings.TrimSpace(d) == "" {
+			delete(m, "description")
+			count++
+		}
+	})
+	if count > 0 {
+		n.changed("noise", "", "removed %d null examples and empty descriptions", count)
+	}
+	return nil
+}
+
+// jsonErrorBodies makes bodies declared with content type */* JSON, so
+// oapi-codegen decodes them (HubSpot's error response is declared so).
+func (n *normalizer) jsonErrorBodies() error {
+	fix := func(content map[string]any, ptr string) {
+		if content == nil {
+			return
+		}
+		if v, ok := content["*/*"]; ok {
+			if _, has := content["application/json"]; !has {
+				content["application/json"] = v
+				n.changed("json-bodies", ptr, "content type */* declared as application/json")
+			}
+			delete(content, "*/*")
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(obj(obj(n.doc, "components"), "responses"))) {
+		r := obj(obj(obj(n.doc, "components"), "responses"), name)
+		fix(obj(r, "content"), pointer("components", "responses", name, "content"))
+	}
+	n.eachOperation(func(p, m string, op map[string]any) error {
+		for _, code := range slices.Sorted(maps.Keys(obj(op, "responses"))) {
+			r := obj(obj(op, "responses"), code)
+			fix(obj(r, "content"), pointer("paths", p, m, "responses", code, "content"))
+		}
+		fix(obj(obj(op, "requestBody"), "content"), pointer("paths", p, m, "requestBody", "content"))
+		return nil
+	})
+	return nil
+}
+
+// BearerScheme is the one security scheme a normalized document declares.
+const BearerScheme = "hubspot_token"
+
+// security replaces HubSpot's OR-ed lists of scopes (some referring to
+// schemes the document never declares) by the bearer token a client
+// really sends: a private app access token or an OAuth access token.
+func (n *normalizer) security() error {
+	dropped := 0
+	n.eachOperation(func(p, m string, op map[string]any) error {
+		if s, ok := op["security"].([]any); ok {
+			dropped += len(s)
+			delete(op, "security")
+		} else if _, ok := op["security"]; ok {
+			delete(op, "security")
+		}
+		return nil
+	})
+	want := map[string]any{
+		BearerScheme: map[string]any{
+			"type":        "http",
+			"scheme":      "bearer",
+			"description": "A private app access token or an OAuth access token, sent as Authorization: Bearer <token>.",
+		},
+	}
+	comps := ensureObj(n.doc, "components")
+	if !reflect.DeepEqual(comps["securitySchemes"], want) {
+		comps["securitySchemes"] = want
+		n.changed("security", "/components/securitySchemes", "declared only the bearer token scheme %s", BearerScheme)
+	}
+	global := []any{map[string]any{BearerScheme: []any{}}}
+	if !reflect.DeepEqual(n.doc["security"], global) {
+		n.doc["security"] = global
+		n.changed("security", "/security", "one requirement: %s", BearerScheme)
+	}
+	if dropped > 0 {
+		n.changed("security", "/paths", "dropped %d per-operation scope requirements", dropped)
+	}
+	return nil
+}
+
+// eachOperation calls fn for every operation in sorted path and fixed
+// method order.
+func (n *normalizer) eachOperation(fn func(path, method string, op map[string]any) error) error {
+	paths := obj(n.doc, "paths")
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		item := obj(paths, p)
+		for _, m := range methodOrder {
+			if op := obj(item, m); op != nil {
+				if err := fn(p, m, op); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// VersionFreePath replaces the first version segment of p (v4, 2026-03,
+// 2026-09-beta) with {version}.
+func VersionFreePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if versionSegment.MatchString(s) {
+			segs[i] = "{version}"
+			break
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// DeriveName gives an operation without a rule a short deterministic name
+// from its method and version-free path: the method, the fixed segments
+// after the version, and "By<Param>" when the path ends in a parameter.
+// full also appends every parameter, to break ties.
+func DeriveName(method, versionFree string, full bool) string {
+	segs := strings.Split(strings.Trim(versionFree, "/"), "/")
+	if i := slices.Index(segs, "{version}"); i >= 0 {
+		segs = segs[i+1:]
+	}
+	var b strings.Builder
+	b.WriteString(camel(method))
+	var params []string
+	for _, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			params = append(params, strings.Trim(s, "{}"))
+			continue
+		}
+		b.WriteString(camel(s))
+	}
+	if full {
+		for i, p := range params {
+			if i == 0 {
+				b.WriteString("By")
+			} else {
+				b.WriteString("And")
+			}
+			b.WriteString(camel(p))
+		}
+	} else if len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "{") {
+		b.WriteString("By" + camel(params[len(params)-1]))
+	}
+	return b.String()
+}
+
+// camel turns "high-usage_report" into "HighUsageReport".
+func camel(s string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range s {
+		switch {
+		case r == '-' || r == '_' || r == '.' || r == ' ':
+			up = true
+		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
+			if up && r >= 'a' && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			up = false
+		}
+	}
+	return b.String()
+}
+
+type opRef struct {
+	path, method, free string
+	op                 map[string]any
+}
+
+// operationNames gives every operation its stable name.
+func (n *normalizer) operationNames() error {
+	var ops []opRef
+	n.eachOperation(func(p, m string, op map[string]any) error {
+		ops = append(ops, opRef{p, m, VersionFreePath(p), op})
+		return nil
+	})
+	names := make([]string, len(ops))
+	ruled := make([]bool, len(ops))
+	if n.rules != nil {
+		for _, r := range n.rules.Operations {
+			found := false
+			for i, o := range ops {
+				if o.method == strings.ToLower(r.Method) && o.free == r.Path {
+					names[i], ruled[i], found = r.Name, true, true
+				}
+			}
+			if !found && !r.Optional {
+				return n.errorf(pointer("paths", r.Path, strings.ToLower(r.Method)),
+					"operation rule %q: target vanished: no %s operation on this path (with any version segment)", r.Name, strings.ToUpper(r.Method))
+			}
+		}
+	}
+	count := map[string]int{}
+	for i, o := range ops {
+		if !ruled[i] {
+			names[i] = DeriveName(o.method, o.free, false)
+		}
+		count[names[i]]++
+	}
+	for i, o := range ops {
+		if !ruled[i] && count[names[i]] > 1 {
+			names[i] = DeriveName(o.method, o.free, true)
+		}
+	}
+	seen := map[string]int{}
+	for i, o := range ops {
+		if j, dup := seen[names[i]]; dup {
+			return n.errorf(pointer("paths", o.path, o.method), "operation name %s is also given to %s %s", names[i], strings.ToUpper(ops[j].method), ops[j].path)
+		}
+		seen[names[i]] = i
+		if !ruled[i] {
+			n.warnings = append(n.warnings, fmt.Sprintf("%s: no rule names %s %s; using %s", n.file, strings.ToUpper(o.method), o.free, names[i]))
+		}
+		if o.op["operationId"] != names[i] {
+			n.changed("operation-names", pointer("paths", o.path, o.method, "operationId"), "%v -> %s", o.op["operationId"], names[i])
+			o.op["operationId"] = names[i]
+		}
+	}
+	return nil
+}
+
+func refName(v any) string {
+	m, _ := v.(map[string]any)
+	ref, _ := m["$ref"].(string)
+	if strings.HasPrefix(ref, schemasPrefix) {
+		return strings.TrimPrefix(ref, schemasPrefix)
+	}
+	return ""
+}
+
+func schemaRef(name string) map[string]any { return map[string]any{"$ref": schemasPrefix + name} }
+
+func (n *normalizer) schemas() map[string]any {
+	return ensureObj(ensureObj(n.doc, "components"), "schemas")
+}
+
+// resolve follows a local schema reference.
+func (n *normalizer) resolve(s map[string]any) map[string]any {
+	for i := 0; i < 8 && s != nil; i++ {
+		name := refName(s)
+		if name == "" {
+			return s
+		}
+		s = obj(n.schemas(), name)
+	}
+	return s
+}
+
+func jsonSchema(resp map[string]any) map[string]any {
+	return obj(obj(obj(resp, "content"), "application/json"), "schema")
+}
+
+// isBatchInput reports whether an operation's body is a BatchInput: an
+// object with an "inputs" array.
+func (n *normalizer) isBatchInput(op map[string]any) bool {
+	body := n.resolve(jsonSchema(obj(op, "requestBody")))
+	inputs := obj(obj(body, "properties"), "inputs")
+	return inputs != nil && inputs["type"] == "array"
+}
+
+// batchVoid is the response schema of batch operations without results.
+const batchVoid = "BatchResponseVoid"
+
+// batchResponses gives batch operations the same status codes in every
+// version: 200 and 201 with the batch response, 207 with its WithErrors
+// form; or, for batches without per-input results, 200 and 207 with
+// BatchResponseVoid and 204.
+func (n *normalizer) batchResponses() error {
+	return n.eachOperation(func(p, m string, op map[string]any) error {
+		if m != "post" || !n.isBatchInput(op) {
+			return nil
+		}
+		resps := obj(op, "responses")
+		if resps == nil {
+			return n.errorf(pointer("paths", p, m, "responses"), "missing")
+		}
+		success := ""
+		for _, code := range []string{"200", "201", "202"} {
+			if name := refName(jsonSchema(obj(resps, code))); name != "" {
+				success = name
+				break
+			}
+		}
+		typed := success != "" && refName(obj(obj(obj(n.schemas(), success), "properties"), "results")["items"]) != ""
+		if !typed {
+			if err := n.ensureVoid(success, pointer("paths", p, m, "responses")); err != nil {
+				return err
+			}
+		}
+		withErrors := success + "WithErrors"
+		if !typed {
+			success, withErrors = batchVoid, batchVoid
+		} else if obj(n.schemas(), withErrors) == nil {
+			if obj(n.schemas(), "StandardError") == nil {
+				withErrors = ""
+			} else {
+				s := deepCopy(obj(n.schemas(), success)).(map[string]any)
+				props := ensureObj(s, "properties")
+				props["errors"] = map[string]any{"type": "array", "items": schemaRef("StandardError")}
+				props["numErrors"] = map[string]any{"type": "integer", "format": "int32"}
+				n.schemas()[withErrors] = s
+				n.changed("batch-responses", pointer("components", "schemas", withErrors), "added: %s with errors and numErrors, for 207 Multi-Status", success)
+			}
+		}
+		want := map[string]any{}
+		jsonResp := func(desc, schema string) map[string]any {
+			return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": schemaRef(schema)}}}
+		}
+		want["200"] = jsonResp("successful operation", success)
+		if typed {
+			want["201"] = jsonResp("successful operation", success)
+		} else {
+			want["204"] = map[string]any{"description": "No content"}
+		}
+		if withErrors != "" {
+			want["207"] = jsonResp("multiple statuses", withErrors)
+		}
+		for _, code := range slices.Sorted(maps.Keys(resps)) {
+			if len(code) == 3 && code[0] == '2' {
+				if _, keep := want[code]; !keep {
+					delete(resps, code)
+					n.changed("batch-responses", pointer("paths", p, m, "responses", code), "removed")
+				}
+			}
+		}
+		for _, code := range slices.Sorted(maps.Keys(want)) {
+			cur := obj(resps, code)
+			if cur != nil && refName(jsonSchema(cur)) == refName(jsonSchema(want[code].(map[string]any))) && (jsonSchema(cur) != nil) == (jsonSchema(want[code].(map[string]any)) != nil) {
+				continue
+			}
+			resps[code] = want[code]
+			n.changed("batch-responses", pointer("paths", p, m, "responses", code), "declared %s", describeResp(want[code].(map[string]any)))
+		}
+		return nil
+	})
+}
+
+func describeResp(r map[string]any) string {
+	if name := refName(jsonSchema(r)); name != "" {
+		return name
+	}
+	return "no content"
+}
+
+// ensureVoid makes sure BatchResponseVoid exists, deriving it from the
+// untyped batch response from when the document has none.
+func (n *normalizer) ensureVoid(from, ptr string) error {
+	if obj(n.schemas(), batchVoid) != nil {
+		return nil
+	}
+	var s map[string]any
+	if from != "" {
+		s = deepCopy(obj(n.schemas(), from)).(map[string]any)
+	} else {
+		s = map[string]any{
+			"type":     "object",
+			"required": []any{"completedAt", "results", "startedAt", "status"},
+			"properties": map[string]any{
+				"completedAt": map[string]any{"type": "string", "format": "date-time"},
+				"startedAt":   map[string]any{"type": "string", "format": "date-time"},
+				"requestedAt": map[string]any{"type": "string", "format": "date-time"},
+				"status":      map[string]any{"type": "string"},
+				"links":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+			},
+		}
+		// Take the status enum from another batch response, if any.
+		for _, name := range slices.Sorted(maps.Keys(n.schemas())) {
+			if st := obj(obj(obj(n.schemas(), name), "properties"), "status"); strings.HasPrefix(name, "BatchResponse") && st != nil {
+				obj(s, "properties")["status"] = deepCopy(st)
+				break
+			}
+		}
+	}
+	props := ensureObj(s, "properties")
+	props["results"] = map[string]any{"type": "array", "items": map[string]any{}}
+	if obj(n.schemas(), "StandardError") != nil {
+		props["errors"] = map[string]any{"type": "array", "items": schemaRef("StandardError")}
+	}
+	props["numErrors"] = map[string]any{"type": "integer", "format": "int32"}
+	n.schemas()[batchVoid] = s
+	src := from
+	if src == "" {
+		src = "nothing (no content)"
+	}
+	n.changed("batch-responses", pointer("components", "schemas", batchVoid), "added, derived from %s", src)
+	return nil
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = deepCopy(e)
+		}
+		return s
+	default:
+		return v
+	}
+}
+
+// EnumConstName is the Go constant name of an enum value: the type name
+// followed by the value in CamelCase (USER_DEFINED -> UserDefined).
+func EnumConstName(typeName, value string) string {
+	return typeName + camel(strings.ToLower(value))
+}
+
+// enums applies the enum rules.
+func (n *normalizer) enums() error {
+	if n.rules == nil {
+		return nil
+	}
+	for _, r := range n.rules.Enums {
+		rule := "enum " + r.Name
+		values := make([]any, len(r.Values))
+		varnames := make([]any, len(r.Values))
+		allowed := map[string]bool{}
+		for i, v := range r.Values {
+			values[i], varnames[i], allowed[v] = v, EnumConstName(r.Name, v), true
+		}
+		want := map[string]any{"type": "string", "enum": values, "x-enum-varnames": varnames}
+		if r.Description != "" {
+			want["description"] = r.Description
+		}
+		enumPtr := pointer("components", "schemas", r.Name)
+		if !reflect.DeepEqual(n.schemas()[r.Name], want) {
+			n.schemas()[r.Name] = want
+			n.changed(rule, enumPtr, "declared with values %s", strings.Join(r.Values, ", "))
+		}
+		minMatch := min(2, len(r.Values))
+		matches := 0
+		type hit struct {
+			parent map[string]any
+			key    string
+			ptr    string
+		}
+		var hits []hit
+		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				if !nameMap && (strings.HasPrefix(k, "x-") || literalKeys[k]) {
+					continue
+				}
+				child, ok := m[k].(map[string]any)
+				if !ok || child["type"] != "string" || ptr+pointer(k) == enumPtr {
+					continue
+				}
+				ev, ok := child["enum"].([]any)
+				if !ok || len(ev) < minMatch {
+					continue
+				}
+				subset := true
+				for _, v := range ev {
+					if s, ok := v.(string); !ok || !allowed[s] {
+						subset = false
+					}
+				}
+				if subset {
+					hits = append(hits, hit{m, k, ptr + pointer(k)})
+				}
+			}
+		})
+		for _, h := range hits {
+			h.parent[h.key] = refWithDescription(h.parent[h.key].(map[string]any), r.Name)
+			n.changed(rule, h.ptr, "string enum -> %s", r.Name)
+			matches++
+		}
+		for _, p := range r.Also {
+			v, ok := lookup(n.doc, p)
+			m, isObj := v.(map[string]any)
+			if !ok || !isObj {
+				if r.Optional {
+					continue
+				}
+				return n.errorf(p, "enum rule %s: target vanished", r.Name)
+			}
+			if refName(m) == r.Name {
+				continue
+			}
+			if m["type"] != "string" {
+				return n.errorf(p, "enum rule %s: target is %v, not a string", r.Name, m["type"])
+			}
+			toks, _ := splitPointer(p)
+			parent, _ := lookup(n.doc, pointer(toks[:len(toks)-1]...))
+			parent.(map[string]any)[toks[len(toks)-1]] = refWithDescription(m, r.Name)
+			n.changed(rule, p, "plain string -> %s", r.Name)
+			matches++
+		}
+		_ = matches
+	}
+	return nil
+}
+
+// refWithDescription replaces a schema by a reference to name, keeping the
+// property's own description.
+func refWithDescription(s map[string]any, name string) map[string]any {
+	r := schemaRef(name)
+	if d, ok := s["description"].(string); ok && d != "" {
+		r["description"] = d
+	}
+	return r
+}
+
+// edits applies the edit rules.
+func (n *normalizer) edits() error {
+	if n.rules == nil {
+		return nil
+	}
+	for _, e := range n.rules.Edits {
+		toks, _ := splitPointer(e.Pointer)
+		parent, ok := lookup(n.doc, pointer(toks[:len(toks)-1]...))
+		pm, isObj := parent.(map[string]any)
+		if !ok || !isObj {
+			if e.Optional {
+				continue
+			}
+			return n.errorf(e.Pointer, "edit rule %q: target vanished", e.Name)
+		}
+		dec := json.NewDecoder(bytes.NewReader(e.Value))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return n.errorf(e.Pointer, "edit rule %q: %v", e.Name, err)
+		}
+		key := toks[len(toks)-1]
+		if reflect.DeepEqual(pm[key], v) {
+			continue
+		}
+		pm[key] = v
+		n.changed("edit "+e.Name, e.Pointer, "set to %s", bytes.TrimSpace(e.Value))
+	}
+	return nil
+}
+
+// Runtime names the hand-written package that generated code may use.
+const (
+	RuntimeImport      = "github.com/crmkit/hubspot-associations/hubspot"
+	ErrorContextGoType = "hubspot.ErrorContext"
+)
+
+// errorSchemas are HubSpot's error shapes, shared by all its documents.
+var errorSchemas = []string{"Error", "ErrorDetail", "StandardError"}
+
+// errorShapes makes error bodies decode whatever form HubSpot sends:
+// "context" is an object of string arrays or, as HubSpot documents it, a
+// Java-style string ("{missingScopes=[a, b]}"), so it gets the runtime's
+// ErrorContext type; an object-typed "subCategory" also arrives as a
+// string, so it accepts any value.
+func (n *normalizer) errorShapes() error {
+	for _, name := range errorSchemas {
+		props := obj(obj(n.schemas(), name), "properties")
+		if c := obj(props, "context"); c != nil && c["x-go-type"] != ErrorContextGoType {
+			c["x-go-type"] = ErrorContextGoType
+			c["x-go-type-import"] = map[string]any{"path": RuntimeImport}
+			c["x-go-type-skip-optional-pointer"] = true
+			n.changed("error-shapes", pointer("components", "schemas", name, "properties", "context"), "decoded by %s (object or Java-style string)", ErrorContextGoType)
+		}
+		if sc := obj(props, "subCategory"); sc != nil && sc["type"] == "object" {
+			delete(sc, "type")
+			delete(sc, "properties")
+			n.changed("error-shapes", pointer("components", "schemas", name, "properties", "subCategory"), "accepts any value (HubSpot sends strings too)")
+		}
+	}
+	return nil
+}
