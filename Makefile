@@ -22,6 +22,7 @@ verify: generate
 		git --no-pager diff --stat -- generated; exit 1; \
 	fi
 	@echo "make verify: generated code is up to date"
+	@$(MAKE) --no-print-directory verify-surface
 
 ## test: run every test (tests needing HubSpot's documents use $$HUBSPOT_SPEC_MIRROR).
 test:
@@ -39,3 +40,6 @@ fuzz:
 ## example: run the example job against the in-process fake server.
 example:
 	$(GO) run ./examples/limits
+
+# Version tracking targets (bump, spec-diff, verify-surface).
+include mk/versions.mk
