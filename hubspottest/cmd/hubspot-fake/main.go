@@ -1,0 +1,90 @@
+// Command hubspot-fake serves an in-memory fake of HubSpot's CRM
+// Associations Schema API (package hubspottest) until SIGINT or SIGTERM, so
+// that any HubSpot client (Go, Node, Python) can be pointed at it.
+//
+//	go run ./hubspottest/cmd/hubspot-fake -addr 127.0.0.1:0 -token pat-test
+//
+// It prints "hubspot-fake listening on <URL>" on standard output once it
+// serves.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/crmkit/hubspot-associations/hubspottest"
+)
+
+type tokenList []string
+
+func (t *tokenList) String() string     { return fmt.Sprintf("%d token(s)", len(*t)) }
+func (t *tokenList) Set(v string) error { *t = append(*t, v); return nil }
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "hubspot-fake:", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("hubspot-fake", flag.ContinueOnError)
+	var tokens tokenList
+	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
+	fs.Var(&tokens, "token", "bearer token to accept (repeatable; default "+hubspottest.DefaultToken+")")
+	specFile := fs.String("spec", "", "OpenAPI document to validate against (default: the embedded normalized document)")
+	rateMax := fs.Int("rate-max", hubspottest.DefaultRateLimitMax, "requests per token per rolling window")
+	rateInterval := fs.Duration("rate-interval", hubspottest.DefaultRateLimitInterval, "rolling window length")
+	daily := fs.Int("daily", hubspottest.DefaultDailyLimit, "requests per token per UTC day (0: no daily limit)")
+	retryAfter := fs.Bool("retry-after", true, "send Retry-After on 429")
+	maxBatch := fs.Int("max-batch", hubspottest.DefaultMaxBatchInputs, "maximum inputs per batch")
+	faultRate := fs.Float64("fault-rate", 0, "probability of injecting a random fault per request")
+	seed := fs.Int64("seed", 1, "seed of the random fault source")
+	verbose := fs.Bool("v", false, "log one line per request (no tokens, no bodies)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	opts := []hubspottest.Option{
+		hubspottest.WithRateLimit(*rateMax, *rateInterval),
+		hubspottest.WithDailyLimit(*daily),
+		hubspottest.WithRetryAfter(*retryAfter),
+		hubspottest.WithMaxBatchInputs(*maxBatch),
+	}
+	for _, t := range tokens {
+		opts = append(opts, hubspottest.WithToken(t))
+	}
+	if *specFile != "" {
+		opts = append(opts, hubspottest.WithSpecFile(*specFile))
+	}
+	if *faultRate > 0 {
+		opts = append(opts, hubspottest.WithRandomFaults(hubspottest.FaultPolicy{Seed: *seed, Probability: *faultRate}))
+	}
+	if *verbose {
+		opts = append(opts, hubspottest.WithLogf(log.Printf))
+	}
+	srv, err := hubspottest.New(opts...)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(*addr); err != nil {
+		return err
+	}
+	fmt.Printf("hubspot-fake listening on %s\n", srv.URL)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,549 @@
+package hubspottest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// Server is an in-memory fake of HubSpot's CRM Associations Schema API.
+// It is an http.Handler; Start (or NewServer) also serves it on a real
+// listener. All methods are safe for concurrent use.
+type Server struct {
+	// URL is the base URL of the started server ("http://127.0.0.1:port"),
+	// empty until Start.
+	URL string
+
+	cfg    *config
+	spec   *compiledSpec
+	tokens [][]byte
+
+	mu      sync.Mutex
+	store   *store
+	buckets map[string]*bucket
+	script  []Fault
+	random  *FaultPolicy
+	rng     *rand.Rand
+	stats   Stats
+	log     []RequestRecord
+	logNext int
+
+	inFlight int
+
+	httpSrv  *http.Server
+	listener net.Listener
+	done     chan struct{}
+	closeMu  sync.Once
+}
+
+// Stats are counters about the requests a Server has answered.
+type Stats struct {
+	// Requests counts every request, routed or not.
+	Requests int
+	// ByOperation counts requests per recognised operation.
+	ByOperation map[Operation]int
+	// ByStatus counts responses per HTTP status (0 for connections closed
+	// without a response).
+	ByStatus map[int]int
+	// MaxInFlight is the largest number of requests served concurrently.
+	MaxInFlight int
+	// RateLimited counts 429 responses.
+	RateLimited int
+	// Faults counts injected faults; FaultsByKind splits them by kind.
+	Faults       int
+	FaultsByKind map[FaultKind]int
+}
+
+// RequestRecord is one entry of the request log. It never holds a token.
+type RequestRecord struct {
+	Time          time.Time
+	Method        string
+	Path          string
+	Operation     Operation
+	Status        int
+	CorrelationID string
+	// Fault is the injected fault, empty when none.
+	Fault FaultKind
+	// Body is the request body, cut to 8 KiB.
+	Body []byte
+}
+
+const maxLoggedBody = 8 << 10
+
+// New returns a Server that is not yet listening. Use it as an http.Handler
+// or call Start.
+func New(opts ...Option) (*Server, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(cfg); err != nil {
+			return nil, fmt.Errorf("hubspottest: %w", err)
+		}
+	}
+	var cs *compiledSpec
+	var err error
+	if cfg.spec == nil {
+		cs, err = defaultCompiledSpec()
+	} else {
+		cs, err = compileSpec(cfg.spec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hubspottest: %w", err)
+	}
+	if len(cfg.tokens) == 0 {
+		cfg.tokens = []string{DefaultToken}
+	}
+	s := &Server{
+		cfg:     cfg,
+		spec:    cs,
+		store:   newStore(),
+		buckets: map[string]*bucket{},
+		random:  cfg.random,
+		done:    make(chan struct{}),
+		stats:   newStats(),
+	}
+	for _, t := range cfg.tokens {
+		s.tokens = append(s.tokens, []byte(t))
+	}
+	if cfg.random != nil {
+		s.rng = newSeededRand(cfg.random.Seed)
+	}
+	if !cfg.noDefaultTypes {
+		for _, t := range hubspotDefined {
+			if err := s.store.addType(t); err != nil {
+				return nil, fmt.Errorf("hubspottest: seeding: %w", err)
+			}
+		}
+	}
+	for _, t := range cfg.types {
+		if err := s.store.addType(t); err != nil {
+			return nil, fmt.Errorf("hubspottest: WithAssociationType: %w", err)
+		}
+	}
+	for _, l := range cfg.limits {
+		if err := s.store.setLimit(l); err != nil {
+			return nil, fmt.Errorf("hubspottest: WithLimit: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func newStats() Stats {
+	return Stats{ByOperation: map[Operation]int{}, ByStatus: map[int]int{}, FaultsByKind: map[FaultKind]int{}}
+}
+
+// NewServer starts a Server on a loopback port and closes it when the test
+// ends. It fails the test on a bad option.
+func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Start listens on addr ("127.0.0.1:0" for any free port), serves in the
+// background and sets URL.
+func (s *Server) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("hubspottest: %w", err)
+	}
+	s.listener = ln
+	s.URL = "http://" + ln.Addr().String()
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.httpSrv.Serve(ln) }()
+	return nil
+}
+
+// Close stops the server at once, dropping open connections and cutting
+// short any injected latency.
+func (s *Server) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		close(s.done)
+		if s.httpSrv != nil {
+			err = s.httpSrv.Close()
+		}
+	})
+	return err
+}
+
+// Shutdown stops the server gracefully, waiting for requests in flight
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.closeMu.Do(func() {
+		close(s.done)
+		if s.httpSrv != nil {
+			err = s.httpSrv.Shutdown(ctx)
+		}
+	})
+	return err
+}
+
+// Stats returns a copy of the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.ByOperation = copyMap(s.stats.ByOperation)
+	st.ByStatus = copyMap(s.stats.ByStatus)
+	st.FaultsByKind = copyMap(s.stats.FaultsByKind)
+	return st
+}
+
+func copyMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Requests returns the most recent requests, oldest first (at most the
+// WithRequestLogSize capacity).
+func (s *Server) Requests() []RequestRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.log) < s.cfg.logSize {
+		return append([]RequestRecord(nil), s.log...)
+	}
+	out := make([]RequestRecord, 0, len(s.log))
+	out = append(out, s.log[s.logNext:]...)
+	return append(out, s.log[:s.logNext]...)
+}
+
+// ResetStats zeroes the counters and empties the request log.
+func (s *Server) ResetStats() {
+	s.mu.Lock()
+	s.stats = newStats()
+	s.stats.MaxInFlight = s.inFlight
+	s.log, s.logNext = nil, 0
+	s.mu.Unlock()
+}
+
+func (s *Server) record(rec RequestRecord) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.ByStatus[rec.Status]++
+	if rec.Status == http.StatusTooManyRequests {
+		s.stats.RateLimited++
+	}
+	if rec.Fault != "" {
+		s.stats.Faults++
+		s.stats.FaultsByKind[rec.Fault]++
+	}
+	if len(s.log) < s.cfg.logSize {
+		s.log = append(s.log, rec)
+		return
+	}
+	s.log[s.logNext] = rec
+	s.logNext = (s.logNext + 1) % s.cfg.logSize
+}
+
+// action says how a response is delivered.
+type action int
+
+const (
+	actWrite action = iota
+	actReset
+	actTruncate
+)
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.inFlight++
+	s.stats.Requests++
+	if s.inFlight > s.stats.MaxInFlight {
+		s.stats.MaxInFlight = s.inFlight
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+
+	cid := newUUID()
+	rec := RequestRecord{Time: s.cfg.now(), Method: r.Method, Path: r.URL.Path, CorrelationID: cid}
+	resp, act := s.handle(r, cid, &rec)
+	resp.header.Set("X-HubSpot-Correlation-Id", cid)
+	switch act {
+	case actReset:
+		rec.Status = 0
+		s.reset(w)
+	case actTruncate:
+		rec.Status = resp.status
+		s.truncate(w, resp)
+	default:
+		rec.Status = resp.status
+		for k, v := range resp.header {
+			w.Header()[k] = v
+		}
+		if resp.body != nil {
+			w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
+		}
+		w.WriteHeader(resp.status)
+		_, _ = w.Write(resp.body)
+	}
+	if s.cfg.logf != nil {
+		s.cfg.logf("hubspottest: %s %s -> %d op=%s fault=%s correlationId=%s", r.Method, r.URL.Path, rec.Status, rec.Operation, rec.Fault, cid)
+	}
+	s.record(rec)
+}
+
+// reset closes the client connection with a TCP reset, without a response.
+func (s *Server) reset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// truncate sends the status line, headers and half the body, then closes.
+func (s *Server) truncate(w http.ResponseWriter, resp *response) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	defer conn.Close()
+	body := resp.body
+	if len(body) == 0 {
+		body = []byte(`{"status":"COMPLETE"}`)
+	}
+	bw := bufio.NewWriter(conn)
+	if brw != nil {
+		bw = brw.Writer
+	}
+	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n", resp.status, http.StatusText(resp.status))
+	h := resp.header.Clone()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	_ = h.Write(bw)
+	_, _ = bw.WriteString("\r\n")
+	_, _ = bw.Write(body[:len(body)/2])
+	_ = bw.Flush()
+}
+
+// handle runs the request through routing, auth, rate limiting, faults,
+// validation and the operation.
+func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*response, action) {
+	specPath, ok := s.spec.rewritePath(r.URL.Path)
+	if !ok {
+		return errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
+			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+	}
+	vr := r.Clone(r.Context())
+	vr.URL.Path, vr.URL.RawPath = specPath, ""
+	vr.Body = http.NoBody
+	route, params, err := s.spec.router.FindRoute(vr)
+	if err != nil {
+		status := http.StatusNotFound
+		if err.Error() == "method not allowed" {
+			status = http.StatusMethodNotAllowed
+		}
+		return errorResponse(status, cid, ErrCategoryObjectNotFound,
+			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+	}
+	so := s.spec.ops[route.Operation]
+	rec.Operation = so.op
+	s.mu.Lock()
+	if so.op != "" {
+		s.stats.ByOperation[so.op]++
+	}
+	s.mu.Unlock()
+
+	// Authentication.
+	token, ok := s.authenticate(r)
+	if !ok {
+		return errorResponse(http.StatusUnauthorized, cid, ErrCategoryInvalidAuth,
+			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"), actWrite
+	}
+
+	// Rate limiting, then fault drawing, under one lock.
+	now := s.cfg.now()
+	rolling := !(s.cfg.honorExemptions && so.exemptRoll)
+	s.mu.Lock()
+	b := s.buckets[token]
+	if b == nil {
+		b = &bucket{}
+		s.buckets[token] = b
+	}
+	d := b.take(now, s.cfg.rateMax, s.cfg.rateInterval, s.cfg.dailyLimit, rolling)
+	var fault Fault
+	var faulted bool
+	if !d.limited {
+		fault, faulted = s.drawFault(so.op)
+	}
+	s.mu.Unlock()
+
+	resp := s.handleLimited(r, cid, rec, route, params, so, d, fault, faulted)
+	act := actWrite
+	if faulted {
+		rec.Fault = fault.Kind
+		switch fault.Kind {
+		case FaultResetBeforeApply, FaultResetAfterApply:
+			act = actReset
+		case FaultTruncateBody:
+			act = actTruncate
+		}
+	}
+	s.rateHeaders(resp.header, d)
+	return resp, act
+}
+
+func (s *Server) rateHeaders(h http.Header, d rateDecision) {
+	h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(s.cfg.rateMax))
+	h.Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(d.remaining))
+	h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.FormatInt(s.cfg.rateInterval.Milliseconds(), 10))
+	if s.cfg.dailyLimit > 0 {
+		h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(s.cfg.dailyLimit))
+		h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(d.dailyLeft))
+	}
+}
+
+func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, route routeT, params map[string]string, so specOp, d rateDecision, fault Fault, faulted bool) *response {
+	if d.limited {
+		msg := "You have reached your ten_secondly_rolling limit."
+		if d.policy == "DAILY" {
+			msg = "You have reached your daily limit."
+		}
+		resp := jsonResponse(http.StatusTooManyRequests, RateLimitBody{
+			Status: "error", Message: msg, ErrorType: "RATE_LIMIT", CorrelationID: cid, PolicyName: d.policy,
+		})
+		if s.cfg.retryAfter {
+			resp.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds(d.retryAfter)))
+		}
+		return resp
+	}
+	if faulted && fault.Delay > 0 {
+		t := time.NewTimer(fault.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		case <-s.done:
+			t.Stop()
+		}
+	}
+	if faulted {
+		switch fault.Kind {
+		case FaultStatus:
+			return faultStatusResponse(fault.Status, cid)
+		case FaultResetBeforeApply:
+			return emptyResponse(0)
+		}
+	}
+
+	// Body: read with a size cap.
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.maxBody+1))
+	if err != nil {
+		return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Unable to read request body: "+err.Error())
+	}
+	if int64(len(body)) > s.cfg.maxBody {
+		return errorResponse(http.StatusRequestEntityTooLarge, cid, ErrCategoryValidation,
+			fmt.Sprintf("Request body too large: the maximum size is %d bytes.", s.cfg.maxBody))
+	}
+	if len(body) > maxLoggedBody {
+		rec.Body = append([]byte(nil), body[:maxLoggedBody]...)
+	} else {
+		rec.Body = append([]byte(nil), body...)
+	}
+
+	// Validation against the document.
+	vr := r.Clone(r.Context())
+	specPath, _ := s.spec.rewritePath(r.URL.Path)
+	vr.URL.Path, vr.URL.RawPath = specPath, ""
+	vr.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) == 0 {
+		vr.Body = http.NoBody
+	}
+	vr.ContentLength = int64(len(body))
+	in := &openapi3filter.RequestValidationInput{
+		Request:    vr,
+		PathParams: params,
+		Route:      route,
+		Options: &openapi3filter.Options{
+			MultiError:         true,
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		},
+	}
+	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+		details := validationDetails(err)
+		return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation,
+			"Invalid input: "+details[0].Message, details...)
+	}
+	if so.op == "" {
+		return errorResponse(http.StatusNotImplemented, cid, ErrCategoryInternal,
+			fmt.Sprintf("Operation %s is not implemented by hubspottest", so.operationID))
+	}
+	return s.apply(so, specPath, body, cid)
+}
+
+func faultStatusResponse(status int, cid string) *response {
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	switch status {
+	case http.StatusBadGateway:
+		return errorResponse(status, cid, ErrCategoryInternal, "Bad Gateway: the upstream service did not answer properly.")
+	case http.StatusServiceUnavailable:
+		resp := errorResponse(status, cid, "SERVICE_UNAVAILABLE", "Service Unavailable: please try again later.")
+		return resp
+	case http.StatusGatewayTimeout:
+		return errorResponse(status, cid, ErrCategoryInternal, "Gateway Timeout: the upstream service timed out.")
+	default:
+		return errorResponse(status, cid, ErrCategoryInternal, "internal error")
+	}
+}
+
+// authenticate returns the matching configured token.
+func (s *Server) authenticate(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	for _, t := range s.tokens {
+		if subtle.ConstantTimeCompare(t, []byte(tok)) == 1 {
+			return string(t), true
+		}
+	}
+	return "", false
+}
