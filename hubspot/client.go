@@ -1,0 +1,232 @@
+package hubspot
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/oauth2"
+)
+
+// DefaultBaseURL is HubSpot's API host.
+const DefaultBaseURL = "https://api.hubapi.com"
+
+// DefaultTimeout bounds each attempt (see WithTimeout).
+const DefaultTimeout = 30 * time.Second
+
+// Option configures NewHTTPClient and NewTransport. Options validate their
+// input and return an error naming the option; they never echo a token.
+type Option func(*options) error
+
+type options struct {
+	token       string
+	tokenSet    bool
+	source      oauth2.TokenSource
+	perInterval int
+	interval    time.Duration
+	limiter     *AdaptiveLimiter
+	noLimiter   bool
+	retryer     Retryer
+	clock       Clock
+	rand        Rand
+	logger      *slog.Logger
+	timeout     time.Duration
+	userAgent   string
+	base        http.RoundTripper
+}
+
+// WithToken authenticates with a private-app access token. Requests made
+// with the same token share one rate limiter (see SharedLimiter) unless
+// WithLimiter is given.
+func WithToken(token string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(token) == "" {
+			return errors.New("hubspot: WithToken: token is empty")
+		}
+		if strings.IndexFunc(token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			return errors.New("hubspot: WithToken: token contains whitespace or control characters")
+		}
+		o.token, o.tokenSet = token, true
+		return nil
+	}
+}
+
+// WithTokenSource authenticates with an OAuth2 token source (wrap it in
+// oauth2.ReuseTokenSource to cache tokens). Such a client gets its own rate
+// limiter; share one between clients with WithLimiter.
+func WithTokenSource(ts oauth2.TokenSource) Option {
+	return func(o *options) error {
+		if ts == nil {
+			return errors.New("hubspot: WithTokenSource: token source is nil")
+		}
+		o.source = ts
+		return nil
+	}
+}
+
+// WithRateLimit sets the client-side limit to n requests per interval
+// (default DefaultRateLimit per DefaultRateLimitInterval).
+func WithRateLimit(n int, per time.Duration) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("hubspot: WithRateLimit: n must be positive, got %d", n)
+		}
+		if per <= 0 {
+			return fmt.Errorf("hubspot: WithRateLimit: interval must be positive, got %s", per)
+		}
+		o.perInterval, o.interval = n, per
+		return nil
+	}
+}
+
+// WithLimiter uses l for client-side rate limiting; nil disables it.
+func WithLimiter(l *AdaptiveLimiter) Option {
+	return func(o *options) error {
+		o.limiter, o.noLimiter = l, l == nil
+		return nil
+	}
+}
+
+// WithRetryer sets the retry policy (default NewStandardRetryer with the
+// client's clock and random source).
+func WithRetryer(r Retryer) Option {
+	return func(o *options) error {
+		if r == nil {
+			return errors.New("hubspot: WithRetryer: retryer is nil")
+		}
+		o.retryer = r
+		return nil
+	}
+}
+
+// WithClock sets the clock for retry waits (tests inject a fake one).
+func WithClock(c Clock) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("hubspot: WithClock: clock is nil")
+		}
+		o.clock = c
+		return nil
+	}
+}
+
+// WithRand sets the random source for backoff jitter.
+func WithRand(r Rand) Option {
+	return func(o *options) error {
+		if r == nil {
+			return errors.New("hubspot: WithRand: random source is nil")
+		}
+		o.rand = r
+		return nil
+	}
+}
+
+// WithLogger logs retries and rate-limit waits to l (never the token).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("hubspot: WithLogger: logger is nil")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt, reading the body included (default
+// DefaultTimeout). The whole call, retries and waits included, is bounded by
+// the request context only. Zero disables the per-attempt limit.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("hubspot: WithTimeout: negative timeout %s", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(ua) == "" || strings.ContainsAny(ua, "\r\n") {
+			return errors.New("hubspot: WithUserAgent: user agent is empty or has line breaks")
+		}
+		o.userAgent = ua
+		return nil
+	}
+}
+
+// WithBaseTransport sets the RoundTripper that sends each attempt (default
+// http.DefaultTransport).
+func WithBaseTransport(rt http.RoundTripper) Option {
+	return func(o *options) error {
+		if rt == nil {
+			return errors.New("hubspot: WithBaseTransport: transport is nil")
+		}
+		o.base = rt
+		return nil
+	}
+}
+
+// NewTransport builds the retrying, rate-limited Transport from opts. Exactly
+// one of WithToken and WithTokenSource is required.
+func NewTransport(opts ...Option) (*Transport, error) {
+	o := options{timeout: DefaultTimeout, userAgent: DefaultUserAgent}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case o.tokenSet && o.source != nil:
+		return nil, errors.New("hubspot: WithToken and WithTokenSource are mutually exclusive")
+	case !o.tokenSet && o.source == nil:
+		return nil, errors.New("hubspot: no credentials: use WithToken or WithTokenSource")
+	}
+	t := &Transport{
+		Base:           o.base,
+		Clock:          o.clock,
+		UserAgent:      o.userAgent,
+		Logger:         o.logger,
+		AttemptTimeout: o.timeout,
+		Retryer:        o.retryer,
+	}
+	if t.Retryer == nil {
+		t.Retryer = NewStandardRetryer(func(so *StandardOptions) {
+			so.Rand, so.Clock = o.rand, o.clock
+		})
+	}
+	if o.tokenSet {
+		t.Source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.token, TokenType: "Bearer"})
+	} else {
+		t.Source = o.source
+	}
+	switch {
+	case o.limiter != nil:
+		t.Limiter = o.limiter
+	case o.noLimiter:
+	case o.tokenSet:
+		t.Limiter = SharedLimiter(o.token, o.perInterval, o.interval)
+	default:
+		t.Limiter = NewAdaptiveLimiter(o.perInterval, o.interval, nil)
+	}
+	return t, nil
+}
+
+// NewHTTPClient returns an *http.Client whose Transport authenticates,
+// rate-limits and retries (see Transport). Pass it to the generated client,
+// with DefaultBaseURL as the server.
+func NewHTTPClient(opts ...Option) (*http.Client, error) {
+	t, err := NewTransport(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: t}, nil
+}
