@@ -176,8 +176,13 @@ func (n *normalizer) parse(raw []byte) error {
 }
 
 func position(data []byte, off int64) (line, col int) {
+	// Offset counts the bytes read, including the offending one.
+	off--
 	if off > int64(len(data)) {
 		off = int64(len(data))
+	}
+	if off < 0 {
+		off = 0
 	}
 	before := data[:off]
 	line = bytes.Count(before, []byte("\n")) + 1
@@ -817,7 +822,8 @@ var errorSchemas = []string{"Error", "ErrorDetail", "StandardError"}
 // "context" is an object of string arrays or, as HubSpot documents it, a
 // Java-style string ("{missingScopes=[a, b]}"), so it gets the runtime's
 // ErrorContext type; an object-typed "subCategory" also arrives as a
-// string, so it accepts any value.
+// string, so it accepts any value; and correlationId is a plain string, so
+// an id that is not a UUID never makes the error body undecodable.
 func (n *normalizer) errorShapes() error {
 	for _, name := range errorSchemas {
 		props := obj(obj(n.schemas(), name), "properties")
@@ -826,6 +832,11 @@ func (n *normalizer) errorShapes() error {
 			c["x-go-type-import"] = map[string]any{"path": RuntimeImport}
 			c["x-go-type-skip-optional-pointer"] = true
 			n.changed("error-shapes", pointer("components", "schemas", name, "properties", "context"), "decoded by %s (object or Java-style string)", ErrorContextGoType)
+		}
+		if id := obj(props, "correlationId"); id != nil && id["format"] != nil {
+			format := id["format"]
+			delete(id, "format")
+			n.changed("error-shapes", pointer("components", "schemas", name, "properties", "correlationId"), "plain string (format %v dropped: a malformed id must not hide the error)", format)
 		}
 		if sc := obj(props, "subCategory"); sc != nil && sc["type"] == "object" {
 			delete(sc, "type")
