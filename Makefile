@@ -4,7 +4,8 @@
 GO ?= go
 # HUBSPOT_SPEC_MIRROR: a folder laid out like HubSpot's spec collection, or an
 # https base address; unset means the public collection on GitHub.
-export HUBSPOT_SPEC_MIRROR
+# A relative folder is made absolute, so tests in any package find it.
+export HUBSPOT_SPEC_MIRROR := $(if $(filter http://% https://%,$(HUBSPOT_SPEC_MIRROR)),$(HUBSPOT_SPEC_MIRROR),$(abspath $(HUBSPOT_SPEC_MIRROR)))
 # SPEC_FILE=/any/path.json generates from that document instead of the pin.
 export SPEC_FILE
 
