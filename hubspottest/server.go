@@ -373,12 +373,14 @@ func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*respo
 	vr.Body = http.NoBody
 	route, params, err := s.spec.router.FindRoute(vr)
 	if err != nil {
-		status := http.StatusNotFound
-		if err.Error() == "method not allowed" {
-			status = http.StatusMethodNotAllowed
+		resp := errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
+			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path))
+		if allow := s.allowedMethods(vr); len(allow) > 0 {
+			resp = errorResponse(http.StatusMethodNotAllowed, cid, ErrCategoryObjectNotFound,
+				fmt.Sprintf("No route found for %s %s: method not allowed", r.Method, r.URL.Path))
+			resp.header.Set("Allow", strings.Join(allow, ", "))
 		}
-		return errorResponse(status, cid, ErrCategoryObjectNotFound,
-			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+		return resp, actWrite
 	}
 	so := s.spec.ops[route.Operation]
 	rec.Operation = so.op
@@ -546,4 +548,20 @@ func (s *Server) authenticate(r *http.Request) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// allowedMethods lists the methods the document declares for the path of r.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		c := r.Clone(r.Context())
+		c.Method = m
+		if _, _, err := s.spec.router.FindRoute(c); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -28,14 +29,18 @@ func (t *tokenList) String() string     { return fmt.Sprintf("%d token(s)", len(
 func (t *tokenList) Set(v string) error { *t = append(*t, v); return nil }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "hubspot-fake:", err)
 		os.Exit(2)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends; it prints the URL on stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hubspot-fake", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	var tokens tokenList
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
 	fs.Var(&tokens, "token", "bearer token to accept (repeatable; default "+hubspottest.DefaultToken+")")
@@ -70,7 +75,8 @@ func run(args []string) error {
 		opts = append(opts, hubspottest.WithRandomFaults(hubspottest.FaultPolicy{Seed: *seed, Probability: *faultRate}))
 	}
 	if *verbose {
-		opts = append(opts, hubspottest.WithLogf(log.Printf))
+		logger := log.New(stderr, "", log.LstdFlags)
+		opts = append(opts, hubspottest.WithLogf(logger.Printf))
 	}
 	srv, err := hubspottest.New(opts...)
 	if err != nil {
@@ -79,10 +85,7 @@ func run(args []string) error {
 	if err := srv.Start(*addr); err != nil {
 		return err
 	}
-	fmt.Printf("hubspot-fake listening on %s\n", srv.URL)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	fmt.Fprintf(stdout, "hubspot-fake listening on %s\n", srv.URL)
 	<-ctx.Done()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

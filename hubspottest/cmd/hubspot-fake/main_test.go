@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRun_servesUntilCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "pat-test"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading URL: %v", err)
+	}
+	url := strings.TrimSpace(strings.TrimPrefix(line, "hubspot-fake listening on "))
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("unexpected first line %q", line)
+	}
+	go io.Copy(io.Discard, pr)
+
+	req, _ := http.NewRequest(http.MethodGet, url+"/crm/v4/associations/contacts/companies/labels", nil)
+	req.Header.Set("Authorization", "Bearer pat-test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}
+
+func TestRun_badFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-rate-max", "0"},
+		{"-token", "has space"},
+		{"-max-batch", "-1"},
+		{"extra"},
+		{"-nope"},
+	} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run(%q) succeeded, want error", args)
+		}
+	}
+}
