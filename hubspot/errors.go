@@ -162,7 +162,11 @@ func ParseJavaStyleContext(s string) ErrorContext {
 			t = t[end:]
 			t = strings.TrimPrefix(t, ",")
 		}
-		out[key] = append(out[key], vals...)
+		if prev, ok := out[key]; ok {
+			out[key] = append(prev, vals...)
+		} else {
+			out[key] = vals
+		}
 	}
 }
 

@@ -89,7 +89,7 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 		method     string
 		idempotent *bool
 		steps      []step
-		wantStatus int  // final status; 0 means an error is expected
+		wantStatus int // final status; 0 means an error is expected
 		wantSleeps []time.Duration
 		check      func(t *testing.T, resp *http.Response, err error)
 	}{
