@@ -1,0 +1,181 @@
+package apidiff
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmkit/hubspot-associations/internal/specfix"
+	"github.com/crmkit/hubspot-associations/internal/specsource"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden reports in testdata")
+
+func readDoc(t *testing.T, name, file string) Document {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Document{Name: name, Raw: raw}
+}
+
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("report differs from %s (go test -update rewrites it):\n%s", file, got)
+	}
+}
+
+func TestCompare_smallDocuments(t *testing.T) {
+	t.Parallel()
+	base := readDoc(t, "2026-03", "testdata/base.json")
+	rev := readDoc(t, "2026-09", "testdata/rev.json")
+	r, err := Compare(base, rev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := r.Markdown()
+	golden(t, "testdata/base_rev.md", md)
+
+	s := string(md)
+	for _, want := range []string{
+		"`DELETE /crm/things/{version}/items/{itemId} (DeleteItemsByItemId)`: removed",
+		"`GET /crm/things/{version}/items/{itemId} (GetItemsByItemId)`: added",
+		"added query parameter `after`",
+		"`Item.label`: added (string)",
+		"`Item.legacyCode`: removed",
+		"`Item.size`: format `int32` → `int64`",
+		"`Item.kind`: added `HUGE`",
+		"added response `206`",
+		"`Obsolete`: removed",
+		"`Paging`: added",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Security scopes changed on every operation: none of it may show.
+	if strings.Contains(s, "crm.things") || strings.Contains(s, "crm.objects") || strings.Contains(s, "security-") {
+		t.Errorf("report mentions security scopes:\n%s", s)
+	}
+	// Breaking changes come first.
+	if i, j := strings.Index(s, "## Breaking changes"), strings.Index(s, "## Operations"); i < 0 || j < 0 || i > j {
+		t.Errorf("breaking changes are not first:\n%s", s)
+	}
+	if r.Raw.All <= r.Entries() {
+		t.Errorf("raw oasdiff found %d changes, the report shows %d: expected the raw count to be larger", r.Raw.All, r.Entries())
+	}
+}
+
+func TestCompare_deterministic(t *testing.T) {
+	t.Parallel()
+	base := readDoc(t, "2026-03", "testdata/base.json")
+	rev := readDoc(t, "2026-09", "testdata/rev.json")
+	var first []byte
+	for i := 0; i < 5; i++ {
+		r, err := Compare(base, rev, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := r.Markdown()
+		if first == nil {
+			first = md
+		} else if !bytes.Equal(first, md) {
+			t.Fatalf("run %d gave another report", i)
+		}
+	}
+}
+
+func TestCompare_sameDocument(t *testing.T) {
+	t.Parallel()
+	base := readDoc(t, "2026-03", "testdata/base.json")
+	r, err := Compare(base, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Entries() != 0 || r.Raw.All != 0 {
+		t.Errorf("a document compared with itself gives %d entries, raw %d", r.Entries(), r.Raw.All)
+	}
+	if !strings.Contains(string(r.Markdown()), "No changes that affect the client.") {
+		t.Errorf("no-change report:\n%s", r.Markdown())
+	}
+}
+
+func TestCompare_invalidDocument(t *testing.T) {
+	t.Parallel()
+	base := readDoc(t, "2026-03", "testdata/base.json")
+	_, err := Compare(base, Document{Name: "broken.json", Raw: []byte("{")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "broken.json") {
+		t.Errorf("error %v does not name the broken document", err)
+	}
+}
+
+// mirror returns the spec mirror, or skips the test.
+func mirror(t *testing.T) string {
+	t.Helper()
+	m := os.Getenv(specsource.MirrorEnv)
+	if m == "" {
+		t.Skip("set HUBSPOT_SPEC_MIRROR=/work/shared/hubspot-specs (or a clone of HubSpot's spec collection) to compare HubSpot's real documents")
+	}
+	return m
+}
+
+// TestCompare_realDocuments checks that the reports on HubSpot's documents
+// stay short: raw oasdiff finds hundreds of changes, almost all security
+// scope churn.
+func TestCompare_realDocuments(t *testing.T) {
+	m := mirror(t)
+	pins, err := specsource.LoadPins("../../spec/pins.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := specfix.LoadRules("../../spec/rules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &specsource.Source{Mirror: m, CacheDir: filepath.Join(t.TempDir(), "cache")}
+	doc := func(v string) Document {
+		pin, err := pins.Find(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := src.Fetch(t.Context(), pin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Document{Name: v, Raw: raw}
+	}
+	for _, pair := range [][2]string{{"2025-09", "2026-03"}, {"2026-03", "2026-09"}, {"2026-09", "2026-03"}} {
+		t.Run(pair[0]+"_"+pair[1], func(t *testing.T) {
+			r, err := Compare(doc(pair[0]), doc(pair[1]), rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Entries() == 0 || r.Entries() > 30 {
+				t.Errorf("%d entries: expected a short, non-empty report", r.Entries())
+			}
+			if r.Raw.Breaking < 50 {
+				t.Errorf("raw oasdiff: %d breaking changes; expected the scope churn to show there", r.Raw.Breaking)
+			}
+			md := string(r.Markdown())
+			if strings.Contains(md, "crm.objects") || strings.Contains(md, "security-") {
+				t.Errorf("report mentions scopes:\n%s", md)
+			}
+			t.Logf("%s -> %s: %d entries shown, raw oasdiff %d breaking / %d in all", pair[0], pair[1], r.Entries(), r.Raw.Breaking, r.Raw.All)
+		})
+	}
+}

@@ -1,0 +1,55 @@
+package apidiff
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/oasdiff/oasdiff/load"
+
+	"github.com/crmkit/hubspot-associations/internal/specfix"
+)
+
+// Document is one side of a comparison.
+type Document struct {
+	Name    string // shown in the report, e.g. "2026-03" or a file name
+	Raw     []byte // the document as published
+	Version string // info.version, filled in by Prepare
+	SHA256  string // of Raw, filled in by Prepare
+}
+
+// prepared is a document ready for oasdiff.
+type prepared struct {
+	info *load.SpecInfo
+}
+
+// loadSpec loads data with kin-openapi, with every path rewritten by
+// specfix.VersionFreePath.
+func loadSpec(name string, data []byte, versionFree bool) (*load.SpecInfo, error) {
+	loader := openapi3.NewLoader()
+	spec, err := loader.LoadFromDataWithPath(data, &url.URL{Path: name})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if versionFree && spec.Paths != nil {
+		paths := openapi3.NewPaths()
+		for p, item := range spec.Paths.Map() {
+			free := specfix.VersionFreePath(p)
+			if paths.Value(free) != nil {
+				return nil, fmt.Errorf("%s: paths %s and another one are the same without their version", name, p)
+			}
+			paths.Set(free, item)
+		}
+		spec.Paths = paths
+	}
+	return &load.SpecInfo{Url: name, Spec: spec, Version: spec.Info.Version}, nil
+}
+
+// normalize runs specfix on raw and returns the normalized document.
+func normalize(name string, raw []byte, rules *specfix.Rules) ([]byte, string, error) {
+	res, err := specfix.Normalize(name, raw, rules)
+	if err != nil {
+		return nil, "", err
+	}
+	return res.Output, res.Version, nil
+}
