@@ -55,6 +55,7 @@ type config struct {
 	limits          []Limit
 	noDefaultTypes  bool
 	logf            func(format string, args ...any)
+	basePath        string
 }
 
 func defaultConfig() *config {
@@ -290,3 +291,17 @@ func (c *ManualClock) Set(t time.Time) {
 }
 
 func newSeededRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
+
+// WithBasePath mounts the API under a path prefix ("/hubspot"): requests
+// outside it get 404 and Server.URL includes it, so a client that builds
+// absolute paths instead of resolving against its base URL fails loudly.
+func WithBasePath(prefix string) Option {
+	return func(c *config) error {
+		prefix = strings.TrimSuffix(prefix, "/")
+		if prefix != "" && (!strings.HasPrefix(prefix, "/") || strings.ContainsAny(prefix, "?#")) {
+			return fmt.Errorf("WithBasePath: %q must start with / and hold no query", prefix)
+		}
+		c.basePath = prefix
+		return nil
+	}
+}

@@ -170,7 +170,7 @@ func (s *Server) Start(addr string) error {
 		return fmt.Errorf("hubspottest: %w", err)
 	}
 	s.listener = ln
-	s.URL = "http://" + ln.Addr().String()
+	s.URL = "http://" + ln.Addr().String() + s.cfg.basePath
 	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.httpSrv.Serve(ln) }()
 	return nil
@@ -363,7 +363,12 @@ func (s *Server) truncate(w http.ResponseWriter, resp *response) {
 // handle runs the request through routing, auth, rate limiting, faults,
 // validation and the operation.
 func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*response, action) {
-	specPath, ok := s.spec.rewritePath(r.URL.Path)
+	reqPath, ok := strings.CutPrefix(r.URL.Path, s.cfg.basePath)
+	if !ok || (reqPath != "" && reqPath[0] != '/') {
+		return errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
+			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+	}
+	specPath, ok := s.spec.rewritePath(reqPath)
 	if !ok {
 		return errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
 			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
@@ -489,7 +494,7 @@ func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, 
 
 	// Validation against the document.
 	vr := r.Clone(r.Context())
-	specPath, _ := s.spec.rewritePath(r.URL.Path)
+	specPath, _ := s.spec.rewritePath(strings.TrimPrefix(r.URL.Path, s.cfg.basePath))
 	vr.URL.Path, vr.URL.RawPath = specPath, ""
 	vr.Body = io.NopCloser(bytes.NewReader(body))
 	if len(body) == 0 {
