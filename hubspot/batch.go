@@ -83,6 +83,11 @@ type Config struct {
 	// operation across read-backs (DefaultBatchAttempts). The transport's
 	// own retries are separate.
 	MaxAttempts int
+	// NoBaseline skips the baseline read-back that a non-idempotent run with
+	// a ReadBack makes before its first request. Without a baseline, an input
+	// that already existed before the run counts as succeeded when an
+	// ambiguous failure is resolved by read-back.
+	NoBaseline bool
 }
 
 // Progress is a snapshot of a running batch.
@@ -220,9 +225,10 @@ func (e *BatchError) Unwrap() error { return e.Err }
 //   - For a non-idempotent operation an ambiguous failure (a transport error
 //     after the request may have been sent, 500/502/504, an unreadable body)
 //     is resolved with spec.ReadBack: inputs whose key now exists succeed
-//     with the read-back value (so an input that existed before the run also
-//     counts as succeeded), the rest are resent, at most cfg.MaxAttempts
-//     sends in all.
+//     with the read-back value, the rest are resent, at most
+//     cfg.MaxAttempts sends in all. Inputs whose key was already in the
+//     baseline read-back (made once before the first request unless
+//     cfg.NoBaseline) fail instead: this run did not create them.
 //   - Anything else fails the chunk with the *APIError.
 //
 // On context cancellation RunBatch returns promptly; inputs not sent are
@@ -265,6 +271,7 @@ type engine[In, Out any] struct {
 	requests, sends, retries atomic.Int64
 	rateLimited, waitedNanos atomic.Int64
 	engineResends            atomic.Int64
+	baseline                 map[string]bool // keys that existed before the run
 }
 
 func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
@@ -308,6 +315,19 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 		OnWait: func(ev WaitEvent) { e.waitedNanos.Add(int64(ev.Wait)) },
 	})
 	ctx = WithIdempotent(ctx, e.spec.Idempotent)
+	if !e.spec.Idempotent && e.spec.ReadBack != nil && e.spec.ResultKey != nil && !e.cfg.NoBaseline && ctx.Err() == nil {
+		e.sends.Add(1)
+		existing, err := e.spec.ReadBack(WithIdempotent(ctx, true))
+		if err != nil {
+			e.log(ctx, slog.LevelWarn, "hubspot: baseline read-back failed; continuing without it",
+				slog.String("error", err.Error()))
+		} else {
+			e.baseline = make(map[string]bool, len(existing))
+			for _, o := range existing {
+				e.baseline[e.spec.ResultKey(o)] = true
+			}
+		}
+	}
 
 	var chunks [][]int
 	for start := 0; start < n; start += e.cfg.ChunkSize {
@@ -666,6 +686,11 @@ func (e *engine[In, Out]) readBackAndResend(ctx context.Context, idxs []int, cau
 	var missing []int
 	for _, i := range idxs {
 		if o, ok := found[e.keys[i]]; ok {
+			if e.baseline[e.keys[i]] {
+				e.fail(i, fmt.Errorf("hubspot: %s: %q already existed before this run, so it was not created by it (%w)",
+					e.spec.Operation, e.keys[i], cause))
+				continue
+			}
 			e.succeed(i, o)
 		} else {
 			missing = append(missing, i)
