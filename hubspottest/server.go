@@ -290,15 +290,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := RequestRecord{Time: s.cfg.now(), Method: r.Method, Path: r.URL.Path, CorrelationID: cid}
 	resp, act := s.handle(r, cid, &rec)
 	resp.header.Set("X-HubSpot-Correlation-Id", cid)
+	rec.Status = resp.status
+	if act == actReset {
+		rec.Status = 0
+	}
+	// Record before answering, so a client that has its answer (or its
+	// reset) sees it in Stats and Requests.
+	s.record(rec)
+	if s.cfg.logf != nil {
+		s.cfg.logf("hubspottest: %s %s -> %d op=%s fault=%s correlationId=%s", r.Method, r.URL.Path, rec.Status, rec.Operation, rec.Fault, cid)
+	}
 	switch act {
 	case actReset:
-		rec.Status = 0
 		s.reset(w)
 	case actTruncate:
-		rec.Status = resp.status
 		s.truncate(w, resp)
 	default:
-		rec.Status = resp.status
 		for k, v := range resp.header {
 			w.Header()[k] = v
 		}
@@ -308,10 +315,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(resp.status)
 		_, _ = w.Write(resp.body)
 	}
-	if s.cfg.logf != nil {
-		s.cfg.logf("hubspottest: %s %s -> %d op=%s fault=%s correlationId=%s", r.Method, r.URL.Path, rec.Status, rec.Operation, rec.Fault, cid)
-	}
-	s.record(rec)
 }
 
 // reset closes the client connection with a TCP reset, without a response.
