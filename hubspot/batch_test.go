@@ -641,7 +641,7 @@ func TestRunBatch_purgeNoContent(t *testing.T) {
 // inputs.
 func TestRunBatch_faultInjection(t *testing.T) {
 	t.Parallel()
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range []uint64{1, 2, 3, 4, 5} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
 			mux, base := setup(t)
@@ -671,7 +671,7 @@ func TestRunBatch_faultInjection(t *testing.T) {
 			}
 			var progress atomic.Int64
 			res, err := RunBatch(context.Background(),
-				Config{Concurrency: 6, Progress: func(Progress) { progress.Add(1) }},
+				Config{ChunkSize: 30, Concurrency: 6, Progress: func(Progress) { progress.Add(1) }},
 				cfgSpec("BatchCreateConfigurations", false, testClient(t), base), in)
 			checkAccounting(t, res, len(in))
 			if err == nil || len(res.Failed) == 0 || len(res.Succeeded) < len(in)/2 || res.Retries == 0 || res.RateLimited == 0 {
