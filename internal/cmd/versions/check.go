@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/specsource"
+)
+
+// variant is one document the client must generate and build from.
+type variant struct {
+	name string // e.g. "2026-09" or "revision 2026-02-09.json"
+	file string // the document, passed as SPEC_FILE
+}
+
+type result struct {
+	v       variant
+	version string // APIVersion in the generated code
+	failed  string // step that failed, "" if all passed
+	output  string
+	took    time.Duration
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
+	fset := newFlags("check", stderr)
+	var c common
+	c.register(fset)
+	workers := fset.Int("j", 2, "`number` of versions checked at a time (each in its own copy)")
+	keep := fset.Bool("keep", false, "keep the temporary copies")
+	if err := fset.Parse(args); err != nil {
+		return errReported
+	}
+	mirror := os.Getenv(specsource.MirrorEnv)
+	if mirror == "" {
+		fmt.Fprintf(stdout, "check-versions: skipped: set %s to a spec mirror to run it, e.g.\n  make check-versions %s=/work/shared/hubspot-specs\n", specsource.MirrorEnv, specsource.MirrorEnv)
+		return nil
+	}
+	start := time.Now()
+	pins, err := specsource.LoadPins(c.pins)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "check-versions-")
+	if err != nil {
+		return err
+	}
+	if *keep {
+		fmt.Fprintf(stdout, "check-versions: copies kept in %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+
+	// The documents: every pin (verified), then the revisions in the mirror.
+	src := specsource.FromEnv(c.cache)
+	var variants []variant
+	docs := filepath.Join(tmp, "docs")
+	for _, pin := range pins.Pins {
+		data, err := src.Fetch(context.Background(), pin)
+		if err != nil {
+			return err
+		}
+		f := filepath.Join(docs, pin.Version+".json")
+		if err := specsource.WriteFileAtomic(f, data); err != nil {
+			return err
+		}
+		variants = append(variants, variant{name: pin.Version, file: f})
+	}
+	revs, _ := filepath.Glob(filepath.Join(mirror, "revisions", "*", "*.json"))
+	slices.Sort(revs)
+	for _, f := range revs {
+		name := filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
+		variants = append(variants, variant{name: "revision " + name, file: f})
+	}
+
+	files, err := repoFiles(".")
+	if err != nil {
+		return err
+	}
+	n := max(1, min(*workers, len(variants)))
+	fmt.Fprintf(stdout, "check-versions: %d documents, %d at a time, in copies of the working tree (%d files) under %s\n", len(variants), n, len(files), tmp)
+
+	queue := make(chan int)
+	results := make([]result, len(variants))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var copyErr error
+	for w := 0; w < n; w++ {
+		dir := filepath.Join(tmp, fmt.Sprintf("copy%d", w))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := copyFiles(".", dir, files); err != nil {
+				mu.Lock()
+				copyErr = err
+				mu.Unlock()
+				for range queue {
+				}
+				return
+			}
+			for i := range queue {
+				results[i] = checkOne(dir, variants[i])
+				r := results[i]
+				mu.Lock()
+				status := "ok"
+				if r.failed != "" {
+					status = "FAILED at " + r.failed
+				}
+				fmt.Fprintf(stdout, "  %-40s APIVersion %-8s %5.1fs  %s\n", r.v.name, r.version, r.took.Seconds(), status)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range variants {
+		queue <- i
+	}
+	close(queue)
+	wg.Wait()
+	if copyErr != nil {
+		return copyErr
+	}
+	failed := 0
+	for _, r := range results {
+		if r.failed == "" {
+			continue
+		}
+		failed++
+		fmt.Fprintf(stdout, "\n--- %s: %s failed:\n%s\n", r.v.name, r.failed, strings.TrimRight(r.output, "\n"))
+	}
+	fmt.Fprintf(stdout, "check-versions: %d of %d documents passed in %.1fs\n", len(variants)-failed, len(variants), time.Since(start).Seconds())
+	if failed > 0 {
+		return errReported
+	}
+	return nil
+}
+
+// checkOne regenerates dir from v and builds, vets and checks the surface.
+func checkOne(dir string, v variant) result {
+	start := time.Now()
+	r := result{v: v}
+	env := append(os.Environ(), "SPEC_FILE="+v.file)
+	steps := []struct {
+		name string
+		args []string
+	}{
+		{"go generate", []string{"go", "generate", "./generated/..."}},
+		{"go build", []string{"go", "build", "./..."}},
+		{"go vet", []string{"go", "vet", "./generated/..."}},
+	}
+	for _, s := range steps {
+		cmd := exec.Command(s.args[0], s.args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			r.failed, r.output = s.name, string(out)+err.Error()
+			r.took = time.Since(start)
+			return r
+		}
+		if s.name == "go generate" {
+			r.version = generatedVersion(dir)
+		}
+	}
+	var buf bytes.Buffer
+	ok, err := surface(dir, false, false, &buf)
+	switch {
+	case err != nil:
+		r.failed, r.output = "surface check", err.Error()
+	case !ok:
+		r.failed, r.output = "surface check", buf.String()
+	}
+	r.took = time.Since(start)
+	return r
+}
+
+// generatedVersion reads APIVersion from the generated code in dir.
+func generatedVersion(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, "generated", "associations", "version.gen.go"))
+	if err != nil {
+		return "?"
+	}
+	const marker = "const APIVersion = \""
+	s := string(data)
+	i := strings.Index(s, marker)
+	if i < 0 {
+		return "?"
+	}
+	s = s[i+len(marker):]
+	return s[:strings.IndexByte(s, '"')]
+}
+
+// repoFiles lists the files of the working tree git knows or would add:
+// tracked files (as they are now) and untracked files not ignored.
+func repoFiles(root string) ([]string, error) {
+	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git ls-files: %v", err)
+	}
+	var files []string
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f == "" {
+			continue
+		}
+		st, err := os.Lstat(filepath.Join(root, f))
+		if err != nil || !st.Mode().IsRegular() {
+			continue // deleted in the working tree, or not a plain file
+		}
+		files = append(files, f)
+	}
+	slices.Sort(files)
+	return slices.Compact(files), nil
+}
+
+func copyFiles(from, to string, files []string) error {
+	for _, f := range files {
+		if err := copyFile(filepath.Join(from, f), filepath.Join(to, f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, st.Mode().Perm()|0o200)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
