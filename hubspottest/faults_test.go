@@ -112,6 +112,24 @@ func TestServer_Script_faults(t *testing.T) {
 	}
 }
 
+func TestServer_Script_truncateNoContent(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	if err := srv.SetLimit(hubspottest.Limit{FromObjectType: "contacts", ToObjectType: "companies", TypeID: 1, MaxToObjectIDs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Script(hubspottest.Fault{Kind: hubspottest.FaultTruncateBody, Op: hubspottest.OpBatchPurgeConfigurations}); err != nil {
+		t.Fatal(err)
+	}
+	status, _, err := rawCall(srv, "POST", base+"/definitions/configurations/contacts/companies/batch/purge", `{"inputs":[{"category":"HUBSPOT_DEFINED","typeId":1}]}`)
+	if err == nil {
+		t.Fatalf("truncated 204 answered %d without error", status)
+	}
+	if len(srv.Limits()) != 0 {
+		t.Error("purge not applied before the truncated answer")
+	}
+}
+
 func TestServer_Script_order_and_operationFilter(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t)

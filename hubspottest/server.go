@@ -1,7 +1,6 @@
 package hubspottest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/subtle"
@@ -334,6 +333,8 @@ func (s *Server) reset(w http.ResponseWriter) {
 }
 
 // truncate sends the status line, headers and half the body, then closes.
+// A response without a body (204) is cut inside its header instead, since
+// a 204 cannot announce a body.
 func (s *Server) truncate(w http.ResponseWriter, resp *response) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -344,22 +345,24 @@ func (s *Server) truncate(w http.ResponseWriter, resp *response) {
 		panic(http.ErrAbortHandler)
 	}
 	defer conn.Close()
-	body := resp.body
-	if len(body) == 0 {
-		body = []byte(`{"status":"COMPLETE"}`)
-	}
-	bw := bufio.NewWriter(conn)
-	if brw != nil {
-		bw = brw.Writer
-	}
-	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n", resp.status, http.StatusText(resp.status))
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "HTTP/1.1 %d %s\r\n", resp.status, http.StatusText(resp.status))
 	h := resp.header.Clone()
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if len(resp.body) > 0 {
+		h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	}
 	h.Set("Connection", "close")
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	_ = h.Write(bw)
-	_, _ = bw.WriteString("\r\n")
-	_, _ = bw.Write(body[:len(body)/2])
+	_ = h.Write(&head)
+	head.WriteString("\r\n")
+	out := head.Bytes()
+	if len(resp.body) > 0 {
+		out = append(out, resp.body[:len(resp.body)/2]...)
+	} else {
+		out = out[:len(out)/2]
+	}
+	bw := brw.Writer
+	_, _ = bw.Write(out)
 	_ = bw.Flush()
 }
 
