@@ -67,14 +67,12 @@ func renderBatch(m *model) *jen.File {
 			}
 			keyFuncs[t] = true
 			f.Line()
-			f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(b.Keys))
-			parts := []jen.Code{}
-			for _, k := range b.Keys {
-				parts = append(parts, jen.Lit(k.JSON), jen.Id("v").Dot(k.Go))
-			}
-			f.Func().Id("key"+t).Params(jen.Id("v").Id(t)).Add(rt("Key")).Block(
-				jen.Return(rt("NewKey").Call(parts...)),
-			)
+			renderKey(f, t, b.Keys)
+		}
+		if !keyFuncs["fields"+b.InputType] {
+			keyFuncs["fields"+b.InputType] = true
+			f.Line()
+			renderKeyFields(f, b.InputType, b.Keys)
 		}
 	}
 	for _, l := range m.Lists {
@@ -153,13 +151,7 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 		jen.Id("Validate"):   jen.Id("validate" + b.InputType),
 		jen.Id("InputKey"):   jen.Id("key" + b.InputType),
 	}
-	if len(b.Exemptions) > 0 {
-		lits := []jen.Code{}
-		for _, e := range b.Exemptions {
-			lits = append(lits, jen.Lit(e))
-		}
-		spec[jen.Id("RateLimitExemptions")] = jen.Index().String().Values(lits...)
-	}
+	spec[jen.Id("KeyFields")] = jen.Id("keyFields" + b.InputType)
 	sendArgs := append(args(b.PathParams), jen.Id(b.OperationID+"JSONRequestBody").Values(jen.Dict{jen.Id("Inputs"): jen.Id("chunk")}))
 	spec[jen.Id("Send")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("chunk").Index().Id(b.InputType)).
 		Params(jen.Op("*").Qual("net/http", "Response"), jen.Error()).Block(
@@ -209,7 +201,7 @@ func renderValidator(f *jen.File, b batchOp) {
 		}
 	}
 	body = append(body, jen.Return(jen.Id("problems")))
-	f.Func().Id("validate"+b.InputType).Params(jen.Id("in").Id(b.InputType)).Index().String().Block(body...)
+	f.Func().Id("validate" + b.InputType).Params(jen.Id("in").Id(b.InputType)).Index().String().Block(body...)
 }
 
 func renderList(f *jen.File, l listOp) {
@@ -240,6 +232,41 @@ func renderList(f *jen.File, l listOp) {
 	wrapComment(f, fmt.Sprintf("%s returns every result of HubSpot's %s (%s) as one slice, whatever paging the API version has.", l.Helper, l.OperationID, strings.TrimSuffix(l.Summary, ".")))
 	f.Func().Params(jen.Id("b").Op("*").Id("Batcher")).Id(l.Helper).Params(params(l.PathParams)...).
 		Params(jen.Index().Id(l.ItemType), jen.Error()).Block(
-		jen.Return(rt("Collect").Call(jen.Id("b").Dot(l.Helper+"Seq").Call(args(l.PathParams)...))),
+		jen.Return(rt("Collect").Call(jen.Id("b").Dot(l.Helper + "Seq").Call(args(l.PathParams)...))),
 	)
+}
+
+// renderKey emits key<T>, which renders the key fields of a T the same way
+// for inputs and results, so the engine can match them.
+func renderKey(f *jen.File, t string, keys []field) {
+	f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(keys))
+	format := []string{}
+	vals := []jen.Code{}
+	for _, k := range keys {
+		format = append(format, k.JSON+"=%v")
+		vals = append(vals, keyValue(k))
+	}
+	f.Func().Id("key" + t).Params(jen.Id("v").Id(t)).String().Block(
+		jen.Return(jen.Qual("fmt", "Sprintf").Call(append([]jen.Code{jen.Lit(strings.Join(format, " "))}, vals...)...)),
+	)
+}
+
+// renderKeyFields emits keyFields<T>: the key fields by JSON name, for
+// matching HubSpot's error context to inputs.
+func renderKeyFields(f *jen.File, t string, keys []field) {
+	f.Commentf("keyFields%s returns the key fields of a %s by JSON name.", t, t)
+	d := jen.Dict{}
+	for _, k := range keys {
+		d[jen.Lit(k.JSON)] = jen.Qual("fmt", "Sprint").Call(keyValue(k))
+	}
+	f.Func().Id("keyFields" + t).Params(jen.Id("v").Id(t)).Map(jen.String()).String().Block(
+		jen.Return(jen.Map(jen.String()).String().Values(d)),
+	)
+}
+
+func keyValue(k field) jen.Code {
+	if k.Pointer {
+		return jen.Op("*").Id("v").Dot(k.Go)
+	}
+	return jen.Id("v").Dot(k.Go)
 }

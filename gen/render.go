@@ -54,7 +54,7 @@ func render(m *model) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for name, f := range map[string]*jen.File{
 		"version.gen.go": renderVersion(m),
-		// "batch.gen.go":   renderBatch(m), // enabled once package hubspot has the batch runtime
+		"batch.gen.go":   renderBatch(m),
 	} {
 		var buf bytes.Buffer
 		if err := f.Render(&buf); err != nil {

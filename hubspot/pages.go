@@ -1,0 +1,105 @@
+package hubspot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+)
+
+// MaxPageBodyBytes caps the size of one page of a list response.
+const MaxPageBodyBytes = 64 << 20
+
+// maxPages stops a server that keeps answering the same cursor.
+const maxPages = 100000
+
+// page is HubSpot's collection response: results plus, in paged APIs,
+// paging.next.after.
+type page[T any] struct {
+	Results []T `json:"results"`
+	Paging  *struct {
+		Next *struct {
+			After string `json:"after"`
+		} `json:"next"`
+	} `json:"paging"`
+}
+
+// Pages yields every result of a HubSpot collection operation. fetch makes
+// one request for the page after the cursor ("" for the first); Pages
+// follows paging.next.after until there is none, so it works the same for
+// versions that page and versions that answer everything at once. A non-2xx
+// answer yields the *APIError (or *RateLimitError) from ParseError and
+// stops, as does a cancelled context.
+func Pages[T any](ctx context.Context, fetch func(ctx context.Context, after string) (*http.Response, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		after := ""
+		seen := map[string]bool{}
+		for n := 0; ; n++ {
+			if err := ctx.Err(); err != nil {
+				yield(zero, err)
+				return
+			}
+			if n >= maxPages {
+				yield(zero, fmt.Errorf("hubspot: more than %d pages; stopping", maxPages))
+				return
+			}
+			p, err := fetchPage[T](ctx, fetch, after)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, r := range p.Results {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if p.Paging == nil || p.Paging.Next == nil || p.Paging.Next.After == "" {
+				return
+			}
+			after = p.Paging.Next.After
+			if seen[after] {
+				yield(zero, fmt.Errorf("hubspot: the server repeated the paging cursor %q", after))
+				return
+			}
+			seen[after] = true
+		}
+	}
+}
+
+func fetchPage[T any](ctx context.Context, fetch func(ctx context.Context, after string) (*http.Response, error), after string) (*page[T], error) {
+	resp, err := fetch(ctx, after)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, ParseError(resp)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPageBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("hubspot: reading %s %s: %w", resp.Request.Method, resp.Request.URL.Path, err)
+	}
+	if len(body) > MaxPageBodyBytes {
+		return nil, fmt.Errorf("hubspot: %s %s: response larger than %d bytes", resp.Request.Method, resp.Request.URL.Path, MaxPageBodyBytes)
+	}
+	var p page[T]
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("hubspot: decoding %s %s: %w", resp.Request.Method, resp.Request.URL.Path, err)
+	}
+	return &p, nil
+}
+
+// Collect gathers a sequence into a slice, stopping at the first error.
+func Collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
