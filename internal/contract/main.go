@@ -119,6 +119,7 @@ func calls(ctx context.Context) error {
 	return nil
 }
 
-func batchFields(_ associations.BatchStatus, _ []associations.PublicAssociationDefinitionUserConfiguration) {}
+func batchFields(_ associations.BatchStatus, _ []associations.PublicAssociationDefinitionUserConfiguration) {
+}
 
 func updateResults(_ []associations.PublicAssociationDefinitionConfigurationUpdateResult) {}
