@@ -52,7 +52,8 @@ type Server struct {
 type Stats struct {
 	// Requests counts every request, routed or not.
 	Requests int
-	// ByOperation counts requests per recognised operation.
+	// ByOperation counts requests per recognised operation, including those
+	// then refused (401, 429, 400) or faulted.
 	ByOperation map[Operation]int
 	// ByStatus counts responses per HTTP status (0 for connections closed
 	// without a response).

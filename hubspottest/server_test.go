@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/crmkit/hubspot-associations/hubspottest"
@@ -206,7 +207,13 @@ func TestServer_Limits_batch(t *testing.T) {
 
 func TestServer_auth(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, hubspottest.WithToken("pat-second"))
+	var logMu sync.Mutex
+	var logged strings.Builder
+	srv := newTestServer(t, hubspottest.WithToken("pat-second"), hubspottest.WithLogf(func(format string, args ...any) {
+		logMu.Lock()
+		fmt.Fprintf(&logged, format+"\n", args...)
+		logMu.Unlock()
+	}))
 	for _, tc := range []struct {
 		name   string
 		header string
@@ -241,6 +248,11 @@ func TestServer_auth(t *testing.T) {
 		if strings.Contains(fmt.Sprintf("%+v", rec), testToken) {
 			t.Errorf("request log holds a token: %+v", rec)
 		}
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if out := logged.String(); strings.Count(out, "\n") != 8 || strings.Contains(out, testToken) || strings.Contains(out, "pat-second") {
+		t.Errorf("log lines:\n%s", out)
 	}
 }
 
