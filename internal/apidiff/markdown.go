@@ -69,7 +69,7 @@ func (r *Report) Markdown() []byte {
 }
 
 func label(d Document) string {
-	if d.Version != "" && d.Version != d.Name {
+	if d.Version != "" && !strings.Contains(d.Name, d.Version) {
 		return d.Name + " (" + d.Version + ")"
 	}
 	return d.Name

@@ -172,7 +172,7 @@ func checkOne(dir string, v variant) result {
 		}
 	}
 	var buf bytes.Buffer
-	ok, err := surface(dir, false, false, &buf)
+	ok, err := surfaceOpts(dir, false, false, false, &buf)
 	switch {
 	case err != nil:
 		r.failed, r.output = "surface check", err.Error()

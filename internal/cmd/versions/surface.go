@@ -29,6 +29,7 @@ func cmdSurface(args []string, stdout, stderr io.Writer) error {
 	check := fset.Bool("check", false, "fail on removed or changed identifiers; record additions")
 	update := fset.Bool("update", false, "rewrite the surface files from the code")
 	dir := fset.String("C", ".", "module root `dir`")
+	record := fset.Bool("record", true, "with -check: write additions to the files when nothing was removed or changed")
 	if err := fset.Parse(args); err != nil {
 		return errReported
 	}
@@ -36,7 +37,7 @@ func cmdSurface(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: versions surface -check | -update")
 		return errReported
 	}
-	ok, err := surface(*dir, *update, true, stdout)
+	ok, err := surface(*dir, *update, *record, stdout)
 	if err != nil {
 		return err
 	}
@@ -51,6 +52,11 @@ func cmdSurface(args []string, stdout, stderr io.Writer) error {
 // identifiers (ok is false) and, when record is set and nothing broke,
 // writes additions to the files.
 func surface(dir string, update, record bool, out io.Writer) (ok bool, err error) {
+	return surfaceOpts(dir, update, record, true, out)
+}
+
+// surfaceOpts is surface; listAdded prints each added identifier.
+func surfaceOpts(dir string, update, record, listAdded bool, out io.Writer) (ok bool, err error) {
 	var patterns []string
 	for _, g := range guarded {
 		patterns = append(patterns, g.pkg)
@@ -91,12 +97,18 @@ func surface(dir string, update, record bool, out io.Writer) (ok bool, err error
 			}
 		}
 		if len(added) > 0 {
-			verb := "new identifiers (not recorded, fix the removals first)"
+			verb := "new identifiers (not recorded: make verify-surface records them)"
+			if len(broken) > 0 && !update {
+				verb = "new identifiers (not recorded until the removals are fixed)"
+			}
 			if write {
 				verb = "recorded new identifiers"
 			}
 			fmt.Fprintf(out, "%s: %s: %d\n", g.file, verb, len(added))
 			for _, c := range added {
+				if !listAdded {
+					break
+				}
 				fmt.Fprintln(out, "  "+c.String())
 			}
 		}
