@@ -1,0 +1,742 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmkit/hubspot-associations/generated/associations"
+	"github.com/crmkit/hubspot-associations/hubspot"
+)
+
+// stepResult is one row of the summary. Steps with per-input accounting
+// (hasInputs) satisfy succeeded+failed+notAttempted == sent.
+type stepResult struct {
+	name                                  string
+	hasInputs                             bool
+	sent, succeeded, failed, notAttempted int
+	requests, retries, rateLimited        int
+	elapsed                               time.Duration
+	note                                  string
+	// problem, when set, makes the job incomplete.
+	problem string
+}
+
+// summary is what the job did.
+type summary struct {
+	steps []stepResult
+	wall  time.Duration
+}
+
+// spec identifies an association type between the job's object types.
+type spec struct {
+	category associations.AssociationCategory
+	typeID   int32
+}
+
+func (s spec) String() string { return fmt.Sprintf("%s %d", s.category, s.typeID) }
+
+// job runs the steps described in the package comment against one client.
+type job struct {
+	cfg       config
+	client    *associations.ClientWithResponses
+	batcher   *associations.Batcher
+	progress  *progressPrinter
+	log       io.Writer // failure details
+	rng       *rand.Rand
+	labelName string
+	labelText string
+
+	sum       summary
+	label     spec // zero until the label exists
+	targets   []spec
+	limits    map[spec]int32 // limits the job created, with their current value
+	purged    bool
+	labelGone bool // the label was deleted (or never created)
+}
+
+func newJob(cfg config, client *associations.ClientWithResponses, stderr io.Writer, labelSuffix string) (*job, error) {
+	j := &job{
+		cfg:       cfg,
+		client:    client,
+		progress:  newProgressPrinter(stderr, cfg.progressEvery),
+		log:       stderr,
+		rng:       rand.New(rand.NewPCG(uint64(cfg.seed), 0x6c696d697473)),
+		labelName: "crmkit_limits_example_" + labelSuffix,
+		labelText: "Limits example " + labelSuffix,
+		limits:    map[spec]int32{},
+		labelGone: true,
+	}
+	b, err := associations.NewBatcher(client,
+		hubspot.WithConcurrency(cfg.concurrency),
+		hubspot.WithProgress(j.progress.update))
+	if err != nil {
+		return nil, err
+	}
+	j.batcher = b
+	return j, nil
+}
+
+// run runs every step. The summary is returned in every case; the error is
+// fatal (the job stopped: interrupted, rejected token, daily limit) or says
+// which steps were incomplete.
+func (j *job) run(ctx context.Context) (*summary, error) {
+	start := time.Now()
+	defer func() { j.sum.wall = time.Since(start) }()
+
+	if err := j.listTypes(ctx); err != nil {
+		return &j.sum, err
+	}
+	if err := j.createLabel(ctx); err != nil {
+		return &j.sum, err
+	}
+	// From here on the job has changed the portal: whatever happens, purge
+	// its limits and delete its label.
+	err := j.mutate(ctx)
+	if !j.purged || !j.labelGone {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		if !j.purged {
+			_ = j.purgeLimits(cctx, "cleanup purge")
+		}
+		if !j.labelGone {
+			_ = j.deleteLabel(cctx, "cleanup label")
+		}
+		cancel()
+	}
+	if err != nil {
+		return &j.sum, err
+	}
+	if err := j.verify(ctx); err != nil {
+		return &j.sum, err
+	}
+	var problems []string
+	for _, s := range j.sum.steps {
+		if s.problem != "" {
+			problems = append(problems, s.name+": "+s.problem)
+		}
+	}
+	if len(problems) > 0 {
+		return &j.sum, fmt.Errorf("job incomplete: %s", strings.Join(problems, "; "))
+	}
+	return &j.sum, nil
+}
+
+// mutate runs the steps between creating the label and deleting it.
+func (j *job) mutate(ctx context.Context) error {
+	steps := []func(context.Context) error{
+		j.createLimits,
+		func(ctx context.Context) error { return j.readBack(ctx, "read back", true) },
+		j.updateLimits,
+		func(ctx context.Context) error { return j.readBack(ctx, "read back", false) },
+		func(ctx context.Context) error { return j.purgeLimits(ctx, "purge limits") },
+		func(ctx context.Context) error { return j.deleteLabel(ctx, "delete label") },
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// counter counts the HTTP attempts, retries and 429s of the requests made
+// with its context (see hubspot.WithObserver).
+type counter struct {
+	requests, retries, rateLimited atomic.Int64
+}
+
+func (c *counter) observe(ctx context.Context) context.Context {
+	return hubspot.WithObserver(ctx, hubspot.Observer{
+		OnAttempt: func(e hubspot.AttemptEvent) {
+			c.requests.Add(1)
+			if e.StatusCode == http.StatusTooManyRequests {
+				c.rateLimited.Add(1)
+			}
+		},
+		OnRetry: func(hubspot.RetryEvent) { c.retries.Add(1) },
+	})
+}
+
+func (c *counter) fill(s *stepResult) {
+	s.requests, s.retries, s.rateLimited = int(c.requests.Load()), int(c.retries.Load()), int(c.rateLimited.Load())
+}
+
+// fatal reports whether err means the job cannot go on: the token or its
+// scopes were rejected, the daily limit is used up, or ctx ended.
+func fatal(err error) bool {
+	var apiErr *hubspot.APIError
+	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
+		return true
+	}
+	var rl *hubspot.RateLimitError
+	if errors.As(err, &rl) && rl.Daily() {
+		return true
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// read calls fn up to three times. The transport already retries failed
+// attempts of these GETs; this also covers a body cut off while it was
+// being read, which the transport cannot see. HubSpot's 4xx answers are
+// final.
+func read[T any](ctx context.Context, c *counter, fn func(context.Context) (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := fn(ctx)
+		if err == nil || attempt == 3 || fatal(err) || ctx.Err() != nil {
+			return v, err
+		}
+		var apiErr *hubspot.APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusTooManyRequests {
+			return v, err
+		}
+		c.retries.Add(1)
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// listTypes lists the association types and limits between the object
+// types and picks the targets (step "list types"). It is also the first
+// request, so a rejected token stops the job before anything changed.
+func (j *job) listTypes(ctx context.Context) error {
+	s := stepResult{name: "list types"}
+	var c counter
+	start := time.Now()
+	ctx = c.observe(ctx)
+	types, err := read(ctx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
+		return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
+	})
+	var configs []associations.PublicAssociationDefinitionUserConfiguration
+	if err == nil {
+		configs, err = read(ctx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+			return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
+		})
+	}
+	s.elapsed = time.Since(start)
+	c.fill(&s)
+	if err != nil {
+		s.problem = oneLine(err.Error())
+		j.sum.steps = append(j.sum.steps, s)
+		return fmt.Errorf("listing association types %s -> %s: %w", j.cfg.from, j.cfg.to, err)
+	}
+	limited := map[spec]bool{}
+	for _, cf := range configs {
+		if cf.UserEnforcedMaxToObjectIds != nil {
+			limited[spec{cf.Category, cf.TypeId}] = true
+		}
+	}
+	// HubSpot-defined types first, then the others, in HubSpot's order.
+	var first, rest []spec
+	for _, t := range types {
+		sp := spec{t.Category, t.TypeId}
+		switch {
+		case limited[sp]:
+		case t.Category == associations.AssociationCategoryHubspotDefined:
+			first = append(first, sp)
+		default:
+			rest = append(rest, sp)
+		}
+	}
+	// The label created next is the first target; keep room for it.
+	j.targets = append(first, rest...)
+	if len(j.targets) > j.cfg.n-1 {
+		j.targets = j.targets[:j.cfg.n-1]
+	}
+	s.note = fmt.Sprintf("%d types, %d already limited (left alone)", len(types), len(limited))
+	j.sum.steps = append(j.sum.steps, s)
+	return nil
+}
+
+// createLabel creates the job's USER_DEFINED label (step "create label").
+// CreateLabel is not idempotent, so after an ambiguous failure (a 5xx, a
+// reset, a cut-off body) it lists the labels to see whether it exists
+// before trying again.
+func (j *job) createLabel(ctx context.Context) error {
+	s := stepResult{name: "create label", hasInputs: true, sent: 1}
+	var c counter
+	start := time.Now()
+	octx := c.observe(ctx)
+	inverse := j.labelText + " (inverse)"
+	body := associations.CreateLabelJSONRequestBody{Name: j.labelName, Label: j.labelText, InverseLabel: &inverse}
+	var lastErr error
+	for attempt := 1; attempt <= 3 && j.label.typeID == 0; attempt++ {
+		if attempt > 1 {
+			c.retries.Add(1)
+		}
+		created, err := j.sendCreateLabel(octx, body)
+		if err == nil {
+			j.label = created
+			break
+		}
+		lastErr = err
+		var apiErr *hubspot.APIError
+		if fatal(err) || (errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 &&
+			(apiErr.StatusCode != http.StatusConflict || attempt == 1)) {
+			// Rejected. A 409 on the first attempt is a label this job
+			// did not create: never adopt (and later delete) it.
+			break
+		}
+		// Ambiguous, or a 409 after a retry of a create that was applied:
+		// is the label there?
+		labels, lerr := read(octx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
+			return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
+		})
+		if lerr != nil {
+			lastErr = lerr
+			if fatal(lerr) {
+				break
+			}
+			continue
+		}
+		if sp, ok := j.findLabel(labels); ok {
+			j.label = sp
+			s.note = "confirmed by read-back after: " + oneLine(err.Error())
+		}
+	}
+	s.elapsed = time.Since(start)
+	c.fill(&s)
+	if j.label.typeID == 0 {
+		s.failed = 1
+		s.problem = oneLine(lastErr.Error())
+		j.sum.steps = append(j.sum.steps, s)
+		return fmt.Errorf("creating label %q: %w", j.labelText, lastErr)
+	}
+	s.succeeded = 1
+	j.labelGone = false
+	if s.note == "" {
+		s.note = fmt.Sprintf("%s %q", j.label, j.labelText)
+	}
+	j.targets = append([]spec{j.label}, j.targets...)
+	j.sum.steps = append(j.sum.steps, s)
+	return nil
+}
+
+// sendCreateLabel makes one CreateLabel call and returns the type from
+// -from to -to.
+func (j *job) sendCreateLabel(ctx context.Context, body associations.CreateLabelJSONRequestBody) (spec, error) {
+	resp, err := j.client.CreateLabel(ctx, j.cfg.from, j.cfg.to, body)
+	if err != nil {
+		return spec{}, err
+	}
+	defer resp.Body.Close()
+	if err := hubspot.ParseError(resp); err != nil {
+		return spec{}, err
+	}
+	var out associations.CollectionResponseAssociationSpecWithLabelNoPaging
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return spec{}, fmt.Errorf("reading the CreateLabel answer: %w", err)
+	}
+	if sp, ok := j.findLabel(out.Results); ok {
+		return sp, nil
+	}
+	return spec{}, fmt.Errorf("the CreateLabel answer has no type labelled %q", j.labelText)
+}
+
+func (j *job) findLabel(labels []associations.AssociationSpecWithLabel) (spec, bool) {
+	for _, l := range labels {
+		if l.Category == associations.AssociationCategoryUserDefined && l.Label != nil && *l.Label == j.labelText {
+			return spec{l.Category, l.TypeId}, true
+		}
+	}
+	return spec{}, false
+}
+
+// batchStep fills a summary row from a batch result and reports failures.
+func batchStep[In, Out any](j *job, name string, start time.Time, res *hubspot.Result[In, Out], err error, key func(In) spec) (stepResult, error) {
+	s := stepResult{name: name, hasInputs: true, elapsed: time.Since(start)}
+	if res != nil {
+		s.sent = len(res.Succeeded) + len(res.Failed) + len(res.NotAttempted)
+		s.succeeded, s.failed, s.notAttempted = len(res.Succeeded), len(res.Failed), len(res.NotAttempted)
+		s.requests, s.retries, s.rateLimited = res.Requests, res.Retries, res.RateLimited
+		for i, f := range res.Failed {
+			if i == 3 {
+				fmt.Fprintf(j.log, "%s: and %d more failures\n", name, len(res.Failed)-i)
+				break
+			}
+			fmt.Fprintf(j.log, "%s: input %d (%s): %s\n", name, f.Index, key(f.Input), oneLine(f.Err.Error()))
+		}
+	}
+	if err == nil {
+		return s, nil
+	}
+	s.problem = oneLine(err.Error())
+	var ve *hubspot.ValidationError
+	if errors.As(err, &ve) || fatal(err) || (res != nil && len(res.NotAttempted) > 0) {
+		return s, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+// createLimits sets a limit on every target (step "create limits").
+func (j *job) createLimits(ctx context.Context) error {
+	inputs := make([]associations.PublicAssociationDefinitionConfigurationCreateRequest, len(j.targets))
+	for i, t := range j.targets {
+		inputs[i] = associations.PublicAssociationDefinitionConfigurationCreateRequest{
+			Category: t.category, TypeId: t.typeID, MaxToObjectIds: 1 + j.rng.Int32N(10),
+		}
+	}
+	start := time.Now()
+	j.progress.begin("create limits", len(inputs))
+	res, err := j.batcher.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	// The targets had no limit before the job (see listTypes), so a limit
+	// read back with the value sent is one this job created.
+	var c counter
+	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[associations.PublicAssociationDefinitionConfigurationCreateRequest, associations.PublicAssociationDefinitionUserConfiguration], error) {
+		return j.batcher.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, in)
+	}, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationCreateRequest) (map[int]associations.PublicAssociationDefinitionUserConfiguration, error) {
+		configs, err := read(c.observe(ctx), &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+			return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
+		})
+		if err != nil {
+			return nil, err
+		}
+		byKey := map[spec]associations.PublicAssociationDefinitionUserConfiguration{}
+		for _, cf := range configs {
+			byKey[spec{cf.Category, cf.TypeId}] = cf
+		}
+		applied := map[int]associations.PublicAssociationDefinitionUserConfiguration{}
+		for i, x := range in {
+			if cf, ok := byKey[spec{x.Category, x.TypeId}]; ok && cf.UserEnforcedMaxToObjectIds != nil && *cf.UserEnforcedMaxToObjectIds == x.MaxToObjectIds {
+				applied[i] = cf
+			}
+		}
+		return applied, nil
+	})
+	j.progress.end()
+	if res != nil {
+		for _, ok := range res.Succeeded {
+			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
+		}
+	}
+	s, ferr := batchStep(j, "create limits", start, res, err, func(in associations.PublicAssociationDefinitionConfigurationCreateRequest) spec {
+		return spec{in.Category, in.TypeId}
+	})
+	s.requests += int(c.requests.Load())
+	s.retries += int(c.retries.Load())
+	s.rateLimited += int(c.rateLimited.Load())
+	s.note = fmt.Sprintf("maxToObjectIds 1-10, %d chunk(s) of up to %d", (len(inputs)+hubspot.DefaultChunkSize-1)/hubspot.DefaultChunkSize, hubspot.DefaultChunkSize)
+	j.sum.steps = append(j.sum.steps, s)
+	return ferr
+}
+
+// updateLimits raises every limit the job created by 5 (step "update
+// limits").
+func (j *job) updateLimits(ctx context.Context) error {
+	inputs := make([]associations.PublicAssociationDefinitionConfigurationUpdateRequest, 0, len(j.limits))
+	for _, t := range j.targets {
+		if v, ok := j.limits[t]; ok {
+			inputs = append(inputs, associations.PublicAssociationDefinitionConfigurationUpdateRequest{
+				Category: t.category, TypeId: t.typeID, MaxToObjectIds: v + 5,
+			})
+		}
+	}
+	start := time.Now()
+	j.progress.begin("update limits", len(inputs))
+	res, err := j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[associations.PublicAssociationDefinitionConfigurationUpdateRequest, associations.PublicAssociationDefinitionConfigurationUpdateResult], error) {
+		return j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, in)
+	}, nil)
+	j.progress.end()
+	if res != nil {
+		for _, ok := range res.Succeeded {
+			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
+		}
+	}
+	s, ferr := batchStep(j, "update limits", start, res, err, func(in associations.PublicAssociationDefinitionConfigurationUpdateRequest) spec {
+		return spec{in.Category, in.TypeId}
+	})
+	s.note = "every created limit +5"
+	j.sum.steps = append(j.sum.steps, s)
+	return ferr
+}
+
+// purgeLimits removes the limits of every target, created or not: purge is
+// idempotent and covers creates whose outcome stayed unknown.
+func (j *job) purgeLimits(ctx context.Context, name string) error {
+	j.purged = true
+	inputs := make([]associations.PublicAssociationSpec, len(j.targets))
+	for i, t := range j.targets {
+		inputs[i] = associations.PublicAssociationSpec{Category: t.category, TypeId: t.typeID}
+	}
+	start := time.Now()
+	j.progress.begin(name, len(inputs))
+	res, err := j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationSpec) (*hubspot.Result[associations.PublicAssociationSpec, struct{}], error) {
+		return j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, in)
+	}, nil)
+	j.progress.end()
+	if res != nil {
+		for _, ok := range res.Succeeded {
+			delete(j.limits, spec{ok.Input.Category, ok.Input.TypeId})
+		}
+	}
+	s, ferr := batchStep(j, name, start, res, err, func(in associations.PublicAssociationSpec) spec {
+		return spec{in.Category, in.TypeId}
+	})
+	s.note = "every target"
+	j.sum.steps = append(j.sum.steps, s)
+	return ferr
+}
+
+// readBack lists the limits between the object types and checks the job's
+// against what it sent (step "read back"); after the create it also counts
+// the limits across all object pairs with AllConfigurations.
+func (j *job) readBack(ctx context.Context, name string, all bool) error {
+	s := stepResult{name: name}
+	var c counter
+	start := time.Now()
+	octx := c.observe(ctx)
+	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+		return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
+	})
+	total := 0
+	if err == nil && all {
+		// The iterator form: count without holding every configuration.
+		_, err = read(octx, &c, func(ctx context.Context) (int, error) {
+			total = 0
+			for _, err := range j.batcher.AllConfigurationsSeq(ctx) {
+				if err != nil {
+					return 0, err
+				}
+				total++
+			}
+			return total, nil
+		})
+	}
+	s.elapsed = time.Since(start)
+	c.fill(&s)
+	if err != nil {
+		s.problem = oneLine(err.Error())
+		j.sum.steps = append(j.sum.steps, s)
+		if fatal(err) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	got := map[spec]int32{}
+	for _, cf := range configs {
+		if cf.UserEnforcedMaxToObjectIds != nil {
+			got[spec{cf.Category, cf.TypeId}] = *cf.UserEnforcedMaxToObjectIds
+		}
+	}
+	match := 0
+	for sp, want := range j.limits {
+		if v, ok := got[sp]; ok && v == want {
+			match++
+		}
+	}
+	s.note = fmt.Sprintf("%d/%d as sent", match, len(j.limits))
+	if all {
+		s.note += fmt.Sprintf("; %d limits portal-wide", total)
+	}
+	if match != len(j.limits) {
+		s.problem = fmt.Sprintf("%d limit(s) differ from what was sent", len(j.limits)-match)
+	}
+	j.sum.steps = append(j.sum.steps, s)
+	return nil
+}
+
+// deleteLabel deletes the job's label (and, with it, its inverse). A 404
+// after a retry means an earlier attempt deleted it.
+func (j *job) deleteLabel(ctx context.Context, name string) error {
+	j.labelGone = true
+	s := stepResult{name: name, hasInputs: true, sent: 1}
+	var c counter
+	start := time.Now()
+	resp, err := j.client.DeleteLabel(c.observe(ctx), j.cfg.from, j.cfg.to, j.label.typeID)
+	if err == nil {
+		err = hubspot.ParseError(resp)
+		resp.Body.Close()
+	}
+	var apiErr *hubspot.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && c.requests.Load() > 1 {
+		s.note = "already gone after a retry"
+		err = nil
+	}
+	s.elapsed = time.Since(start)
+	c.fill(&s)
+	if err != nil {
+		s.failed = 1
+		s.problem = oneLine(err.Error())
+		j.sum.steps = append(j.sum.steps, s)
+		if fatal(err) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	s.succeeded = 1
+	if s.note == "" {
+		s.note = j.label.String()
+	}
+	j.sum.steps = append(j.sum.steps, s)
+	return nil
+}
+
+// verify checks that the job left nothing behind (step "verify"): none of
+// the targets has a limit and the label is gone.
+func (j *job) verify(ctx context.Context) error {
+	s := stepResult{name: "verify"}
+	var c counter
+	start := time.Now()
+	octx := c.observe(ctx)
+	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+		return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
+	})
+	var labels []associations.AssociationSpecWithLabel
+	if err == nil {
+		labels, err = read(octx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
+			return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
+		})
+	}
+	s.elapsed = time.Since(start)
+	c.fill(&s)
+	if err != nil {
+		s.problem = oneLine(err.Error())
+		j.sum.steps = append(j.sum.steps, s)
+		return fmt.Errorf("verify: %w", err)
+	}
+	target := map[spec]bool{}
+	for _, t := range j.targets {
+		target[t] = true
+	}
+	left := 0
+	for _, cf := range configs {
+		if target[spec{cf.Category, cf.TypeId}] && cf.UserEnforcedMaxToObjectIds != nil {
+			left++
+		}
+	}
+	_, labelLeft := j.findLabel(labels)
+	s.note = fmt.Sprintf("%d of the job's limits left, label %s", left, map[bool]string{true: "still there", false: "gone"}[labelLeft])
+	if left > 0 || labelLeft {
+		s.problem = s.note
+	}
+	j.sum.steps = append(j.sum.steps, s)
+	return nil
+}
+
+// resendUnknown resends, at most twice, the inputs whose outcome the batch
+// engine left unknown (hubspot.ErrOutcomeUnknown). For update and purge the
+// engine gives up on a chunk whose 200 answer is cut off while it is read,
+// and for a create on a chunk whose read-back failed too; resending is safe
+// for the idempotent operations, and for the create resolve (which reads
+// back, itself retried) first says which inputs were applied after all.
+// A 5xx that failed a chunk counts as unknown too: the transport does not
+// retry a create after a 5xx, and the engine reads back only after 500, 502
+// and 504, not after a 503.
+// The merged result still accounts for every original input once; the
+// resends count as requests and retries.
+func resendUnknown[In, Out any](ctx context.Context, res *hubspot.Result[In, Out], err error,
+	send func(context.Context, []In) (*hubspot.Result[In, Out], error),
+	resolve func(context.Context, []In) (map[int]Out, error)) (*hubspot.Result[In, Out], error) {
+	for round := 0; round < 2 && res != nil && err != nil && ctx.Err() == nil; round++ {
+		var again []hubspot.Failed[In]
+		var keep []hubspot.Failed[In]
+		for _, f := range res.Failed {
+			if unknownOutcome(f.Err) {
+				again = append(again, f)
+			} else {
+				keep = append(keep, f)
+			}
+		}
+		if len(again) == 0 || fatal(err) {
+			break
+		}
+		inputs := make([]In, len(again))
+		for i, f := range again {
+			inputs[i] = f.Input
+		}
+		succeeded := res.Succeeded
+		if resolve != nil {
+			applied, rerr := resolve(ctx, inputs)
+			if rerr != nil {
+				break
+			}
+			var still []hubspot.Failed[In]
+			for i, f := range again {
+				if out, ok := applied[i]; ok {
+					succeeded = append(succeeded, hubspot.Succeeded[In, Out]{Index: f.Index, Input: f.Input, Result: out})
+				} else {
+					still = append(still, f)
+				}
+			}
+			again = still
+			inputs = inputs[:0]
+			for _, f := range again {
+				inputs = append(inputs, f.Input)
+			}
+		}
+		res2 := &hubspot.Result[In, Out]{}
+		var err2 error
+		if len(inputs) > 0 {
+			if res2, err2 = send(ctx, inputs); res2 == nil {
+				break
+			}
+		}
+		merged := &hubspot.Result[In, Out]{
+			Succeeded:    succeeded,
+			Failed:       keep,
+			NotAttempted: res.NotAttempted,
+			Requests:     res.Requests + res2.Requests,
+			Retries:      res.Retries + res2.Requests,
+			RateLimited:  res.RateLimited + res2.RateLimited,
+			Waited:       res.Waited + res2.Waited,
+		}
+		for _, s := range res2.Succeeded {
+			s.Index = again[s.Index].Index
+			merged.Succeeded = append(merged.Succeeded, s)
+		}
+		for _, f := range res2.Failed {
+			f.Index = again[f.Index].Index
+			merged.Failed = append(merged.Failed, f)
+		}
+		for _, na := range res2.NotAttempted {
+			na.Index = again[na.Index].Index
+			merged.NotAttempted = append(merged.NotAttempted, na)
+		}
+		sort.Slice(merged.Succeeded, func(a, b int) bool { return merged.Succeeded[a].Index < merged.Succeeded[b].Index })
+		sort.Slice(merged.Failed, func(a, b int) bool { return merged.Failed[a].Index < merged.Failed[b].Index })
+		sort.Slice(merged.NotAttempted, func(a, b int) bool { return merged.NotAttempted[a].Index < merged.NotAttempted[b].Index })
+		res = merged
+		switch {
+		case len(res.Failed) == 0 && len(res.NotAttempted) == 0:
+			err = nil
+		default:
+			cause := err2
+			if cause == nil {
+				cause = res.Failed[0].Err
+			}
+			var be *hubspot.BatchError
+			op := ""
+			if errors.As(err, &be) {
+				op = be.Operation
+			}
+			err = &hubspot.BatchError{Operation: op, Total: len(res.Succeeded) + len(res.Failed) + len(res.NotAttempted),
+				Succeeded: len(res.Succeeded), Failed: len(res.Failed), NotAttempted: len(res.NotAttempted), Err: cause}
+		}
+	}
+	return res, err
+}
+
+// unknownOutcome reports whether err leaves open whether HubSpot applied an
+// input: hubspot.ErrOutcomeUnknown, or a server error.
+func unknownOutcome(err error) bool {
+	if errors.Is(err, hubspot.ErrOutcomeUnknown) {
+		return true
+	}
+	var apiErr *hubspot.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode >= 500
+}
