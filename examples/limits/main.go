@@ -139,15 +139,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	rate := fs.String("rate", defaultRate, "fake only: rate limit per token, requests/window")
 	fs.IntVar(&c.concurrency, "concurrency", hubspot.DefaultConcurrency, "batch requests in flight")
 	fs.DurationVar(&c.progressEvery, "progress-every", time.Second, "interval of progress lines when stderr is not a terminal")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: limits [-live [-apply] [-server URL]] [-from TYPE] [-to TYPE] [-n N] [-seed S] [-faults P] [-rate N/DURATION]")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	fs.Usage = func() {} // a bad flag is one line (run); -h prints the usage below
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fmt.Fprintln(stderr, "usage: limits [-live [-apply] [-server URL]] [-from TYPE] [-to TYPE] [-n N] [-seed S] [-faults P] [-rate N/DURATION]")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return c, err
 		}
 		return c, usagef("%v (see -h)", err)

@@ -99,8 +99,6 @@ func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout
 	if !cfg.apply {
 		return explainAuth(listLive(ctx, cfg, client, stdout))
 	}
-	fmt.Fprintf(stdout, "HubSpot at %s: at most %d limits %s -> %s (only on types without one; everything is removed at the end)\n",
-		cfg.server, cfg.n, cfg.from, cfg.to)
 	j, err := newJob(cfg, client, stderr, time.Now().UTC().Format("20060102_150405"))
 	if err != nil {
 		return err
@@ -109,6 +107,8 @@ func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout
 	if jobErr != nil && authError(jobErr) && len(sum.steps) <= 1 {
 		return explainAuth(jobErr) // nothing was changed: one line is enough
 	}
+	fmt.Fprintf(stdout, "HubSpot at %s: at most %d limits %s -> %s (only on types without one; all removed at the end)\n",
+		cfg.server, cfg.n, cfg.from, cfg.to)
 	printSummary(stdout, sum)
 	return explainAuth(jobErr)
 }
