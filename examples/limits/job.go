@@ -28,6 +28,8 @@ type stepResult struct {
 	note                                  string
 	// problem, when set, makes the job incomplete.
 	problem string
+	// details are failure lines for stderr.
+	details []string
 }
 
 // summary is what the job did.
@@ -364,10 +366,10 @@ func batchStep[In, Out any](j *job, name string, start time.Time, res *hubspot.R
 		s.requests, s.retries, s.rateLimited = res.Requests, res.Retries, res.RateLimited
 		for i, f := range res.Failed {
 			if i == 3 {
-				fmt.Fprintf(j.log, "%s: and %d more failures\n", name, len(res.Failed)-i)
+				s.details = append(s.details, fmt.Sprintf("%s: and %d more failures", name, len(res.Failed)-i))
 				break
 			}
-			fmt.Fprintf(j.log, "%s: input %d (%s): %s\n", name, f.Index, key(f.Input), oneLine(f.Err.Error()))
+			s.details = append(s.details, fmt.Sprintf("%s: input %d (%s): %s", name, f.Index, key(f.Input), oneLine(f.Err.Error())))
 		}
 	}
 	if err == nil {
@@ -381,6 +383,16 @@ func batchStep[In, Out any](j *job, name string, start time.Time, res *hubspot.R
 	return s, nil
 }
 
+// endBatch ends the progress display of a batch step, then prints its
+// failures and records it.
+func (j *job) endBatch(s stepResult) {
+	j.progress.end(s)
+	for _, d := range s.details {
+		fmt.Fprintln(j.log, d)
+	}
+	j.sum.steps = append(j.sum.steps, s)
+}
+
 // createLimits sets a limit on every target (step "create limits").
 func (j *job) createLimits(ctx context.Context) error {
 	inputs := make([]associations.PublicAssociationDefinitionConfigurationCreateRequest, len(j.targets))
@@ -392,6 +404,7 @@ func (j *job) createLimits(ctx context.Context) error {
 	start := time.Now()
 	j.progress.begin("create limits", len(inputs))
 	res, err := j.batcher.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	j.progress.pause()
 	// The targets had no limit before the job (see listTypes), so a limit
 	// read back with the value sent is one this job created.
 	var c counter
@@ -416,7 +429,6 @@ func (j *job) createLimits(ctx context.Context) error {
 		}
 		return applied, nil
 	})
-	j.progress.end()
 	if res != nil {
 		for _, ok := range res.Succeeded {
 			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
@@ -429,7 +441,7 @@ func (j *job) createLimits(ctx context.Context) error {
 	s.retries += int(c.retries.Load())
 	s.rateLimited += int(c.rateLimited.Load())
 	s.note = fmt.Sprintf("maxToObjectIds 1-10, %d chunk(s) of up to %d", (len(inputs)+hubspot.DefaultChunkSize-1)/hubspot.DefaultChunkSize, hubspot.DefaultChunkSize)
-	j.sum.steps = append(j.sum.steps, s)
+	j.endBatch(s)
 	return ferr
 }
 
@@ -447,10 +459,10 @@ func (j *job) updateLimits(ctx context.Context) error {
 	start := time.Now()
 	j.progress.begin("update limits", len(inputs))
 	res, err := j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	j.progress.pause()
 	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[associations.PublicAssociationDefinitionConfigurationUpdateRequest, associations.PublicAssociationDefinitionConfigurationUpdateResult], error) {
 		return j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, in)
 	}, nil)
-	j.progress.end()
 	if res != nil {
 		for _, ok := range res.Succeeded {
 			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
@@ -460,7 +472,7 @@ func (j *job) updateLimits(ctx context.Context) error {
 		return spec{in.Category, in.TypeId}
 	})
 	s.note = "every created limit +5"
-	j.sum.steps = append(j.sum.steps, s)
+	j.endBatch(s)
 	return ferr
 }
 
@@ -475,10 +487,10 @@ func (j *job) purgeLimits(ctx context.Context, name string) error {
 	start := time.Now()
 	j.progress.begin(name, len(inputs))
 	res, err := j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	j.progress.pause()
 	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationSpec) (*hubspot.Result[associations.PublicAssociationSpec, struct{}], error) {
 		return j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, in)
 	}, nil)
-	j.progress.end()
 	if res != nil {
 		for _, ok := range res.Succeeded {
 			delete(j.limits, spec{ok.Input.Category, ok.Input.TypeId})
@@ -488,7 +500,7 @@ func (j *job) purgeLimits(ctx context.Context, name string) error {
 		return spec{in.Category, in.TypeId}
 	})
 	s.note = "every target"
-	j.sum.steps = append(j.sum.steps, s)
+	j.endBatch(s)
 	return ferr
 }
 
@@ -634,9 +646,10 @@ func (j *job) verify(ctx context.Context) error {
 // and for a create on a chunk whose read-back failed too; resending is safe
 // for the idempotent operations, and for the create resolve (which reads
 // back, itself retried) first says which inputs were applied after all.
-// A 5xx that failed a chunk counts as unknown too: the transport does not
-// retry a create after a 5xx, and the engine reads back only after 500, 502
-// and 504, not after a 503.
+// Other failures that are not HubSpot rejecting the input count as unknown
+// too: the transport does not retry a create after a 5xx, the engine reads
+// back only after 500, 502 and 504 (not after a 503), and an idempotent
+// chunk whose every transport attempt failed is worth one more try.
 // The merged result still accounts for every original input once; the
 // resends count as requests and retries.
 func resendUnknown[In, Out any](ctx context.Context, res *hubspot.Result[In, Out], err error,
@@ -732,11 +745,13 @@ func resendUnknown[In, Out any](ctx context.Context, res *hubspot.Result[In, Out
 }
 
 // unknownOutcome reports whether err leaves open whether HubSpot applied an
-// input: hubspot.ErrOutcomeUnknown, or a server error.
+// input: anything but HubSpot's definitive rejection of it (a 4xx other
+// than 429), for instance hubspot.ErrOutcomeUnknown, a server error, or a
+// connection lost after the transport's last attempt.
 func unknownOutcome(err error) bool {
-	if errors.Is(err, hubspot.ErrOutcomeUnknown) {
-		return true
-	}
 	var apiErr *hubspot.APIError
-	return errors.As(err, &apiErr) && apiErr.StatusCode >= 500
+	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	return !fatal(err)
 }

@@ -407,3 +407,97 @@ func TestRun_liveApply(t *testing.T) {
 		t.Errorf("limits after the job = %+v, want only the one that was there", got)
 	}
 }
+
+// TestJob_resendsWhatTheEngineLeavesUnknown scripts the failures the batch
+// engine leaves unresolved (a 503 on a create, a 200 cut off on an update,
+// a purge whose every transport attempt is reset): the job resolves them
+// and completes.
+func TestJob_resendsWhatTheEngineLeavesUnknown(t *testing.T) {
+	t.Parallel()
+	const token = "pat-na1-scripted"
+	srv := startFake(t, token)
+	for i := 1; i <= 250; i++ {
+		if err := srv.AddAssociationType(hubspottest.AssociationType{FromObjectType: "2-10", ToObjectType: "2-20", Category: "INTEGRATOR_DEFINED", TypeID: int32(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	faults := []hubspottest.Fault{
+		{Kind: hubspottest.FaultStatus, Status: 503, Op: hubspottest.OpBatchCreateConfigurations},
+		{Kind: hubspottest.FaultTruncateBody, Op: hubspottest.OpBatchUpdateConfigurations},
+	}
+	for range hubspot.DefaultMaxAttempts {
+		faults = append(faults, hubspottest.Fault{Kind: hubspottest.FaultResetAfterApply, Op: hubspottest.OpBatchPurgeConfigurations})
+	}
+	if err := srv.Script(faults...); err != nil {
+		t.Fatal(err)
+	}
+	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRetryer(hubspot.NewStandardRetryer(func(o *hubspot.StandardOptions) {
+		o.BaseDelay, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cfg := testConfig("2-10", "2-20", 251)
+	cfg.concurrency = 1
+	j, err := newJob(cfg, client, &stderr, "scripted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := j.run(context.Background())
+	if err != nil {
+		t.Fatalf("job: %v\n%s", err, stderr.String())
+	}
+	if n := srv.PendingFaults(); n != 0 {
+		t.Fatalf("%d scripted faults not consumed", n)
+	}
+	for _, s := range sum.steps {
+		if s.hasInputs && (s.succeeded != s.sent || s.failed+s.notAttempted != 0) {
+			t.Errorf("step %s: %+v", s.name, s)
+		}
+		switch s.name {
+		case "create limits", "update limits", "purge limits":
+			if s.retries == 0 {
+				t.Errorf("step %s shows no retry after a scripted fault", s.name)
+			}
+		}
+	}
+	if got := srv.Limits(); len(got) != 0 {
+		t.Errorf("%d limits left", len(got))
+	}
+}
+
+func TestResendUnknown_accountsForEveryInput(t *testing.T) {
+	t.Parallel()
+	type res = hubspot.Result[int, string]
+	rejected := &hubspot.APIError{StatusCode: 400, Message: "bad input"}
+	first := &res{
+		Succeeded:    []hubspot.Succeeded[int, string]{{Index: 0, Input: 10, Result: "ok"}},
+		Failed:       []hubspot.Failed[int]{{Index: 1, Input: 11, Err: hubspot.ErrOutcomeUnknown}, {Index: 2, Input: 12, Err: rejected}, {Index: 3, Input: 13, Err: &hubspot.APIError{StatusCode: 503}}},
+		NotAttempted: nil, Requests: 2,
+	}
+	var resent [][]int
+	send := func(_ context.Context, in []int) (*res, error) {
+		resent = append(resent, in)
+		r := &res{Requests: 1}
+		for i, v := range in {
+			r.Succeeded = append(r.Succeeded, hubspot.Succeeded[int, string]{Index: i, Input: v, Result: "again"})
+		}
+		return r, nil
+	}
+	got, err := resendUnknown(context.Background(), first, &hubspot.BatchError{Operation: "Op", Err: rejected}, send, nil)
+	if fmt.Sprint(resent) != "[[11 13]]" {
+		t.Errorf("resent %v, want [[11 13]] (not the rejected input)", resent)
+	}
+	if len(got.Succeeded) != 3 || len(got.Failed) != 1 || got.Failed[0].Index != 2 || got.Requests != 3 || got.Retries != 1 {
+		t.Errorf("merged = %+v", got)
+	}
+	for i, s := range got.Succeeded {
+		if i > 0 && got.Succeeded[i-1].Index >= s.Index {
+			t.Errorf("succeeded not sorted by index: %+v", got.Succeeded)
+		}
+	}
+	if err == nil {
+		t.Error("err = nil with an input still failed")
+	}
+}

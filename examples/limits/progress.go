@@ -24,6 +24,7 @@ type progressPrinter struct {
 	began     time.Time
 	lastPrint time.Time
 	last      hubspot.Progress
+	paused    bool
 	drawn     int // length of the bar last drawn, to blank it out
 }
 
@@ -47,7 +48,7 @@ func (p *progressPrinter) begin(step string, total int) {
 	defer p.mu.Unlock()
 	now := time.Now()
 	p.step, p.began, p.lastPrint = step, now, now
-	p.last = hubspot.Progress{Total: total}
+	p.last, p.paused = hubspot.Progress{Total: total}, false
 	if p.tty {
 		p.draw(now)
 	}
@@ -57,6 +58,9 @@ func (p *progressPrinter) begin(step string, total int) {
 func (p *progressPrinter) update(pr hubspot.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.paused {
+		return
+	}
 	p.last = pr
 	now := time.Now()
 	switch {
@@ -67,10 +71,23 @@ func (p *progressPrinter) update(pr hubspot.Progress) {
 	}
 }
 
-// end shows the final state of the step.
-func (p *progressPrinter) end() {
+// pause ignores updates until the next begin: the job's own resends of a
+// few inputs would otherwise restart the bar.
+func (p *progressPrinter) pause() {
+	p.mu.Lock()
+	p.paused = true
+	p.mu.Unlock()
+}
+
+// end shows the final state of the step, from its summary row.
+func (p *progressPrinter) end(s stepResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.last = hubspot.Progress{
+		Done: s.succeeded + s.failed + s.notAttempted, Total: s.sent,
+		Succeeded: s.succeeded, Failed: s.failed, NotAttempted: s.notAttempted,
+		Requests: s.requests, Retries: s.retries, RateLimited: s.rateLimited,
+	}
 	now := time.Now()
 	if p.tty {
 		p.draw(now)
