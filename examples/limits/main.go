@@ -9,20 +9,25 @@
 //
 // The job, between two object types (-from, -to):
 //
-//  1. create label:   CreateLabel, a USER_DEFINED label (and its inverse);
-//  2. list types:     Labels and Configurations; the targets are the new
-//     label, then HubSpot-defined types, then any other type, skipping
-//     types that already have a limit (the job never touches limits it did
-//     not create), at most -n of them;
+//  1. list types:     Labels and Configurations; the targets are HubSpot-
+//     defined types, then any other type, skipping types that already have
+//     a limit (the job never touches limits it did not create);
+//  2. create label:   CreateLabel, a USER_DEFINED label (and its inverse),
+//     the first target; at most -n targets in all;
 //  3. create limits:  Batcher.CreateConfigurations for every target;
 //  4. read back:      Configurations (checked against what was sent) and
-//     AllConfigurations (a portal-wide count);
+//     AllConfigurationsSeq (a portal-wide count);
 //  5. update limits:  Batcher.UpdateConfigurations for every created limit;
 //  6. read back:      Configurations, checked against the updates;
 //  7. purge limits:   Batcher.PurgeConfigurations for every target;
 //  8. delete label:   DeleteLabel;
 //  9. verify:         Configurations and Labels: none of the job's limits and
 //     not its label are left.
+//
+// Inputs the batch engine leaves with an unknown outcome (a cut-off answer
+// to an update, a 503 on a create, a chunk whose every attempt failed) are
+// resent, after a read-back for creates; the summary counts them as
+// retries.
 //
 // If the job is interrupted (Ctrl-C) or a step fails fatally after the label
 // was created, it still purges its limits and deletes its label.

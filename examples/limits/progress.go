@@ -146,6 +146,6 @@ func fmtDuration(d time.Duration) string {
 	case d < time.Second:
 		return d.Round(time.Millisecond).String()
 	default:
-		return d.Round(10 * time.Millisecond).String()
+		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
 }
