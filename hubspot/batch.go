@@ -222,8 +222,10 @@ func (e *BatchError) Unwrap() error { return e.Err }
 //     half and both halves are sent.
 //   - 401, 403 and a DAILY 429 are fatal: the chunk fails and the run stops;
 //     inputs not yet sent are NotAttempted.
+//   - An unreadable 2xx body of an idempotent operation resends the chunk
+//     (at most cfg.MaxAttempts sends).
 //   - For a non-idempotent operation an ambiguous failure (a transport error
-//     after the request may have been sent, 500/502/504, an unreadable body)
+//     after the request may have been sent, 500/502/503/504, an unreadable body)
 //     is resolved with spec.ReadBack: inputs whose key now exists succeed
 //     with the read-back value, the rest are resent, at most
 //     cfg.MaxAttempts sends in all. Inputs whose key was already in the
@@ -633,7 +635,8 @@ func (e *engine[In, Out]) handleErrorStatus(ctx context.Context, idxs []int, cod
 		e.process(ctx, idxs[:half], sends)
 		e.process(ctx, idxs[half:], sends)
 	case !e.spec.Idempotent && (code == http.StatusInternalServerError ||
-		code == http.StatusBadGateway || code == http.StatusGatewayTimeout):
+		code == http.StatusBadGateway || code == http.StatusServiceUnavailable ||
+		code == http.StatusGatewayTimeout):
 		e.readBackAndResend(ctx, idxs, apiErr, sends)
 	default:
 		e.log(ctx, slog.LevelWarn, "hubspot: batch chunk failed",
@@ -673,8 +676,16 @@ func (e *engine[In, Out]) readBackAndResend(ctx context.Context, idxs []int, cau
 	}
 	e.log(ctx, slog.LevelInfo, "hubspot: ambiguous failure, reading back",
 		slog.Int("size", len(idxs)), slog.String("error", cause.Error()))
-	e.sends.Add(1)
-	existing, err := e.spec.ReadBack(WithIdempotent(ctx, true))
+	var existing []Out
+	var err error
+	// The read-back is a GET: a failure the transport could not see (a
+	// cut-off body) is worth another try.
+	for try := 0; try < e.cfg.MaxAttempts; try++ {
+		e.sends.Add(1)
+		if existing, err = e.spec.ReadBack(WithIdempotent(ctx, true)); err == nil || ctx.Err() != nil || isFatal(err) {
+			break
+		}
+	}
 	if err != nil {
 		e.failAll(idxs, fmt.Errorf("%w (read-back failed: %w)", unknown, err))
 		return
@@ -728,7 +739,13 @@ func (e *engine[In, Out]) handleBody(ctx context.Context, idxs []int, resp *http
 		}
 		derr := fmt.Errorf("hubspot: %s: decoding %d response: %w", e.spec.Operation, resp.StatusCode, err)
 		if e.spec.Idempotent {
-			e.failAll(idxs, fmt.Errorf("%w: %w", ErrOutcomeUnknown, derr))
+			// Safe to repeat: resend the chunk, within the attempt bound.
+			if sends >= e.cfg.MaxAttempts || ctx.Err() != nil {
+				e.failAll(idxs, fmt.Errorf("%w: %w", ErrOutcomeUnknown, derr))
+				return
+			}
+			e.engineResends.Add(1)
+			e.process(ctx, idxs, sends+1)
 		} else {
 			e.readBackAndResend(ctx, idxs, derr, sends)
 		}

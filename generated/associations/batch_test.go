@@ -382,3 +382,32 @@ func TestBatcher_rateLimitedRun(t *testing.T) {
 	t.Logf("20,000 inputs at %d req/%v: %d requests (%d chunks), %d 429s, wall %v, theoretical minimum %v (ratio %.2f)",
 		limit, interval, st.Requests, chunks, st.RateLimited, wall.Round(time.Millisecond), minimum, float64(wall)/float64(minimum))
 }
+
+// TestBatcher_resendsAfterUnreadableAnswer: a cut-off answer to an
+// idempotent update is resent; a 503 on a create is resolved by read-back.
+func TestBatcher_resendsAfterUnreadableAnswer(t *testing.T) {
+	t.Parallel()
+	const n = 150
+	srv, b := setup(t, n, nil)
+	if err := srv.Script(
+		hubspottest.Fault{Kind: hubspottest.FaultStatus, Status: 503, Op: hubspottest.OpBatchCreateConfigurations},
+		hubspottest.Fault{Kind: hubspottest.FaultTruncateBody, Op: hubspottest.OpBatchUpdateConfigurations},
+	); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if res, err := b.CreateConfigurations(ctx, from, to, creates(n, 1)); err != nil {
+		t.Fatalf("create after a 503: %v (failed %d)", err, len(res.Failed))
+	}
+	res, err := b.UpdateConfigurations(ctx, from, to, updates(n, 6))
+	if err != nil {
+		t.Fatalf("update after a cut-off answer: %v", err)
+	}
+	checkAccounted(t, res, n)
+	if got := limitsByType(srv); len(got) != n || got[1] != 6 || got[n] != 6 {
+		t.Errorf("server limits = %d entries, want %d set to 6", len(got), n)
+	}
+	if srv.PendingFaults() != 0 {
+		t.Error("scripted faults were not all used")
+	}
+}
