@@ -640,18 +640,16 @@ func (j *job) verify(ctx context.Context) error {
 	return nil
 }
 
-// resendUnknown resends, at most twice, the inputs whose outcome the batch
-// engine left unknown (hubspot.ErrOutcomeUnknown). For update and purge the
-// engine gives up on a chunk whose 200 answer is cut off while it is read,
-// and for a create on a chunk whose read-back failed too; resending is safe
-// for the idempotent operations, and for the create resolve (which reads
-// back, itself retried) first says which inputs were applied after all.
-// Other failures that are not HubSpot rejecting the input count as unknown
-// too: the transport does not retry a create after a 5xx, the engine reads
-// back only after 500, 502 and 504 (not after a 503), and an idempotent
-// chunk whose every transport attempt failed is worth one more try.
-// The merged result still accounts for every original input once; the
-// resends count as requests and retries.
+// resendUnknown is the job's own policy on top of the batch engine: it
+// resends, at most twice, the inputs that failed without HubSpot rejecting
+// them (hubspot.ErrOutcomeUnknown, or a transport failure after the
+// transport's retries ran out). The engine already resends idempotent
+// chunks after an unreadable answer and resolves ambiguous creates by
+// read-back; this covers what is left when those bounds are exhausted,
+// which a long unattended job may prefer to retry rather than report. For
+// a create, resolve (a read-back, itself retried) first says which inputs
+// were applied after all. The merged result still accounts for every
+// original input once; the resends count as requests and retries.
 func resendUnknown[In, Out any](ctx context.Context, res *hubspot.Result[In, Out], err error,
 	send func(context.Context, []In) (*hubspot.Result[In, Out], error),
 	resolve func(context.Context, []In) (map[int]Out, error)) (*hubspot.Result[In, Out], error) {
