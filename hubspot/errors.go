@@ -239,6 +239,12 @@ func (e *APIError) Error() string {
 		b.WriteString(" ")
 		b.WriteString(oneLine(e.Category))
 	}
+	e.writeMessage(&b)
+	return b.String()
+}
+
+// writeMessage appends ": message (correlation id ...)", the parts present.
+func (e *APIError) writeMessage(b *strings.Builder) {
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(oneLine(e.Message))
@@ -248,7 +254,6 @@ func (e *APIError) Error() string {
 		b.WriteString(oneLine(e.CorrelationID))
 		b.WriteString(")")
 	}
-	return b.String()
 }
 
 // oneLine folds whitespace runs containing line breaks into single spaces and
@@ -287,15 +292,7 @@ func (e *RateLimitError) Error() string {
 		b.WriteString(e.Wait.String())
 	}
 	if e.APIError != nil {
-		if e.Message != "" {
-			b.WriteString(": ")
-			b.WriteString(oneLine(e.Message))
-		}
-		if e.CorrelationID != "" {
-			b.WriteString(" (correlation id ")
-			b.WriteString(oneLine(e.CorrelationID))
-			b.WriteString(")")
-		}
+		e.APIError.writeMessage(&b)
 	}
 	return b.String()
 }

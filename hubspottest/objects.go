@@ -257,35 +257,25 @@ func (s *store) typesBetween(from, to string) []AssociationType {
 }
 
 func sortTypes(ts []AssociationType) {
-	sort.Slice(ts, func(i, j int) bool {
-		a, b := ts[i], ts[j]
-		if a.FromObjectType != b.FromObjectType {
-			return a.FromObjectType < b.FromObjectType
-		}
-		if a.ToObjectType != b.ToObjectType {
-			return a.ToObjectType < b.ToObjectType
-		}
-		if a.Category != b.Category {
-			return a.Category < b.Category
-		}
-		return a.TypeID < b.TypeID
-	})
+	sort.Slice(ts, func(i, j int) bool { return ts[i].key().less(ts[j].key()) })
 }
 
 func sortLimits(ls []Limit) {
-	sort.Slice(ls, func(i, j int) bool {
-		a, b := ls[i], ls[j]
-		if a.FromObjectType != b.FromObjectType {
-			return a.FromObjectType < b.FromObjectType
-		}
-		if a.ToObjectType != b.ToObjectType {
-			return a.ToObjectType < b.ToObjectType
-		}
-		if a.Category != b.Category {
-			return a.Category < b.Category
-		}
-		return a.TypeID < b.TypeID
-	})
+	sort.Slice(ls, func(i, j int) bool { return ls[i].key().less(ls[j].key()) })
+}
+
+// less orders keys by from, to, category, then type id.
+func (k typeKey) less(o typeKey) bool {
+	if k.from != o.from {
+		return k.from < o.from
+	}
+	if k.to != o.to {
+		return k.to < o.to
+	}
+	if k.category != o.category {
+		return k.category < o.category
+	}
+	return k.typeID < o.typeID
 }
 
 // findUserType finds the type with the id between from and to in any

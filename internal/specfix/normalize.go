@@ -240,20 +240,15 @@ func walk(v any, ptr string, nameMap bool, fn func(m map[string]any, ptr string,
 				continue
 			}
 			child := x[k]
-			walk(child, ptr+pointer(k), !nameMap && nameMapKeys[k] && isNameMap(k, child, ptr), fn)
+			_, isMap := child.(map[string]any)
+			// "parameters" of an operation is a list, of components a map.
+			walk(child, ptr+pointer(k), !nameMap && nameMapKeys[k] && isMap, fn)
 		}
 	case []any:
 		for i, e := range x {
 			walk(e, fmt.Sprintf("%s/%d", ptr, i), false, fn)
 		}
 	}
-}
-
-// isNameMap reports whether key k holds a map of names. "parameters" of an
-// operation is a list, of components a map.
-func isNameMap(k string, child any, _ string) bool {
-	_, ok := child.(map[string]any)
-	return ok
 }
 
 // stripNoise removes "example": null, empty descriptions and similar
@@ -706,7 +701,6 @@ func (n *normalizer) enums() error {
 			n.changed(rule, enumPtr, "declared with values %s", strings.Join(r.Values, ", "))
 		}
 		minMatch := min(2, len(r.Values))
-		matches := 0
 		type hit struct {
 			parent map[string]any
 			key    string
@@ -740,7 +734,6 @@ func (n *normalizer) enums() error {
 		for _, h := range hits {
 			h.parent[h.key] = refWithDescription(h.parent[h.key].(map[string]any), r.Name)
 			n.changed(rule, h.ptr, "string enum -> %s", r.Name)
-			matches++
 		}
 		for _, p := range r.Also {
 			v, ok := lookup(n.doc, p)
@@ -761,9 +754,7 @@ func (n *normalizer) enums() error {
 			parent, _ := lookup(n.doc, pointer(toks[:len(toks)-1]...))
 			parent.(map[string]any)[toks[len(toks)-1]] = refWithDescription(m, r.Name)
 			n.changed(rule, p, "plain string -> %s", r.Name)
-			matches++
 		}
-		_ = matches
 	}
 	return nil
 }
