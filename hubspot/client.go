@@ -223,10 +223,15 @@ func NewTransport(opts ...Option) (*Transport, error) {
 // NewHTTPClient returns an *http.Client whose Transport authenticates,
 // rate-limits and retries (see Transport). Pass it to the generated client,
 // with DefaultBaseURL as the server.
+//
+// The client follows a redirect only to the scheme, host and port of the
+// request it started with, at most MaxRedirects times and never in a loop;
+// any other redirect (another host or port, https to http) is refused with a
+// *RedirectError, so the token never leaves the configured origin.
 func NewHTTPClient(opts ...Option) (*http.Client, error) {
 	t, err := NewTransport(opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Transport: t}, nil
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}, nil
 }

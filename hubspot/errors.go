@@ -3,6 +3,8 @@ package hubspot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"math"
 	"fmt"
 	"io"
 	"net/http"
@@ -406,20 +408,31 @@ func parseErrorBytes(statusCode int, status string, data []byte) (*APIError, str
 	return e, ""
 }
 
-// parseRetryAfter parses a Retry-After value: delay seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+// maxRetryAfterSeconds is the longest delay a time.Duration holds.
+const maxRetryAfterSeconds = float64(math.MaxInt64 / int64(time.Second))
+
+// parseRetryAfter parses a Retry-After value, delay seconds or an HTTP date,
+// relative to now. ok is false for an absent or invalid value (NaN, a
+// negative number, anything else), which callers ignore. Values too large
+// for a time.Duration (1e12, 9223372036854775807, Inf) saturate at the
+// largest Duration, never wrap to a negative one; a date in the past is 0.
+func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
-	if v == "" {
+	if v == "" || len(v) > 64 {
 		return 0, false
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 {
-			return 0, true
+	secs, err := strconv.ParseFloat(v, 64)
+	if err == nil || (errors.Is(err, strconv.ErrRange) && secs > 0) {
+		switch {
+		case math.IsNaN(secs) || secs < 0:
+			return 0, false
+		case secs >= maxRetryAfterSeconds: // also +Inf
+			return time.Duration(math.MaxInt64), true
 		}
 		return time.Duration(secs * float64(time.Second)), true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
+		d := t.Sub(now) // saturates
 		if d < 0 {
 			d = 0
 		}

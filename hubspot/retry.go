@@ -131,8 +131,22 @@ type Clock interface {
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
+// TimerClock is a Clock that can also run f once d has passed on it; stop
+// cancels that and reports whether it did. When the Transport's Clock is a
+// TimerClock, AttemptTimeout runs on it (a test fires the timer itself);
+// otherwise a real timer bounds each attempt.
+type TimerClock interface {
+	Clock
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
 // SystemClock is the real clock.
 type SystemClock struct{}
+
+// AfterFunc implements TimerClock with time.AfterFunc.
+func (SystemClock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
+	return time.AfterFunc(d, f).Stop
+}
 
 // Now implements Clock.
 func (SystemClock) Now() time.Time { return time.Now() }
@@ -353,18 +367,32 @@ func (r *StandardRetryer) IsRetryable(a Attempt) bool {
 // MaxAttempts implements Retryer.
 func (r *StandardRetryer) MaxAttempts() int { return r.opts.MaxAttempts }
 
-// RetryDelay implements Retryer: Retry-After when the response has one,
-// otherwise full-jitter exponential backoff.
+// RetryDelay implements Retryer: Retry-After when the response has a valid
+// one (delay seconds or an HTTP date; NaN, negative and garbage are
+// ignored, huge values saturate), otherwise full-jitter exponential backoff. A
+// Retry-After over MaxRetryAfter is an error (no retry); a backoff is never
+// negative nor longer than MaxRetryAfter.
 func (r *StandardRetryer) RetryDelay(a Attempt) (time.Duration, error) {
 	if a.Response != nil {
-		if d, ok := parseRetryAfter(a.Response.Header.Get("Retry-After"), r.opts.Clock.Now()); ok {
+		raw := a.Response.Header.Get("Retry-After")
+		if d, ok := parseRetryAfter(raw, r.opts.Clock.Now()); ok {
 			if r.opts.MaxRetryAfter > 0 && d > r.opts.MaxRetryAfter {
-				return 0, fmt.Errorf("hubspot: Retry-After %s exceeds the %s limit", d, r.opts.MaxRetryAfter)
+				return 0, fmt.Errorf("hubspot: Retry-After %q exceeds the %s limit", oneLine(raw), r.opts.MaxRetryAfter)
 			}
 			return d, nil
 		}
 	}
-	return r.opts.Backoff.BackoffDelay(a.Number, a.Err)
+	d, err := r.opts.Backoff.BackoffDelay(a.Number, a.Err)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		d = 0
+	}
+	if r.opts.MaxRetryAfter > 0 && d > r.opts.MaxRetryAfter {
+		d = r.opts.MaxRetryAfter
+	}
+	return d, nil
 }
 
 // RecordSuccess implements SuccessRecorder.

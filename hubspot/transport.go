@@ -197,6 +197,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Source == nil {
 		return nil, &RequestError{Method: req.Method, Path: path, Err: errors.New("hubspot: Transport has no token source")}
 	}
+	// A redirect hop made by an http.Client without our CheckRedirect: the
+	// token goes to the first request's origin only.
+	if via := redirectChain(req); len(via) > 0 {
+		if err := checkRedirect(req, via); err != nil {
+			return nil, &RequestError{Method: req.Method, Path: path, Err: err}
+		}
+	}
 
 	var (
 		lastErr   error
@@ -240,7 +247,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if t.AttemptTimeout > 0 {
-			actx, cancel = context.WithTimeout(ctx, t.AttemptTimeout)
+			actx, cancel = attemptContext(ctx, clock, t.AttemptTimeout)
 		}
 		r2 := req.Clone(actx)
 		r2.Body = body
@@ -267,11 +274,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
+			limitBody(resp, req.Method, path, MaxResponseBodyBytes)
+			redactResponse(resp, secret)
 			if t.Limiter != nil {
 				t.Limiter.Observe(resp.Header)
-			}
-			if resp.StatusCode >= 400 {
-				redactBody(resp, secret)
 			}
 			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 				a.Err = ParseError(resp)
@@ -293,9 +299,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var wait time.Duration
 		if retry {
 			wait, err = retryer.RetryDelay(a)
-			if err != nil {
+			switch {
+			case err != nil:
 				retry = false
 				a.Err = fmt.Errorf("%w (%v)", a.Err, err)
+			case wait < 0:
+				wait = 0
+			}
+			if deadline, ok := ctx.Deadline(); retry && ok && time.Until(deadline) < wait {
+				// Waiting would outlive the caller's context: give up now.
+				retry = false
+				a.Err = fmt.Errorf("%w (a %s wait would outlive the context deadline)", a.Err, wait)
 			}
 		}
 		if !retry {
@@ -385,6 +399,18 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
+// attemptContext bounds one attempt by d on the clock: with a TimerClock the
+// timer is the clock's (tests fire it), otherwise a real one.
+func attemptContext(ctx context.Context, clock Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	tc, ok := clock.(TimerClock)
+	if !ok {
+		return context.WithTimeout(ctx, d)
+	}
+	actx, cancel := context.WithCancel(ctx)
+	stop := tc.AfterFunc(d, cancel)
+	return actx, func() { stop(); cancel() }
+}
+
 func withCancel(resp *http.Response, cancel context.CancelFunc) *http.Response {
 	if resp.Body == nil {
 		cancel()
@@ -392,27 +418,6 @@ func withCancel(resp *http.Response, cancel context.CancelFunc) *http.Response {
 	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp
-}
-
-// redactBody buffers up to MaxErrorBodyBytes of an error body and replaces
-// any occurrence of the secret, so an echoed token never reaches an error.
-func redactBody(resp *http.Response, secret string) {
-	if resp.Body == nil || secret == "" {
-		return
-	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
-	if !bytes.Contains(data, []byte(secret)) {
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(data), resp.Body), resp.Body}
-		return
-	}
-	data = bytes.ReplaceAll(data, []byte(secret), []byte(redactedText))
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(data), resp.Body), resp.Body}
 }
 
 func redact(s, secret string) string {
