@@ -74,6 +74,11 @@ func renderBatch(m *model) *jen.File {
 			f.Line()
 			renderKeyFields(f, b.InputType, b.Keys)
 		}
+		if b.ReadBack != nil && b.Values != nil && !keyFuncs["matches"+b.InputType+"/"+b.ResultType] {
+			keyFuncs["matches"+b.InputType+"/"+b.ResultType] = true
+			f.Line()
+			renderMatches(f, b)
+		}
 	}
 	for _, l := range m.Lists {
 		f.Line()
@@ -159,6 +164,9 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 	)
 	if out != "" {
 		spec[jen.Id("ResultKey")] = jen.Id("key" + out)
+	}
+	if b.ReadBack != nil && b.Values != nil {
+		spec[jen.Id("Matches")] = jen.Id("matches" + b.InputType)
 	}
 	if b.ReadBack != nil {
 		spec[jen.Id("ReadBack")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context")).
@@ -249,6 +257,50 @@ func renderKey(f *jen.File, t string, keys []field) {
 	f.Func().Id("key" + t).Params(jen.Id("v").Id(t)).String().Block(
 		jen.Return(jen.Qual("fmt", "Sprintf").Call(append([]jen.Code{jen.Lit(strings.Join(format, " "))}, vals...)...)),
 	)
+}
+
+// renderMatches emits matches<In>, which reports whether a result read back
+// shows every non-key value of the input:
+//
+//	func matchesX(in X, out Y) bool {
+//		return out.UserEnforcedMaxToObjectIds != nil && fmt.Sprint(in.MaxToObjectIds) == fmt.Sprint(*out.UserEnforcedMaxToObjectIds)
+//	}
+func renderMatches(f *jen.File, b batchOp) {
+	var shown []string
+	conds := []jen.Code{}
+	for _, p := range b.Values {
+		shown = append(shown, p.In.JSON+" as "+p.Out.JSON)
+		inV, outV := jen.Id("in").Dot(p.In.Go), jen.Id("out").Dot(p.Out.Go)
+		inD, outD := inV.Clone(), outV.Clone()
+		if p.In.Pointer {
+			inD = jen.Op("*").Add(inV.Clone())
+		}
+		if p.Out.Pointer {
+			outD = jen.Op("*").Add(outV.Clone())
+		}
+		eq := jen.Qual("fmt", "Sprint").Call(inD).Op("==").Qual("fmt", "Sprint").Call(outD)
+		if p.Out.Pointer {
+			eq = outV.Clone().Op("!=").Nil().Op("&&").Add(eq)
+		}
+		if p.In.Pointer {
+			eq = jen.Parens(inV.Clone().Op("==").Nil().Op("||").Add(eq))
+		}
+		conds = append(conds, eq)
+	}
+	desc := "every value"
+	if len(shown) > 0 {
+		desc = strings.Join(shown, ", ")
+	}
+	wrapComment(f, fmt.Sprintf("matches%s reports whether a %s read back from HubSpot shows what the %s asked for: %s.", b.InputType, b.ResultType, b.InputType, desc))
+	var body jen.Code = jen.Return(jen.True())
+	if len(conds) > 0 {
+		expr := jen.Add(conds[0])
+		for _, c := range conds[1:] {
+			expr = expr.Op("&&").Add(c)
+		}
+		body = jen.Return(expr)
+	}
+	f.Func().Id("matches"+b.InputType).Params(jen.Id("in").Id(b.InputType), jen.Id("out").Id(b.ResultType)).Bool().Block(body)
 }
 
 // renderKeyFields emits keyFields<T>: the key fields by JSON name, for

@@ -26,8 +26,16 @@ type batchOp struct {
 	Keys        []field  // fields that match a result to its input
 	Checks      []field  // input fields with constraints to validate
 	ReadBack    *listOp  // list operation that reads back what exists, for non-idempotent batches
+	// Values pairs each non-key input field with the result field that shows
+	// it (same JSON name, else the one whose name ends with it, as
+	// maxToObjectIds -> userEnforcedMaxToObjectIds); nil when a field has no
+	// counterpart, and then a read-back never confirms a create.
+	Values []valuePair
 	Exemptions  []string // x-hubspot-rate-limit-exemptions
 }
+
+// valuePair is an input field and the result field that shows its value.
+type valuePair struct{ In, Out field }
 
 // field is one property of an input or result schema.
 type field struct {
@@ -250,7 +258,42 @@ func batchFrom(p string, op *openapi3.Operation) (batchOp, bool, error) {
 	if len(b.Keys) == 0 {
 		return batchOp{}, false, fmt.Errorf("POST %s: no required field common to %s and its result identifies an input", p, b.InputType)
 	}
+	if result != nil && result.Value != nil {
+		b.Values = valuePairs(inFields, fields(result.Value), keySet)
+	}
 	return b, true, nil
+}
+
+// valuePairs pairs every non-key input field with the result field showing
+// it; nil when one has none.
+func valuePairs(in, out []field, keys map[string]bool) []valuePair {
+	var pairs []valuePair
+	for _, f := range in {
+		if keys[f.JSON] {
+			continue
+		}
+		var match *field
+		for i := range out {
+			if out[i].JSON == f.JSON {
+				match = &out[i]
+				break
+			}
+		}
+		for i := range out {
+			if match == nil && len(out[i].JSON) > len(f.JSON) &&
+				strings.HasSuffix(strings.ToLower(out[i].JSON), strings.ToLower(f.JSON)) {
+				match = &out[i]
+			}
+		}
+		if match == nil {
+			return nil
+		}
+		pairs = append(pairs, valuePair{In: f, Out: *match})
+	}
+	if pairs == nil {
+		pairs = []valuePair{}
+	}
+	return pairs
 }
 
 // fields lists a schema's properties in name order, with the Go names

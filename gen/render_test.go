@@ -101,6 +101,8 @@ func TestRender_smallDocument(t *testing.T) {
 		`if !in.Kind.Valid()`,
 		`if in.Id < 1`,
 		"return b.Widgets(ctx, objectType)",
+		"Matches:    matchesWidget,",
+		"func matchesWidget(in Widget, out Widget) bool",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("batch.gen.go lacks %q", want)

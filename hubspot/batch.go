@@ -24,14 +24,18 @@ const (
 	// DefaultBatchAttempts bounds how often an input of a non-idempotent
 	// operation is sent after ambiguous failures (read back in between).
 	DefaultBatchAttempts = 3
-	// MaxBatchBodyBytes is the largest batch response body the engine reads.
-	MaxBatchBodyBytes = 64 << 20
+	// MaxBatchBodyBytes is the largest batch response body the engine reads
+	// (MaxResponseBodyBytes); a larger one fails its inputs with a
+	// *ResponseTooLargeError wrapped in ErrOutcomeUnknown.
+	MaxBatchBodyBytes = MaxResponseBodyBytes
 )
 
 var (
 	// ErrOutcomeUnknown marks a failure after which the input may or may not
-	// have been applied by HubSpot (for example a reset after sending a
-	// create, with no read-back possible).
+	// have been applied by HubSpot: every failed input whose request may have
+	// reached HubSpot (a reset or timeout after sending, a 5xx, an
+	// unreadable or incomplete answer) and whose state no read-back
+	// confirmed. The error wraps the last cause.
 	ErrOutcomeUnknown = errors.New("hubspot: outcome unknown, the request may have been applied")
 	// ErrNoResult marks an input for which a batch response had neither a
 	// result nor an error.
@@ -67,6 +71,11 @@ type BatchSpec[In, Out any] struct {
 	// ambiguous failure. Optional (without it such failures are reported with
 	// ErrOutcomeUnknown).
 	ReadBack func(ctx context.Context) ([]Out, error)
+	// Matches reports whether out, read back from HubSpot, holds what in
+	// asked for (beyond the key). A read-back resolves an ambiguous create
+	// as succeeded only when Matches says so; nil means it never does (such
+	// inputs fail with ErrOutcomeUnknown).
+	Matches func(in In, out Out) bool
 }
 
 // Config tunes RunBatch. The zero value uses the defaults.
@@ -84,9 +93,10 @@ type Config struct {
 	// own retries are separate.
 	MaxAttempts int
 	// NoBaseline skips the baseline read-back that a non-idempotent run with
-	// a ReadBack makes before its first request. Without a baseline, an input
-	// that already existed before the run counts as succeeded when an
-	// ambiguous failure is resolved by read-back.
+	// a ReadBack makes before its first request. Without a baseline (skipped,
+	// or unreadable after MaxAttempts tries) a read-back cannot tell an input
+	// this run created from one that existed before, so an ambiguous failure
+	// whose key is found fails with ErrOutcomeUnknown, never succeeds.
 	NoBaseline bool
 }
 
@@ -273,12 +283,16 @@ type engine[In, Out any] struct {
 	requests, sends, retries atomic.Int64
 	rateLimited, waitedNanos atomic.Int64
 	engineResends            atomic.Int64
-	baseline                 map[string]bool // keys that existed before the run
+	baseline                 map[string]bool // keys that existed before the run; nil when unknown
+	// maybeApplied marks inputs whose last send may have reached HubSpot
+	// with no read-back since; their failures wrap ErrOutcomeUnknown.
+	maybeApplied []atomic.Bool
 }
 
 func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 	n := len(e.inputs)
 	e.state = make([]outcome[Out], n)
+	e.maybeApplied = make([]atomic.Bool, n)
 	if n == 0 {
 		return &Result[In, Out]{}, nil
 	}
@@ -318,10 +332,8 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 	})
 	ctx = WithIdempotent(ctx, e.spec.Idempotent)
 	if !e.spec.Idempotent && e.spec.ReadBack != nil && e.spec.ResultKey != nil && !e.cfg.NoBaseline && ctx.Err() == nil {
-		e.sends.Add(1)
-		existing, err := e.spec.ReadBack(WithIdempotent(ctx, true))
-		if err != nil {
-			e.log(ctx, slog.LevelWarn, "hubspot: baseline read-back failed; continuing without it",
+		if existing, err := e.readBack(ctx); err != nil {
+			e.log(ctx, slog.LevelWarn, "hubspot: baseline read-back failed; ambiguous failures will be reported as unknown",
 				slog.String("error", err.Error()))
 		} else {
 			e.baseline = make(map[string]bool, len(existing))
@@ -381,6 +393,12 @@ feed:
 	e.mu.Lock()
 	for i := range e.state {
 		if e.state[i].kind == pending {
+			if e.maybeApplied[i].Load() {
+				// Sent before, and its outcome was never settled.
+				e.state[i] = outcome[Out]{kind: failed, err: fmt.Errorf("%w: %w", ErrOutcomeUnknown, reason)}
+				e.nFail++
+				continue
+			}
 			e.state[i] = outcome[Out]{kind: notAttempted, err: reason}
 			e.nNot++
 		}
@@ -499,11 +517,16 @@ func (e *engine[In, Out]) succeed(idx int, out Out) {
 	e.nSucc++
 }
 
+// fail records the failure of input idx; when its request may have been
+// applied, err is wrapped in ErrOutcomeUnknown.
 func (e *engine[In, Out]) fail(idx int, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.state[idx].kind != pending {
 		return
+	}
+	if e.maybeApplied[idx].Load() && !errors.Is(err, ErrOutcomeUnknown) {
+		err = fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 	}
 	e.state[idx] = outcome[Out]{kind: failed, err: err}
 	e.nFail++
@@ -516,6 +539,22 @@ func (e *engine[In, Out]) failAll(idxs []int, err error) {
 	for _, i := range idxs {
 		e.fail(i, err)
 	}
+}
+
+// markMaybeApplied records that the inputs idxs may have been applied.
+func (e *engine[In, Out]) markMaybeApplied(idxs []int) {
+	for _, i := range idxs {
+		e.maybeApplied[i].Store(true)
+	}
+}
+
+// mayHaveApplied reports whether an attempt may have reached HubSpot and
+// changed something: a 5xx, or a transport error after sending.
+func mayHaveApplied(ev AttemptEvent) bool {
+	if ev.StatusCode >= 500 {
+		return true
+	}
+	return ev.StatusCode == 0 && ev.Err != nil && !notSent(ev.Err) && !errors.As(ev.Err, new(*RedirectError))
 }
 
 func (e *engine[In, Out]) report() {
@@ -557,7 +596,16 @@ func (e *engine[In, Out]) process(ctx context.Context, idxs []int, sends int) {
 		chunk[i] = e.inputs[idx]
 	}
 	e.sends.Add(1)
-	resp, err := e.spec.Send(ctx, chunk)
+	var applied atomic.Bool
+	sctx := WithObserver(ctx, Observer{OnAttempt: func(ev AttemptEvent) {
+		if mayHaveApplied(ev) {
+			applied.Store(true)
+		}
+	}})
+	resp, err := e.spec.Send(sctx, chunk)
+	if applied.Load() {
+		e.markMaybeApplied(idxs)
+	}
 	if err != nil {
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
@@ -603,7 +651,10 @@ func (e *engine[In, Out]) handleSendError(ctx context.Context, idxs []int, err e
 	switch {
 	case surelyNotSent && ctx.Err() != nil:
 		// Leave pending: reported as NotAttempted with the context error.
-	case surelyNotSent, e.spec.Idempotent:
+	case surelyNotSent:
+		e.failAll(idxs, err)
+	case e.spec.Idempotent:
+		e.markMaybeApplied(idxs)
 		e.failAll(idxs, err)
 	default:
 		e.readBackAndResend(ctx, idxs, err, sends)
@@ -619,10 +670,13 @@ func isFatal(err error) bool {
 	if errors.As(err, &ae) {
 		return ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden
 	}
-	return false
+	return errors.As(err, new(*RedirectError))
 }
 
 func (e *engine[In, Out]) handleErrorStatus(ctx context.Context, idxs []int, code int, apiErr error, sends int) {
+	if code >= 500 {
+		e.markMaybeApplied(idxs)
+	}
 	switch {
 	case isFatal(apiErr):
 		e.log(ctx, slog.LevelError, "hubspot: batch stopped", slog.String("error", apiErr.Error()))
@@ -667,7 +721,23 @@ func tooLarge(err error) bool {
 	return false
 }
 
-// readBackAndResend resolves an ambiguous failure of a non-idempotent chunk.
+// readBack lists what exists, trying again on failures the transport could
+// not retry (a cut-off body), at most cfg.MaxAttempts times.
+func (e *engine[In, Out]) readBack(ctx context.Context) ([]Out, error) {
+	var existing []Out
+	var err error
+	for try := 0; try < max(e.cfg.MaxAttempts, 1); try++ {
+		e.sends.Add(1)
+		if existing, err = e.spec.ReadBack(WithIdempotent(ctx, true)); err == nil || ctx.Err() != nil || isFatal(err) {
+			break
+		}
+	}
+	return existing, err
+}
+
+// readBackAndResend resolves an ambiguous failure of a non-idempotent chunk:
+// an input succeeds only when the read-back shows what it asked for
+// (spec.Matches) and the baseline shows it did not exist before the run.
 func (e *engine[In, Out]) readBackAndResend(ctx context.Context, idxs []int, cause error, sends int) {
 	unknown := fmt.Errorf("%w: %w", ErrOutcomeUnknown, cause)
 	if e.spec.ReadBack == nil || e.spec.ResultKey == nil || ctx.Err() != nil {
@@ -676,16 +746,7 @@ func (e *engine[In, Out]) readBackAndResend(ctx context.Context, idxs []int, cau
 	}
 	e.log(ctx, slog.LevelInfo, "hubspot: ambiguous failure, reading back",
 		slog.Int("size", len(idxs)), slog.String("error", cause.Error()))
-	var existing []Out
-	var err error
-	// The read-back is a GET: a failure the transport could not see (a
-	// cut-off body) is worth another try.
-	for try := 0; try < e.cfg.MaxAttempts; try++ {
-		e.sends.Add(1)
-		if existing, err = e.spec.ReadBack(WithIdempotent(ctx, true)); err == nil || ctx.Err() != nil || isFatal(err) {
-			break
-		}
-	}
+	existing, err := e.readBack(ctx)
 	if err != nil {
 		e.failAll(idxs, fmt.Errorf("%w (read-back failed: %w)", unknown, err))
 		return
@@ -696,15 +757,26 @@ func (e *engine[In, Out]) readBackAndResend(ctx context.Context, idxs []int, cau
 	}
 	var missing []int
 	for _, i := range idxs {
-		if o, ok := found[e.keys[i]]; ok {
-			if e.baseline[e.keys[i]] {
-				e.fail(i, fmt.Errorf("hubspot: %s: %q already existed before this run, so it was not created by it (%w)",
-					e.spec.Operation, e.keys[i], cause))
-				continue
-			}
-			e.succeed(i, o)
-		} else {
+		o, ok := found[e.keys[i]]
+		if !ok {
+			// Not there: this run's sends were not applied, a resend is safe.
+			e.maybeApplied[i].Store(false)
 			missing = append(missing, i)
+			continue
+		}
+		switch {
+		case e.baseline == nil:
+			e.fail(i, fmt.Errorf("%w: %q exists, but without a baseline read it is unknown whether this run created it (%w)",
+				ErrOutcomeUnknown, e.keys[i], cause))
+		case e.baseline[e.keys[i]]:
+			e.maybeApplied[i].Store(false)
+			e.fail(i, fmt.Errorf("hubspot: %s: %q already existed before this run, so it was not created by it (%w)",
+				e.spec.Operation, e.keys[i], cause))
+		case e.spec.Matches == nil || !e.spec.Matches(e.inputs[i], o):
+			e.fail(i, fmt.Errorf("%w: %q exists but does not hold what was asked for (%w)",
+				ErrOutcomeUnknown, e.keys[i], cause))
+		default:
+			e.succeed(i, o)
 		}
 	}
 	if len(missing) == 0 {
@@ -728,7 +800,8 @@ type batchBody[Out any] struct {
 
 func (e *engine[In, Out]) handleBody(ctx context.Context, idxs []int, resp *http.Response, sends int) {
 	var body batchBody[Out]
-	dec := json.NewDecoder(io.LimitReader(resp.Body, MaxBatchBodyBytes))
+	limitBody(resp, http.MethodPost, e.spec.Operation, MaxBatchBodyBytes)
+	dec := json.NewDecoder(resp.Body)
 	if err := dec.Decode(&body); err != nil {
 		if err == io.EOF && resp.StatusCode != http.StatusMultiStatus && e.spec.ResultKey == nil {
 			var zero Out
@@ -738,9 +811,12 @@ func (e *engine[In, Out]) handleBody(ctx context.Context, idxs []int, resp *http
 			return
 		}
 		derr := fmt.Errorf("hubspot: %s: decoding %d response: %w", e.spec.Operation, resp.StatusCode, err)
+		// HubSpot answered 2xx: the chunk was most likely applied.
+		e.markMaybeApplied(idxs)
 		if e.spec.Idempotent {
-			// Safe to repeat: resend the chunk, within the attempt bound.
-			if sends >= e.cfg.MaxAttempts || ctx.Err() != nil {
+			// Safe to repeat: resend the chunk, within the attempt bound. A
+			// body over the limit would be as large again.
+			if sends >= e.cfg.MaxAttempts || ctx.Err() != nil || errors.As(err, new(*ResponseTooLargeError)) {
 				e.failAll(idxs, fmt.Errorf("%w: %w", ErrOutcomeUnknown, derr))
 				return
 			}
@@ -798,11 +874,17 @@ func (e *engine[In, Out]) handleBody(ctx context.Context, idxs []int, resp *http
 		}
 		return
 	}
-	var err error = ErrNoResult
+	var err error
 	if len(unmatched) > 0 {
 		err = fmt.Errorf("%w (status %d; unmatched errors: %w)", ErrNoResult, resp.StatusCode, errors.Join(unmatched...))
 	} else {
 		err = fmt.Errorf("%w (status %d)", ErrNoResult, resp.StatusCode)
+	}
+	// HubSpot processed the chunk but says nothing about these inputs.
+	e.markMaybeApplied(rest)
+	if !e.spec.Idempotent {
+		e.readBackAndResend(ctx, rest, err, sends)
+		return
 	}
 	e.failAll(rest, err)
 }

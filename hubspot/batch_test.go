@@ -247,6 +247,7 @@ func cfgSpec(op string, idempotent bool, hc *http.Client, base string) BatchSpec
 			return map[string]string{"category": c.Category, "typeId": strconv.Itoa(c.TypeID)}
 		},
 		ResultKey: cfgKey,
+		Matches:   func(in, out cfg) bool { return in == out },
 		Send: func(ctx context.Context, chunk []cfg) (*http.Response, error) {
 			b, _ := json.Marshal(map[string]any{"inputs": chunk})
 			path := map[string]string{"BatchCreateConfigurations": "create", "BatchUpdateConfigurations": "update", "BatchPurgeConfigurations": "purge"}[op]

@@ -9,8 +9,9 @@ import (
 	"net/http"
 )
 
-// MaxPageBodyBytes caps the size of one page of a list response.
-const MaxPageBodyBytes = 64 << 20
+// MaxPageBodyBytes caps the size of one page of a list response
+// (MaxResponseBodyBytes); a larger page is a *ResponseTooLargeError.
+const MaxPageBodyBytes = MaxResponseBodyBytes
 
 // maxPages stops a server that keeps answering the same cursor.
 const maxPages = 100000
@@ -78,16 +79,18 @@ func fetchPage[T any](ctx context.Context, fetch func(ctx context.Context, after
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, ParseError(resp)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPageBodyBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("hubspot: reading %s %s: %w", resp.Request.Method, resp.Request.URL.Path, err)
+	method, path := http.MethodGet, ""
+	if resp.Request != nil {
+		method, path = resp.Request.Method, resp.Request.URL.Path
 	}
-	if len(body) > MaxPageBodyBytes {
-		return nil, fmt.Errorf("hubspot: %s %s: response larger than %d bytes", resp.Request.Method, resp.Request.URL.Path, MaxPageBodyBytes)
+	limitBody(resp, method, path, MaxPageBodyBytes)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("hubspot: reading %s %s: %w", method, path, err)
 	}
 	var p page[T]
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("hubspot: decoding %s %s: %w", resp.Request.Method, resp.Request.URL.Path, err)
+		return nil, fmt.Errorf("hubspot: decoding %s %s: %w", method, path, err)
 	}
 	return &p, nil
 }

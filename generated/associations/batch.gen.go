@@ -69,6 +69,7 @@ func (b *Batcher) CreateConfigurations(ctx context.Context, fromObjectType strin
 		Idempotent: false,
 		InputKey:   keyPublicAssociationDefinitionConfigurationCreateRequest,
 		KeyFields:  keyFieldsPublicAssociationDefinitionConfigurationCreateRequest,
+		Matches:    matchesPublicAssociationDefinitionConfigurationCreateRequest,
 		Operation:  "BatchCreateConfigurations",
 		ReadBack: func(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
 			return b.Configurations(ctx, fromObjectType, toObjectType)
@@ -191,6 +192,14 @@ func keyFieldsPublicAssociationDefinitionConfigurationCreateRequest(v PublicAsso
 		"category": fmt.Sprint(v.Category),
 		"typeId":   fmt.Sprint(v.TypeId),
 	}
+}
+
+// matchesPublicAssociationDefinitionConfigurationCreateRequest reports whether
+// a PublicAssociationDefinitionUserConfiguration read back from HubSpot shows
+// what the PublicAssociationDefinitionConfigurationCreateRequest asked for:
+// maxToObjectIds as userEnforcedMaxToObjectIds.
+func matchesPublicAssociationDefinitionConfigurationCreateRequest(in PublicAssociationDefinitionConfigurationCreateRequest, out PublicAssociationDefinitionUserConfiguration) bool {
+	return out.UserEnforcedMaxToObjectIds != nil && fmt.Sprint(in.MaxToObjectIds) == fmt.Sprint(*out.UserEnforcedMaxToObjectIds)
 }
 
 // keyPublicAssociationSpec identifies a PublicAssociationSpec by category and typeId.
