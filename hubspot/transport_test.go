@@ -401,32 +401,3 @@ func TestNewHTTPClient_optionErrors(t *testing.T) {
 		t.Fatalf("valid options: %v", err)
 	}
 }
-
-func TestTransport_RoundTrip_attemptTimeout(t *testing.T) {
-	t.Parallel()
-	mux, base := setup(t)
-	var n int
-	var mu sync.Mutex
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		n++
-		first := n == 1
-		mu.Unlock()
-		if first {
-			<-r.Context().Done() // hang until the client gives up on the attempt
-			return
-		}
-		io.WriteString(w, "ok")
-	})
-	hc, _ := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()),
-		WithTimeout(50*time.Millisecond), WithBaseTransport(testTransport(t)))
-	req, _ := http.NewRequest("GET", base+"/slow", nil)
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if b := readAll(t, resp.Body); string(b) != "ok" || n != 2 {
-		t.Fatalf("body %q after %d attempts", b, n)
-	}
-}

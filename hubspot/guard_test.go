@@ -1,0 +1,571 @@
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// recorder is a server that must never be reached: it records every request
+// and whether it carried the token.
+type recorder struct {
+	srv    *httptest.Server
+	hits   atomic.Int64
+	tokens atomic.Int64
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.hits.Add(1)
+		if strings.Contains(req.Header.Get("Authorization"), testToken) {
+			r.tokens.Add(1)
+		}
+		io.WriteString(w, `{"results":[]}`)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *recorder) check(t *testing.T) {
+	t.Helper()
+	if n, tok := r.hits.Load(), r.tokens.Load(); n != 0 || tok != 0 {
+		t.Fatalf("the other server was reached %d time(s), %d with the token", n, tok)
+	}
+}
+
+func redirectTo(code int, target func() string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Location", target())
+		w.WriteHeader(code)
+	}
+}
+
+// TestNewHTTPClient_Do_refusesCrossOriginRedirects: 301, 302, 303, 307 and
+// 308 to another port, another host name, or from https to http are
+// refused with a *RedirectError naming the status and the target, and the
+// other server never sees a request, with or without our CheckRedirect.
+func TestNewHTTPClient_Do_refusesCrossOriginRedirects(t *testing.T) {
+	t.Parallel()
+	evil := newRecorder(t)
+	evilURL, _ := url.Parse(evil.srv.URL)
+	var target atomic.Value // string
+	target.Store("")
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		redirectTo(code, func() string { return target.Load().(string) })(w, r)
+	})
+	plain := httptest.NewServer(origin)
+	t.Cleanup(plain.Close)
+	tlsSrv := httptest.NewTLSServer(origin)
+	t.Cleanup(tlsSrv.Close)
+	tlsURL, _ := url.Parse(tlsSrv.URL)
+
+	targets := []struct {
+		name, from, to, reason string
+	}{
+		{"another port", plain.URL, evil.srv.URL + "/steal", "another port"},
+		{"another host", plain.URL, "http://localhost:" + evilURL.Port() + "/steal", "another host"},
+		{"https to http", tlsSrv.URL, evil.srv.URL + "/steal", "plain http"},
+		{"https to http same port", tlsSrv.URL, "http://" + tlsURL.Host + "/steal", "plain http"},
+	}
+	for _, tg := range targets {
+		for _, code := range []int{301, 302, 303, 307, 308} {
+			for _, own := range []bool{true, false} {
+				name := fmt.Sprintf("%s/%d/ownClient=%v", tg.name, code, own)
+				t.Run(name, func(t *testing.T) {
+					target.Store(tg.to)
+					base := testTransport(t)
+					if strings.HasPrefix(tg.from, "https") {
+						base = tlsSrv.Client().Transport.(*http.Transport).Clone()
+						base.DisableKeepAlives = true
+					}
+					hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()),
+						WithBaseTransport(base))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !own {
+						// A caller's own http.Client without our CheckRedirect:
+						// the transport refuses the hop itself.
+						hc = &http.Client{Transport: hc.Transport}
+					}
+					req, _ := http.NewRequest("POST", tg.from+"/batch/purge?code="+strconv.Itoa(code),
+						bytes.NewReader([]byte(`{"inputs":[{"category":"USER_DEFINED","typeId":5}]}`)))
+					resp, err := hc.Do(req)
+					if err == nil {
+						resp.Body.Close()
+						t.Fatalf("status %d, want a refused redirect", resp.StatusCode)
+					}
+					var re *RedirectError
+					if !errors.As(err, &re) {
+						t.Fatalf("err = %v, want a *RedirectError", err)
+					}
+					toURL, _ := url.Parse(tg.to)
+					msg := err.Error()
+					if re.StatusCode != code || !strings.Contains(msg, toURL.Host) || !strings.Contains(msg, strconv.Itoa(code)) ||
+						!strings.Contains(re.Reason, tg.reason) {
+						t.Fatalf("err = %v (%+v), want status %d, target %s, reason %q", err, re, code, toURL.Host, tg.reason)
+					}
+					if strings.Contains(msg, testToken) {
+						t.Fatal("token in the error")
+					}
+				})
+			}
+		}
+	}
+	evil.check(t)
+}
+
+// TestNewHTTPClient_Do_sameOriginRedirects: a same-origin redirect is
+// followed with the token and the body; a loop and too many redirects end
+// with a clear error.
+func TestNewHTTPClient_Do_sameOriginRedirects(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	var mu sync.Mutex
+	var seen []string
+	record := func(r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, r.URL.Path+" "+r.Header.Get("Authorization")+" "+string(body))
+		mu.Unlock()
+	}
+	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		http.Redirect(w, r, baseURLPath+"/new", http.StatusPermanentRedirect)
+	})
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, baseURLPath+"/b", http.StatusFound) })
+	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, baseURLPath+"/a", http.StatusFound) })
+	var hops atomic.Int64
+	mux.HandleFunc("/hop/", func(w http.ResponseWriter, r *http.Request) {
+		n := hops.Add(1)
+		http.Redirect(w, r, fmt.Sprintf("%s/hop/%d", baseURLPath, n), http.StatusTemporaryRedirect)
+	})
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()), WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	req, _ := http.NewRequest("POST", base+"/old", strings.NewReader("payload"))
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := readAll(t, resp.Body); string(b) != "ok" {
+		t.Fatalf("body %q", b)
+	}
+	resp.Body.Close()
+	want := []string{"/old Bearer " + testToken + " payload", "/new Bearer " + testToken + " payload"}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("server saw %q, want %q", seen, want)
+	}
+
+	for path, reason := range map[string]string{"/a": "redirect loop", "/hop/0": fmt.Sprintf("more than %d redirects", MaxRedirects)} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		_, err := hc.Do(req)
+		var re *RedirectError
+		if !errors.As(err, &re) || !strings.Contains(err.Error(), reason) {
+			t.Fatalf("GET %s: err = %v, want a *RedirectError about a %s", path, err, reason)
+		}
+	}
+	if n := hops.Load(); n != MaxRedirects+1 {
+		t.Fatalf("followed %d hops, want %d", n, MaxRedirects+1)
+	}
+}
+
+// TestRunBatch_purgeRedirectRefused: a 307 on a batch purge is refused, the
+// run stops, and the other server never sees the token.
+func TestRunBatch_purgeRedirectRefused(t *testing.T) {
+	t.Parallel()
+	evil := newRecorder(t)
+	mux, base := setup(t)
+	s := newStore(t, mux)
+	s.hook = func(op string, _ int, _ []cfg, w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Location", evil.srv.URL+cfgBase+"/batch/purge")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return true
+	}
+	in := inputs(250, 1)
+	res, err := RunBatch(context.Background(), Config{ChunkSize: 100, Concurrency: 1},
+		cfgSpec("BatchPurgeConfigurations", true, testClient(t), base), in)
+	checkAccounting(t, res, len(in))
+	var re *RedirectError
+	if !errors.As(err, &re) || re.StatusCode != 307 {
+		t.Fatalf("err = %v, want a *RedirectError for the 307", err)
+	}
+	if len(res.Failed) != 100 || len(res.NotAttempted) != 150 || len(res.Succeeded) != 0 {
+		t.Fatalf("%d failed, %d not attempted, want 100 and 150 (the run stops)", len(res.Failed), len(res.NotAttempted))
+	}
+	if !errors.As(res.Failed[0].Err, &re) || errors.Is(res.Failed[0].Err, ErrOutcomeUnknown) {
+		t.Fatalf("failed[0] = %v, want the refused redirect", res.Failed[0].Err)
+	}
+	if strings.Contains(err.Error(), testToken) {
+		t.Fatal("token in the error")
+	}
+	evil.check(t)
+}
+
+// endless serves status with a body that never ends (or declares
+// declared bytes), until the client goes away.
+func endless(status int, declared int64) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if declared > 0 {
+			w.Header().Set("Content-Length", strconv.FormatInt(declared, 10))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		chunk := bytes.Repeat([]byte(" "), 32<<10)
+		io.WriteString(w, `{"results":[`)
+		for sent := int64(0); declared == 0 || sent < declared-int64(len(chunk)); sent += int64(len(chunk)) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// TestTransport_RoundTrip_bodyCapped: every body is capped at
+// MaxResponseBodyBytes, whatever the status; more is a
+// *ResponseTooLargeError, a declared Content-Length over the cap fails the
+// first read.
+func TestTransport_RoundTrip_bodyCapped(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	mux.HandleFunc("/ok", endless(200, 0))
+	mux.HandleFunc("/bad", endless(400, 0))
+	mux.HandleFunc("/declared", endless(200, 1<<30))
+	exact := bytes.Repeat([]byte("x"), MaxResponseBodyBytes)
+	mux.HandleFunc("/exact", func(w http.ResponseWriter, r *http.Request) { w.Write(exact) })
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()), WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path     string
+		wantRead int
+	}{{"/ok", MaxResponseBodyBytes}, {"/bad", MaxResponseBodyBytes}, {"/declared", 0}} {
+		req, _ := http.NewRequest("GET", base+tc.path, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var tl *ResponseTooLargeError
+		if !errors.As(err, &tl) || tl.Limit != MaxResponseBodyBytes || tl.StatusCode != resp.StatusCode || len(b) != tc.wantRead {
+			t.Fatalf("GET %s: read %d bytes, err %v; want %d bytes and a *ResponseTooLargeError", tc.path, len(b), err, tc.wantRead)
+		}
+		if !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), strconv.Itoa(MaxResponseBodyBytes)) {
+			t.Fatalf("error %q should name the path and the limit", err)
+		}
+	}
+	req, _ := http.NewRequest("GET", base+"/exact", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b := readAll(t, resp.Body); len(b) != MaxResponseBodyBytes {
+		t.Fatalf("read %d bytes of a body of exactly the limit", len(b))
+	}
+}
+
+// TestRunBatch_bodyCapped: an endless answer to a batch fails its inputs
+// with ErrOutcomeUnknown wrapping *ResponseTooLargeError, without resending.
+func TestRunBatch_bodyCapped(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	s := newStore(t, mux)
+	s.hook = func(_ string, _ int, _ []cfg, w http.ResponseWriter, r *http.Request) bool {
+		endless(200, 0)(w, r)
+		return true
+	}
+	in := inputs(10, 1)
+	res, err := RunBatch(context.Background(), Config{}, cfgSpec("BatchUpdateConfigurations", true, testClient(t), base), in)
+	checkAccounting(t, res, len(in))
+	if err == nil || len(res.Failed) != len(in) {
+		t.Fatalf("err %v, %d failed", err, len(res.Failed))
+	}
+	var tl *ResponseTooLargeError
+	if f := res.Failed[0].Err; !errors.As(f, &tl) || !errors.Is(f, ErrOutcomeUnknown) {
+		t.Fatalf("failed[0] = %v, want ErrOutcomeUnknown wrapping *ResponseTooLargeError", f)
+	}
+	if n := s.n["update"]; n != 1 {
+		t.Fatalf("sent %d times, want once (a too-large answer is not resent)", n)
+	}
+}
+
+// TestTransport_RoundTrip_retryAfterValues: Retry-After values a hostile or
+// broken server may send. Huge values never wrap into an immediate retry;
+// invalid ones fall back to backoff; a wait longer than the cap or than the
+// caller's deadline is not started.
+func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
+	t.Parallel()
+	const backoff = DefaultBaseDelay // maxRand: full jitter waits the ceiling
+	past := clockStart.Add(-time.Hour).Format(http.TimeFormat)
+	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Format(http.TimeFormat)
+	soon := clockStart.Add(7 * time.Second).Format(http.TimeFormat)
+	tests := []struct {
+		value      string
+		deadline   time.Duration
+		wantSleeps []time.Duration // nil: no retry, the 429 is returned
+	}{
+		{value: "3", wantSleeps: []time.Duration{3 * time.Second}},
+		{value: "0", wantSleeps: []time.Duration{0}},
+		{value: "1.5", wantSleeps: []time.Duration{1500 * time.Millisecond}},
+		{value: "120", wantSleeps: []time.Duration{DefaultMaxRetryAfter}},
+		{value: "121"},
+		{value: "1e9"},
+		{value: "1e12"},
+		{value: "9223372036854775807"},
+		{value: "99999999999999999999999999"},
+		{value: "1e400"},
+		{value: "Inf"},
+		{value: "+Inf"},
+		{value: "infinity"},
+		{value: far},
+		{value: soon, wantSleeps: []time.Duration{7 * time.Second}},
+		{value: past, wantSleeps: []time.Duration{0}},
+		{value: "NaN", wantSleeps: []time.Duration{backoff}},
+		{value: "-5", wantSleeps: []time.Duration{backoff}},
+		{value: "-Inf", wantSleeps: []time.Duration{backoff}},
+		{value: "soon", wantSleeps: []time.Duration{backoff}},
+		{value: "60", deadline: 30 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			t.Parallel()
+			mux, base := setup(t)
+			srv := &stepServer{t: t, steps: []step{
+				rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": tc.value}),
+				{status: 200, body: `{}`},
+			}}
+			mux.Handle("/x", srv)
+			clock := newFakeClock()
+			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock), WithRand(maxRand{}),
+				WithBaseTransport(testTransport(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			req, _ := http.NewRequestWithContext(ctx, "POST", base+"/x", strings.NewReader("{}"))
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			wantStatus := 200
+			if tc.wantSleeps == nil {
+				wantStatus = 429
+			}
+			if resp.StatusCode != wantStatus || !slices.Equal(clock.Sleeps(), tc.wantSleeps) || len(srv.requests()) != len(tc.wantSleeps)+1 {
+				t.Fatalf("status %d, sleeps %v, %d requests; want %d, %v", resp.StatusCode, clock.Sleeps(), len(srv.requests()), wantStatus, tc.wantSleeps)
+			}
+		})
+	}
+}
+
+// TestTransport_RoundTrip_redactsEveryStatus: a token echoed in a body
+// (split across writes), the status text or a header never reaches the
+// caller, whatever the status.
+func TestTransport_RoundTrip_redactsEveryStatus(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	mux.HandleFunc("/echo/{code}", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.PathValue("code"))
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		w.Header().Set("X-HubSpot-Correlation-Id", tok)
+		w.Header().Set("X-Echo", "a "+tok+" b")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		half := len(tok) / 2
+		io.WriteString(w, `{"status":"error","message":"bad token `+tok[:half])
+		w.(http.Flusher).Flush()
+		io.WriteString(w, tok[half:]+`","correlationId":"`+tok+`","startedAt":"`+tok+`"}`)
+	})
+	var logs bytes.Buffer
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []int{200, 201, 207, 400, 404, 429, 500} {
+		req, _ := http.NewRequest("GET", base+"/echo/"+strconv.Itoa(code), nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp.Body)
+		resp.Body.Close()
+		all := fmt.Sprint(resp.Status, resp.Header, string(body), ParseError(resp))
+		if strings.Contains(all, testToken) || strings.Contains(all, "SECRET") {
+			t.Errorf("%d: token reached the caller: %s", code, masked(all))
+		}
+		if !strings.Contains(string(body), "bad token "+redactedText) {
+			t.Errorf("%d: body %s, want the token replaced", code, masked(string(body)))
+		}
+	}
+	if strings.Contains(logs.String(), "SECRET") {
+		t.Errorf("token in the logs: %s", masked(logs.String()))
+	}
+}
+
+// masked hides the token in a failure message: test output never shows it.
+func masked(s string) string { return strings.ReplaceAll(s, testToken, "<TOKEN>") }
+
+// TestRedactReader_Read_splitSecret: the secret is replaced wherever the
+// reads split it.
+func TestRedactReader_Read_splitSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-token"
+	in := secret + "a" + secret + secret + "s3cr3" + "b" + secret[:5] + "<end>" + secret
+	want := strings.ReplaceAll(in, secret, redactedText)
+	for name, r := range map[string]func(io.Reader) io.Reader{
+		"whole": func(r io.Reader) io.Reader { return r },
+		"bytes": iotest.OneByteReader,
+		"half":  iotest.HalfReader,
+	} {
+		got, err := io.ReadAll(&redactReader{r: r(strings.NewReader(in)), secret: []byte(secret)})
+		if err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
+// TestRunBatch_redacts207Messages: a 207 whose per-input messages echo the
+// token leaves it in no Failed error, no BatchError and no log line.
+func TestRunBatch_redacts207Messages(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	s := newStore(t, mux)
+	s.hook = func(_ string, _ int, in []cfg, w http.ResponseWriter, r *http.Request) bool {
+		var errs []map[string]any
+		for _, c := range in {
+			errs = append(errs, map[string]any{"status": "error", "category": "VALIDATION_ERROR",
+				"message": "token " + r.Header.Get("Authorization") + " is not allowed",
+				"context": map[string][]string{"category": {c.Category}, "typeId": {strconv.Itoa(c.TypeID)}, "auth": {r.Header.Get("Authorization")}}})
+		}
+		writeJSON(w, 207, map[string]any{"status": "COMPLETE", "results": []cfg{}, "errors": errs})
+		return true
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()), WithLogger(logger),
+		WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := inputs(3, 1)
+	res, err := RunBatch(context.Background(), Config{Logger: logger}, cfgSpec("BatchUpdateConfigurations", true, hc, base), in)
+	if err == nil || len(res.Failed) != 3 {
+		t.Fatalf("err %v, %d failed", err, len(res.Failed))
+	}
+	texts := []string{err.Error(), fmt.Sprintf("%+v", err), logs.String()}
+	for _, f := range res.Failed {
+		texts = append(texts, f.Err.Error(), fmt.Sprintf("%+v", f.Err))
+	}
+	for _, s := range texts {
+		if strings.Contains(s, "SECRET") {
+			t.Fatalf("token leaked: %s", masked(s))
+		}
+	}
+	if !strings.Contains(res.Failed[0].Err.Error(), "token Bearer "+redactedText) {
+		t.Fatalf("failed[0] = %v, want the redacted message", res.Failed[0].Err)
+	}
+}
+
+// timerClock is a fakeClock whose attempt timers fire only when the test
+// says so.
+type timerClock struct {
+	*fakeClock
+	mu     sync.Mutex
+	timers []func()
+}
+
+func (c *timerClock) AfterFunc(_ time.Duration, f func()) func() bool {
+	var done atomic.Bool
+	c.mu.Lock()
+	c.timers = append(c.timers, func() {
+		if done.CompareAndSwap(false, true) {
+			f()
+		}
+	})
+	c.mu.Unlock()
+	return func() bool { return done.CompareAndSwap(false, true) }
+}
+
+func (c *timerClock) fire(i int) {
+	c.mu.Lock()
+	f := c.timers[i]
+	c.mu.Unlock()
+	f()
+}
+
+// TestTransport_RoundTrip_attemptTimeout: the first attempt hangs until its
+// timer (on the injected clock) fires, which the test does once the server
+// holds the request; the retry then succeeds. No real time is involved.
+func TestTransport_RoundTrip_attemptTimeout(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	var n atomic.Int64
+	arrived := make(chan struct{})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			close(arrived)
+			<-r.Context().Done() // hang until the client gives up on the attempt
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	clock := &timerClock{fakeClock: newFakeClock()}
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock), WithRand(maxRand{}),
+		WithTimeout(time.Hour), WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		<-arrived
+		clock.fire(0)
+	}()
+	var retries []RetryEvent
+	ctx := WithObserver(context.Background(), Observer{OnRetry: func(e RetryEvent) { retries = append(retries, e) }})
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/slow", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b := readAll(t, resp.Body); string(b) != "ok" || n.Load() != 2 {
+		t.Fatalf("body %q after %d attempts", b, n.Load())
+	}
+	var te *AttemptTimeoutError
+	if len(retries) != 1 || !errors.As(retries[0].Err, &te) || te.After != time.Hour {
+		t.Fatalf("retries = %+v, want one after an *AttemptTimeoutError of 1h", retries)
+	}
+}
