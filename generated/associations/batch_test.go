@@ -339,8 +339,13 @@ func TestBatcher_faults(t *testing.T) {
 				}
 				delete(got, s.Input.TypeId)
 			}
+			for _, f := range res.Failed {
+				if errors.Is(f.Err, hubspot.ErrOutcomeUnknown) {
+					delete(got, f.Input.TypeId) // may or may not have been applied
+				}
+			}
 			if len(got) != 0 {
-				t.Errorf("server holds %d limits not reported as created", len(got))
+				t.Errorf("server holds %d limits reported neither created nor unknown", len(got))
 			}
 			st := srv.Stats()
 			if st.Faults == 0 {
