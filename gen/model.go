@@ -30,8 +30,8 @@ type batchOp struct {
 	// it (same JSON name, else the one whose name ends with it, as
 	// maxToObjectIds -> userEnforcedMaxToObjectIds); nil when a field has no
 	// counterpart, and then a read-back never confirms a create.
-	Values []valuePair
-	Exemptions  []string // x-hubspot-rate-limit-exemptions
+	Values     []valuePair
+	Exemptions []string // x-hubspot-rate-limit-exemptions
 }
 
 // valuePair is an input field and the result field that shows its value.

@@ -223,9 +223,10 @@ func (e *BatchError) Unwrap() error { return e.Err }
 //     contexts are merged); failing that, to the inputs whose InputKey (or
 //     all of whose KeyFields values) appears among the context values.
 //     A result wins over an error for the same input. Inputs left with
-//     neither are Failed with ErrNoResult (wrapping the unmatched errors),
-//     except that for operations without results (ResultKey nil) they
-//     succeed when every error was matched.
+//     neither are Failed with ErrNoResult (wrapping the unmatched errors)
+//     and ErrOutcomeUnknown (a non-idempotent operation reads them back
+//     first), except that for operations without results (ResultKey nil)
+//     they succeed when every error was matched.
 //   - 204: the whole chunk succeeded.
 //   - 400 saying the batch is too large ("too many", "exceed", "maximum",
 //     "at most", "batch size"): a chunk of more than one input is split in
@@ -233,15 +234,27 @@ func (e *BatchError) Unwrap() error { return e.Err }
 //   - 401, 403 and a DAILY 429 are fatal: the chunk fails and the run stops;
 //     inputs not yet sent are NotAttempted.
 //   - An unreadable 2xx body of an idempotent operation resends the chunk
-//     (at most cfg.MaxAttempts sends).
+//     (at most cfg.MaxAttempts sends; a body over MaxBatchBodyBytes is not
+//     resent).
 //   - For a non-idempotent operation an ambiguous failure (a transport error
-//     after the request may have been sent, 500/502/503/504, an unreadable body)
-//     is resolved with spec.ReadBack: inputs whose key now exists succeed
-//     with the read-back value, the rest are resent, at most
-//     cfg.MaxAttempts sends in all. Inputs whose key was already in the
-//     baseline read-back (made once before the first request unless
-//     cfg.NoBaseline) fail instead: this run did not create them.
+//     after the request may have been sent, 500/502/503/504, an unreadable
+//     body, an input left without result) is resolved with spec.ReadBack
+//     (tried up to cfg.MaxAttempts times): an input whose key now exists
+//     succeeds only when spec.Matches says the read-back value is what it
+//     asked for and the baseline read-back (made before the first request,
+//     tried up to cfg.MaxAttempts times, unless cfg.NoBaseline) did not hold
+//     the key. A key the baseline held fails: this run did not create it.
+//     Without a usable baseline, or when the value differs, the input fails
+//     with ErrOutcomeUnknown. Missing inputs are resent, at most
+//     cfg.MaxAttempts sends in all.
+//   - A refused redirect (*RedirectError) is fatal, like 401.
 //   - Anything else fails the chunk with the *APIError.
+//
+// Every failed input whose request may have reached HubSpot with no
+// read-back since (an attempt that ended in a 5xx or a transport error after
+// sending, an unreadable 2xx) has an error satisfying
+// errors.Is(err, ErrOutcomeUnknown) that wraps the last error; so does an
+// input sent before whose resend the context ended.
 //
 // On context cancellation RunBatch returns promptly; inputs not sent are
 // NotAttempted. The Result is returned in every case; the error is nil only

@@ -49,5 +49,36 @@
 //		// the run stopped on the daily limit; res.NotAttempted lists the rest
 //	}
 //
-// Tokens never appear in error strings or log lines.
+// An input fails with ErrOutcomeUnknown (wrapping the last error) whenever
+// its request may have reached HubSpot without the outcome being settled: a
+// reset or timeout after sending, a 5xx, a cut-off answer. A create is
+// reported Succeeded only when HubSpot confirmed it, or when a read-back
+// shows the value asked for on a key the baseline read (made before the
+// first request) did not hold:
+//
+//	for _, f := range res.Failed {
+//		if errors.Is(f.Err, hubspot.ErrOutcomeUnknown) {
+//			// may or may not have been applied: read back before resending
+//		}
+//	}
+//
+// What the client accepts from a server is bounded:
+//
+//   - The token is only sent to the scheme, host and port a request started
+//     with. A redirect elsewhere (another host or port, https to http) is
+//     refused with a *RedirectError naming the status and the target; a
+//     same-origin redirect is followed, at most MaxRedirects times, and a
+//     loop is an error. The Transport enforces this itself, so it also holds
+//     in an http.Client without NewHTTPClient's CheckRedirect.
+//   - Every response body is capped at MaxResponseBodyBytes (4 MiB; this
+//     API's answers are tens of KB), whatever the status; reading past it is
+//     a *ResponseTooLargeError, never a partial decode.
+//   - Retry-After is read as seconds or an HTTP date; NaN, negative and
+//     malformed values are ignored (backoff applies), huge ones (1e12, Inf)
+//     saturate instead of wrapping, and a wait over MaxRetryAfter, or longer
+//     than the time left before the context's deadline, is not started: the
+//     last response is returned instead.
+//   - Tokens never appear in error strings or log lines: the Transport
+//     removes the token from the status line, the headers and the body of
+//     every response, whatever the status, before anyone reads them.
 package hubspot
