@@ -399,11 +399,12 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// attemptContext bounds one attempt by d on the clock: with a TimerClock the
-// timer is the clock's (tests fire it), otherwise a real one.
+// attemptContext bounds one attempt by d on the clock: with a TimerClock
+// other than SystemClock the timer is the clock's (tests fire it), otherwise
+// a real deadline.
 func attemptContext(ctx context.Context, clock Clock, d time.Duration) (context.Context, context.CancelFunc) {
 	tc, ok := clock.(TimerClock)
-	if !ok {
+	if _, system := clock.(SystemClock); !ok || system {
 		return context.WithTimeout(ctx, d)
 	}
 	actx, cancel := context.WithCancel(ctx)
