@@ -80,33 +80,36 @@ func limitBody(resp *http.Response, method, path string, limit int64) {
 }
 
 // redactReader replaces every occurrence of secret in the stream, also
-// across Read boundaries, holding back at most len(secret)-1 bytes.
+// across Read boundaries, holding back at most len(secret)-1 bytes. Its
+// buffers are reused, so it allocates once per response.
 type redactReader struct {
 	r      io.Reader
 	secret []byte
 	raw    []byte // read but not yet scanned to the end
-	out    []byte // redacted, ready to hand out
+	out    []byte // redacted; out[off:] is ready to hand out
+	off    int
 	err    error
-	buf    []byte
 }
 
 func (r *redactReader) Read(p []byte) (int, error) {
-	for len(r.out) == 0 {
+	for r.off == len(r.out) {
 		if r.err != nil {
 			return 0, r.err
 		}
-		if r.buf == nil {
-			r.buf = make([]byte, 32<<10)
+		r.out, r.off = r.out[:0], 0
+		if r.raw == nil {
+			r.raw = make([]byte, 0, 32<<10+len(r.secret))
 		}
-		n, err := r.r.Read(r.buf)
-		r.raw = append(r.raw, r.buf[:n]...)
+		held := len(r.raw)
+		n, err := r.r.Read(r.raw[held:cap(r.raw)])
+		r.raw = r.raw[:held+n]
 		if err != nil {
 			r.err = err
 		}
 		r.scan()
 	}
-	n := copy(p, r.out)
-	r.out = r.out[n:]
+	n := copy(p, r.out[r.off:])
+	r.off += n
 	return n, nil
 }
 
@@ -129,7 +132,7 @@ func (r *redactReader) scan() {
 		keep = min(len(rest), len(r.secret)-1)
 	}
 	r.out = append(r.out, rest[:len(rest)-keep]...)
-	r.raw = append(r.raw[:0], rest[len(rest)-keep:]...)
+	r.raw = r.raw[:copy(r.raw, rest[len(rest)-keep:])]
 }
 
 // redactResponse removes the secret from the status line, the headers and
