@@ -26,8 +26,11 @@ const redactedText = "[REDACTED]"
 //
 // Per attempt it takes a limiter token (waiting on the context), sets
 // "Authorization: Bearer <token>" and User-Agent on a clone of the request
-// with a fresh copy of the body, sends it with Base, lets the limiter observe
-// the X-HubSpot-RateLimit-* headers and asks the Retryer whether to go on.
+// with a fresh copy of the body, sends it with Base, caps the response body
+// at MaxResponseBodyBytes, removes the token from the response (status line,
+// headers, body), lets the limiter observe the X-HubSpot-RateLimit-* headers
+// and asks the Retryer whether to go on. A redirect hop to another origin
+// than the first request's is refused (see RedirectError).
 // When it gives up it returns the last response (429, 5xx) so callers can
 // parse it with ParseError, or a *RequestError wrapping the last cause.
 type Transport struct {
