@@ -3,7 +3,7 @@ package hubspottest
 import (
 	"sync"
 
-	"github.com/crmkit/hubspot-associations/generated/associations"
+	"github.com/crmkit/hubspot-associations/generated/associations/openapispec"
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
@@ -36,7 +36,7 @@ func defaultCompiledSpec() (*compiledSpec, error) {
 // decoded once.
 func defaultSpec() (*openapi3.T, error) {
 	defaultSpecOnce.Do(func() {
-		defaultSpecDoc, defaultSpecErr = associations.GetSwagger()
+		defaultSpecDoc, defaultSpecErr = openapispec.GetSpec()
 	})
 	return defaultSpecDoc, defaultSpecErr
 }

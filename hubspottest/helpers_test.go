@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crmkit/hubspot-associations/generated/associations"
+	"github.com/crmkit/hubspot-associations/generated/associations/openapispec"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -109,7 +110,7 @@ func checkAgainstSpec(t *testing.T, req *http.Request, reqBody []byte, resp *htt
 		return // rate-limit bodies have their own shape (no category)
 	}
 	specOnce.Do(func() {
-		doc, err := associations.GetSwagger()
+		doc, err := openapispec.GetSpec()
 		if err != nil {
 			specErr = err
 			return

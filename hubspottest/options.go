@@ -73,7 +73,7 @@ func defaultConfig() *config {
 
 // WithSpec sets the OpenAPI document requests are validated against and
 // operations are recognised from. The default is the project's normalized
-// document, associations.GetSwagger(). The document is not modified.
+// document, openapispec.GetSpec(). The document is not modified.
 func WithSpec(doc *openapi3.T) Option {
 	return func(c *config) error {
 		if doc == nil {

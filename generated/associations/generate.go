@@ -7,5 +7,7 @@ package associations
 //go:generate go run ../../internal/cmd/specfix fetch -pins ../../spec/pins.json -cache ../../.cache/specs -out ../../.cache/raw.json
 //go:generate go run ../../internal/cmd/specfix -in ../../.cache/raw.json -rules ../../spec/rules.json -out ../../.cache/normalized.json
 //go:generate go run ../../gen -clean .
+//go:generate go run ../../gen -clean ./openapispec
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../spec/oapi-codegen.yaml ../../.cache/normalized.json
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../spec/oapi-codegen-openapispec.yaml ../../.cache/normalized.json
 //go:generate go run ../../gen -in ../../.cache/normalized.json -out .

@@ -101,8 +101,38 @@ type Source struct {
 }
 
 // FromEnv returns a Source using $HUBSPOT_SPEC_MIRROR (or the default).
+// A relative folder is taken relative to the module root (see
+// ResolveLocal), so `make generate` and `go generate ./...` agree.
 func FromEnv(cacheDir string) *Source {
-	return &Source{Mirror: os.Getenv(MirrorEnv), CacheDir: cacheDir}
+	m := os.Getenv(MirrorEnv)
+	if m != "" && !isHTTP(m) {
+		m = ResolveLocal(m)
+	}
+	return &Source{Mirror: m, CacheDir: cacheDir}
+}
+
+// ResolveLocal makes a relative path from the environment absolute against
+// the module root: the nearest folder above the working directory that
+// holds go.mod. go generate runs each generator in its package's folder, so
+// a path the user wrote relative to the module root (where they ran
+// `go generate ./...` or make) would otherwise point elsewhere. Absolute
+// paths, and relative ones outside any module, are returned cleaned.
+func ResolveLocal(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, p)
+		}
+		if filepath.Dir(dir) == dir {
+			return filepath.Join(wd, p)
+		}
+	}
 }
 
 func (s *Source) mirror() string {
@@ -179,7 +209,7 @@ func (s *Source) read(ctx context.Context, p string) ([]byte, error) {
 	if !isHTTP(m) {
 		f, err := os.Open(filepath.Join(m, filepath.FromSlash(p)))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w (mirror %s from $%s)", p, errors.Unwrap(err), m, MirrorEnv)
+			return nil, fmt.Errorf("%s: %w (mirror folder %s, from $%s)", p, errors.Unwrap(err), m, MirrorEnv)
 		}
 		defer f.Close()
 		return readCapped(f, p)

@@ -158,3 +158,29 @@ func TestWriteFileAtomic_noPartialFile(t *testing.T) {
 		t.Errorf("dir holds %d entries, want only the original file", len(entries))
 	}
 }
+
+func TestResolveLocal_relativeToModuleRoot(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pkg := filepath.Join(root, "generated", "associations")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(pkg) // where go generate runs a package's generators
+	if got, want := ResolveLocal("../shared/specs"), filepath.Join(filepath.Dir(root), "shared", "specs"); got != want {
+		t.Errorf("ResolveLocal(relative) = %s, want %s (relative to the module root)", got, want)
+	}
+	if got := ResolveLocal("/abs/specs/"); got != "/abs/specs" {
+		t.Errorf("ResolveLocal(absolute) = %s, want /abs/specs", got)
+	}
+	t.Setenv(MirrorEnv, "mirror")
+	if got, want := FromEnv("").Mirror, filepath.Join(root, "mirror"); got != want {
+		t.Errorf("FromEnv().Mirror = %s, want %s", got, want)
+	}
+	t.Setenv(MirrorEnv, "https://example.com/base")
+	if got := FromEnv("").Mirror; got != "https://example.com/base" {
+		t.Errorf("FromEnv().Mirror = %s, want the address unchanged", got)
+	}
+}

@@ -107,6 +107,7 @@ func fetch(args []string, stdout, stderr io.Writer) int {
 	}
 	var data []byte
 	if f := os.Getenv("SPEC_FILE"); f != "" {
+		f = specsource.ResolveLocal(f) // relative to the module root, as the mirror
 		d, err := os.ReadFile(f)
 		if err != nil {
 			fmt.Fprintf(stderr, "specfix: SPEC_FILE: %v\n", err)
