@@ -237,18 +237,28 @@ func renderList(f *jen.File, l listOp) {
 }
 
 // renderKey emits key<T>, which renders the key fields of a T the same way
-// for inputs and results, so the engine can match them.
+// for inputs and results, so the engine can match them. It concatenates
+// (no fmt: keys are built for every input and result):
+//
+//	func keyT(v T) string {
+//		return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
+//	}
 func renderKey(f *jen.File, t string, keys []field) {
 	f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(keys))
-	format := []string{}
-	vals := []jen.Code{}
-	for _, k := range keys {
-		format = append(format, k.JSON+"=%v")
-		vals = append(vals, keyValue(k))
+	var expr *jen.Statement
+	for i, k := range keys {
+		label := k.JSON + "="
+		if i > 0 {
+			label = " " + label
+		}
+		part := jen.Lit(label).Op("+").Add(keyString(k))
+		if expr == nil {
+			expr = part
+		} else {
+			expr = expr.Op("+").Add(part)
+		}
 	}
-	f.Func().Id("key" + t).Params(jen.Id("v").Id(t)).String().Block(
-		jen.Return(jen.Qual("fmt", "Sprintf").Call(append([]jen.Code{jen.Lit(strings.Join(format, " "))}, vals...)...)),
-	)
+	f.Func().Id("key" + t).Params(jen.Id("v").Id(t)).String().Block(jen.Return(expr))
 }
 
 // renderKeyFields emits keyFields<T>: the key fields by JSON name, for
@@ -257,11 +267,25 @@ func renderKeyFields(f *jen.File, t string, keys []field) {
 	f.Commentf("keyFields%s returns the key fields of a %s by JSON name.", t, t)
 	d := jen.Dict{}
 	for _, k := range keys {
-		d[jen.Lit(k.JSON)] = jen.Qual("fmt", "Sprint").Call(keyValue(k))
+		d[jen.Lit(k.JSON)] = keyString(k)
 	}
 	f.Func().Id("keyFields" + t).Params(jen.Id("v").Id(t)).Map(jen.String()).String().Block(
 		jen.Return(jen.Map(jen.String()).String().Values(d)),
 	)
+}
+
+// keyString renders a key field as the string fmt's %v gives: string(v.X)
+// for strings and string enums, strconv.FormatInt(int64(v.X), 10) for
+// integers, fmt.Sprint(v.X) otherwise.
+func keyString(k field) jen.Code {
+	switch {
+	case k.IsString:
+		return jen.String().Call(keyValue(k))
+	case k.IsInt:
+		return jen.Qual("strconv", "FormatInt").Call(jen.Int64().Call(keyValue(k)), jen.Lit(10))
+	default:
+		return jen.Qual("fmt", "Sprint").Call(keyValue(k))
+	}
 }
 
 func keyValue(k field) jen.Code {

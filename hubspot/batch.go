@@ -19,8 +19,11 @@ import (
 const (
 	// DefaultChunkSize is HubSpot's usual batch limit.
 	DefaultChunkSize = 100
-	// DefaultConcurrency is the number of chunks in flight at once.
-	DefaultConcurrency = 4
+	// DefaultConcurrency is the number of chunks in flight at first; unless
+	// WithConcurrency fixes it, the engine then sizes it from the rate
+	// limiter's allowed rate and the observed round trip (at most
+	// MaxAutoConcurrency).
+	DefaultConcurrency = 8
 	// DefaultBatchAttempts bounds how often an input of a non-idempotent
 	// operation is sent after ambiguous failures (read back in between).
 	DefaultBatchAttempts = 3
@@ -73,7 +76,8 @@ type BatchSpec[In, Out any] struct {
 type Config struct {
 	// ChunkSize is the number of inputs per request (DefaultChunkSize).
 	ChunkSize int
-	// Concurrency is the number of requests in flight (DefaultConcurrency).
+	// Concurrency is the number of requests in flight; zero adapts it to the
+	// rate limit and round trip (see DefaultConcurrency).
 	Concurrency int
 	// Progress, when set, is called after every chunk, never concurrently.
 	Progress func(Progress)
@@ -296,9 +300,6 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 	if e.cfg.ChunkSize <= 0 {
 		e.cfg.ChunkSize = DefaultChunkSize
 	}
-	if e.cfg.Concurrency <= 0 {
-		e.cfg.Concurrency = DefaultConcurrency
-	}
 	if e.cfg.MaxAttempts <= 0 {
 		e.cfg.MaxAttempts = DefaultBatchAttempts
 	}
@@ -317,6 +318,7 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 		OnWait: func(ev WaitEvent) { e.waitedNanos.Add(int64(ev.Wait)) },
 	})
 	ctx = WithIdempotent(ctx, e.spec.Idempotent)
+	ctx, gate := newGate(ctx, e.cfg.Concurrency)
 	if !e.spec.Idempotent && e.spec.ReadBack != nil && e.spec.ResultKey != nil && !e.cfg.NoBaseline && ctx.Err() == nil {
 		e.sends.Add(1)
 		existing, err := e.spec.ReadBack(WithIdempotent(ctx, true))
@@ -340,33 +342,19 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 		}
 		chunks = append(chunks, idxs)
 	}
-	workers := min(e.cfg.Concurrency, len(chunks))
-	jobs := make(chan []int)
 	var wg sync.WaitGroup
-	for range workers {
+	for _, c := range chunks {
+		if e.stopped(ctx) || !gate.acquire(ctx, e.stop) {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for idxs := range jobs {
-				e.process(ctx, idxs, 1)
-				e.report()
-			}
+			defer gate.release()
+			e.process(ctx, c, 1)
+			e.report()
 		}()
 	}
-feed:
-	for _, c := range chunks {
-		if e.stopped(ctx) {
-			break
-		}
-		select {
-		case jobs <- c:
-		case <-ctx.Done():
-			break feed
-		case <-e.stop:
-			break feed
-		}
-	}
-	close(jobs)
 	wg.Wait()
 
 	var reason error
@@ -444,6 +432,7 @@ func (e *engine[In, Out]) finish(cause error) (*Result[In, Out], error) {
 		RateLimited: int(e.rateLimited.Load()),
 		Waited:      time.Duration(e.waitedNanos.Load()),
 	}
+	res.Succeeded = make([]Succeeded[In, Out], 0, e.nSucc)
 	for i, st := range e.state {
 		switch st.kind {
 		case succeeded:

@@ -9,6 +9,7 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"iter"
 	"net/http"
+	"strconv"
 )
 
 // NewDefaultClient returns a client with production defaults: server is
@@ -177,50 +178,50 @@ func validatePublicAssociationDefinitionConfigurationUpdateRequest(in PublicAsso
 
 // keyPublicAssociationDefinitionConfigurationCreateRequest identifies a PublicAssociationDefinitionConfigurationCreateRequest by category and typeId.
 func keyPublicAssociationDefinitionConfigurationCreateRequest(v PublicAssociationDefinitionConfigurationCreateRequest) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
 }
 
 // keyPublicAssociationDefinitionUserConfiguration identifies a PublicAssociationDefinitionUserConfiguration by category and typeId.
 func keyPublicAssociationDefinitionUserConfiguration(v PublicAssociationDefinitionUserConfiguration) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
 }
 
 // keyFieldsPublicAssociationDefinitionConfigurationCreateRequest returns the key fields of a PublicAssociationDefinitionConfigurationCreateRequest by JSON name.
 func keyFieldsPublicAssociationDefinitionConfigurationCreateRequest(v PublicAssociationDefinitionConfigurationCreateRequest) map[string]string {
 	return map[string]string{
-		"category": fmt.Sprint(v.Category),
-		"typeId":   fmt.Sprint(v.TypeId),
+		"category": string(v.Category),
+		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
 	}
 }
 
 // keyPublicAssociationSpec identifies a PublicAssociationSpec by category and typeId.
 func keyPublicAssociationSpec(v PublicAssociationSpec) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
 }
 
 // keyFieldsPublicAssociationSpec returns the key fields of a PublicAssociationSpec by JSON name.
 func keyFieldsPublicAssociationSpec(v PublicAssociationSpec) map[string]string {
 	return map[string]string{
-		"category": fmt.Sprint(v.Category),
-		"typeId":   fmt.Sprint(v.TypeId),
+		"category": string(v.Category),
+		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
 	}
 }
 
 // keyPublicAssociationDefinitionConfigurationUpdateRequest identifies a PublicAssociationDefinitionConfigurationUpdateRequest by category and typeId.
 func keyPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAssociationDefinitionConfigurationUpdateRequest) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
 }
 
 // keyPublicAssociationDefinitionConfigurationUpdateResult identifies a PublicAssociationDefinitionConfigurationUpdateResult by category and typeId.
 func keyPublicAssociationDefinitionConfigurationUpdateResult(v PublicAssociationDefinitionConfigurationUpdateResult) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
 }
 
 // keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest returns the key fields of a PublicAssociationDefinitionConfigurationUpdateRequest by JSON name.
 func keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAssociationDefinitionConfigurationUpdateRequest) map[string]string {
 	return map[string]string{
-		"category": fmt.Sprint(v.Category),
-		"typeId":   fmt.Sprint(v.TypeId),
+		"category": string(v.Category),
+		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
 	}
 }
 
