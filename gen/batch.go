@@ -150,6 +150,7 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 		jen.Id("Idempotent"): jen.Lit(b.Idempotent),
 		jen.Id("Validate"):   jen.Id("validate" + b.InputType),
 		jen.Id("InputKey"):   jen.Id("key" + b.InputType),
+		jen.Id("AppendInputKey"): jen.Id("appendKey" + b.InputType),
 	}
 	spec[jen.Id("KeyFields")] = jen.Id("keyFields" + b.InputType)
 	sendArgs := append(args(b.PathParams), jen.Id(b.OperationID+"JSONRequestBody").Values(jen.Dict{jen.Id("Inputs"): jen.Id("chunk")}))
@@ -159,6 +160,7 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 	)
 	if out != "" {
 		spec[jen.Id("ResultKey")] = jen.Id("key" + out)
+		spec[jen.Id("AppendResultKey")] = jen.Id("appendKey" + out)
 	}
 	if b.ReadBack != nil {
 		spec[jen.Id("ReadBack")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context")).
@@ -236,29 +238,49 @@ func renderList(f *jen.File, l listOp) {
 	)
 }
 
-// renderKey emits key<T>, which renders the key fields of a T the same way
-// for inputs and results, so the engine can match them. It concatenates
-// (no fmt: keys are built for every input and result):
+// renderKey emits key<T> and appendKey<T>, which render the key fields of a
+// T the same way for inputs and results, so the engine can match them; the
+// append form lets the engine build keys without an allocation per input:
+//
+//	func appendKeyT(dst []byte, v T) []byte {
+//		dst = append(dst, "category="...)
+//		dst = append(dst, v.Category...)
+//		dst = append(dst, " typeId="...)
+//		dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+//		return dst
+//	}
 //
 //	func keyT(v T) string {
-//		return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
+//		var buf [64]byte
+//		return string(appendKeyT(buf[:0], v))
 //	}
 func renderKey(f *jen.File, t string, keys []field) {
-	f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(keys))
-	var expr *jen.Statement
+	dst := jen.Id("dst")
+	var body []jen.Code
 	for i, k := range keys {
 		label := k.JSON + "="
 		if i > 0 {
 			label = " " + label
 		}
-		part := jen.Lit(label).Op("+").Add(keyString(k))
-		if expr == nil {
-			expr = part
-		} else {
-			expr = expr.Op("+").Add(part)
+		body = append(body, dst.Clone().Op("=").Append(dst.Clone(), jen.Lit(label).Op("...")))
+		switch {
+		case k.IsString:
+			body = append(body, dst.Clone().Op("=").Append(dst.Clone(), keyValue(k).(*jen.Statement).Clone().Op("...")))
+		case k.IsInt:
+			body = append(body, dst.Clone().Op("=").Qual("strconv", "AppendInt").Call(dst.Clone(), jen.Int64().Call(keyValue(k)), jen.Lit(10)))
+		default:
+			body = append(body, dst.Clone().Op("=").Qual("fmt", "Append").Call(dst.Clone(), keyValue(k)))
 		}
 	}
-	f.Func().Id("key" + t).Params(jen.Id("v").Id(t)).String().Block(jen.Return(expr))
+	body = append(body, jen.Return(dst.Clone()))
+	f.Commentf("appendKey%s appends the key of a %s (%s) to dst.", t, t, keyNames(keys))
+	f.Func().Id("appendKey"+t).Params(jen.Id("dst").Index().Byte(), jen.Id("v").Id(t)).Index().Byte().Block(body...)
+	f.Line()
+	f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(keys))
+	f.Func().Id("key"+t).Params(jen.Id("v").Id(t)).String().Block(
+		jen.Var().Id("buf").Index(jen.Lit(64)).Byte(),
+		jen.Return(jen.String().Call(jen.Id("appendKey"+t).Call(jen.Id("buf").Index(jen.Empty(), jen.Lit(0)), jen.Id("v")))),
+	)
 }
 
 // renderKeyFields emits keyFields<T>: the key fields by JSON name, for

@@ -56,6 +56,11 @@ type BatchSpec[In, Out any] struct {
 	// InputKey renders the key fields of an input (e.g. category+typeId) as a
 	// string. Required.
 	InputKey func(in In) string
+	// AppendInputKey and AppendResultKey, when set, append what InputKey and
+	// ResultKey return to dst; the engine then builds keys without an
+	// allocation per input. Optional.
+	AppendInputKey  func(dst []byte, in In) []byte
+	AppendResultKey func(dst []byte, out Out) []byte
 	// KeyFields returns the key fields of an input by JSON name, e.g.
 	// {"category": "USER_DEFINED", "typeId": "5"}. Optional; it lets the
 	// engine match errors whose context names the fields (see RunBatch).
@@ -398,7 +403,7 @@ func (e *engine[In, Out]) checkSpec() error {
 }
 
 func (e *engine[In, Out]) validate() *ValidationError {
-	e.keys = make([]string, len(e.inputs))
+	e.keys = e.inputKeys()
 	seen := make(map[string]int, len(e.inputs))
 	var probs []InputProblem
 	for i, in := range e.inputs {
@@ -406,8 +411,7 @@ func (e *engine[In, Out]) validate() *ValidationError {
 		if e.spec.Validate != nil {
 			p = append(p, e.spec.Validate(in)...)
 		}
-		k := e.spec.InputKey(in)
-		e.keys[i] = k
+		k := e.keys[i]
 		if first, ok := seen[k]; ok {
 			p = append(p, fmt.Sprintf("duplicate key %q (same as #%d)", k, first))
 		} else {
@@ -747,8 +751,17 @@ func (e *engine[In, Out]) handleBody(ctx context.Context, idxs []int, resp *http
 	}
 	resolved := make(map[int]bool, len(idxs))
 	if e.spec.ResultKey != nil {
+		var buf []byte
 		for _, r := range body.Results {
-			if i, ok := pendingByKey[e.spec.ResultKey(r)]; ok && !resolved[i] {
+			var i int
+			var ok bool
+			if e.spec.AppendResultKey != nil {
+				buf = e.spec.AppendResultKey(buf[:0], r)
+				i, ok = pendingByKey[string(buf)]
+			} else {
+				i, ok = pendingByKey[e.spec.ResultKey(r)]
+			}
+			if ok && !resolved[i] {
 				e.succeed(i, r)
 				resolved[i] = true
 			}

@@ -67,10 +67,12 @@ func NewBatcher(client ClientInterface, opts ...hubspot.BatchOption) (*Batcher, 
 // succeeded.
 func (b *Batcher) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration], error) {
 	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration]{
-		Idempotent: false,
-		InputKey:   keyPublicAssociationDefinitionConfigurationCreateRequest,
-		KeyFields:  keyFieldsPublicAssociationDefinitionConfigurationCreateRequest,
-		Operation:  "BatchCreateConfigurations",
+		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationCreateRequest,
+		AppendResultKey: appendKeyPublicAssociationDefinitionUserConfiguration,
+		Idempotent:      false,
+		InputKey:        keyPublicAssociationDefinitionConfigurationCreateRequest,
+		KeyFields:       keyFieldsPublicAssociationDefinitionConfigurationCreateRequest,
+		Operation:       "BatchCreateConfigurations",
 		ReadBack: func(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
 			return b.Configurations(ctx, fromObjectType, toObjectType)
 		},
@@ -111,10 +113,11 @@ func validatePublicAssociationDefinitionConfigurationCreateRequest(in PublicAsso
 // succeeded.
 func (b *Batcher) PurgeConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationSpec) (*hubspot.Result[PublicAssociationSpec, struct{}], error) {
 	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationSpec, struct{}]{
-		Idempotent: true,
-		InputKey:   keyPublicAssociationSpec,
-		KeyFields:  keyFieldsPublicAssociationSpec,
-		Operation:  "BatchPurgeConfigurations",
+		AppendInputKey: appendKeyPublicAssociationSpec,
+		Idempotent:     true,
+		InputKey:       keyPublicAssociationSpec,
+		KeyFields:      keyFieldsPublicAssociationSpec,
+		Operation:      "BatchPurgeConfigurations",
 		Send: func(ctx context.Context, chunk []PublicAssociationSpec) (*http.Response, error) {
 			return b.client.BatchPurgeConfigurations(ctx, fromObjectType, toObjectType, BatchPurgeConfigurationsJSONRequestBody{Inputs: chunk})
 		},
@@ -148,11 +151,13 @@ func validatePublicAssociationSpec(in PublicAssociationSpec) []string {
 // succeeded.
 func (b *Batcher) UpdateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult], error) {
 	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult]{
-		Idempotent: true,
-		InputKey:   keyPublicAssociationDefinitionConfigurationUpdateRequest,
-		KeyFields:  keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest,
-		Operation:  "BatchUpdateConfigurations",
-		ResultKey:  keyPublicAssociationDefinitionConfigurationUpdateResult,
+		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationUpdateRequest,
+		AppendResultKey: appendKeyPublicAssociationDefinitionConfigurationUpdateResult,
+		Idempotent:      true,
+		InputKey:        keyPublicAssociationDefinitionConfigurationUpdateRequest,
+		KeyFields:       keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest,
+		Operation:       "BatchUpdateConfigurations",
+		ResultKey:       keyPublicAssociationDefinitionConfigurationUpdateResult,
 		Send: func(ctx context.Context, chunk []PublicAssociationDefinitionConfigurationUpdateRequest) (*http.Response, error) {
 			return b.client.BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
@@ -176,14 +181,34 @@ func validatePublicAssociationDefinitionConfigurationUpdateRequest(in PublicAsso
 	return problems
 }
 
+// appendKeyPublicAssociationDefinitionConfigurationCreateRequest appends the key of a PublicAssociationDefinitionConfigurationCreateRequest (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionConfigurationCreateRequest(dst []byte, v PublicAssociationDefinitionConfigurationCreateRequest) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
+}
+
 // keyPublicAssociationDefinitionConfigurationCreateRequest identifies a PublicAssociationDefinitionConfigurationCreateRequest by category and typeId.
 func keyPublicAssociationDefinitionConfigurationCreateRequest(v PublicAssociationDefinitionConfigurationCreateRequest) string {
-	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionConfigurationCreateRequest(buf[:0], v))
+}
+
+// appendKeyPublicAssociationDefinitionUserConfiguration appends the key of a PublicAssociationDefinitionUserConfiguration (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionUserConfiguration(dst []byte, v PublicAssociationDefinitionUserConfiguration) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
 }
 
 // keyPublicAssociationDefinitionUserConfiguration identifies a PublicAssociationDefinitionUserConfiguration by category and typeId.
 func keyPublicAssociationDefinitionUserConfiguration(v PublicAssociationDefinitionUserConfiguration) string {
-	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionUserConfiguration(buf[:0], v))
 }
 
 // keyFieldsPublicAssociationDefinitionConfigurationCreateRequest returns the key fields of a PublicAssociationDefinitionConfigurationCreateRequest by JSON name.
@@ -194,9 +219,19 @@ func keyFieldsPublicAssociationDefinitionConfigurationCreateRequest(v PublicAsso
 	}
 }
 
+// appendKeyPublicAssociationSpec appends the key of a PublicAssociationSpec (category and typeId) to dst.
+func appendKeyPublicAssociationSpec(dst []byte, v PublicAssociationSpec) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
+}
+
 // keyPublicAssociationSpec identifies a PublicAssociationSpec by category and typeId.
 func keyPublicAssociationSpec(v PublicAssociationSpec) string {
-	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationSpec(buf[:0], v))
 }
 
 // keyFieldsPublicAssociationSpec returns the key fields of a PublicAssociationSpec by JSON name.
@@ -207,14 +242,34 @@ func keyFieldsPublicAssociationSpec(v PublicAssociationSpec) map[string]string {
 	}
 }
 
+// appendKeyPublicAssociationDefinitionConfigurationUpdateRequest appends the key of a PublicAssociationDefinitionConfigurationUpdateRequest (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionConfigurationUpdateRequest(dst []byte, v PublicAssociationDefinitionConfigurationUpdateRequest) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
+}
+
 // keyPublicAssociationDefinitionConfigurationUpdateRequest identifies a PublicAssociationDefinitionConfigurationUpdateRequest by category and typeId.
 func keyPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAssociationDefinitionConfigurationUpdateRequest) string {
-	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionConfigurationUpdateRequest(buf[:0], v))
+}
+
+// appendKeyPublicAssociationDefinitionConfigurationUpdateResult appends the key of a PublicAssociationDefinitionConfigurationUpdateResult (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionConfigurationUpdateResult(dst []byte, v PublicAssociationDefinitionConfigurationUpdateResult) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
 }
 
 // keyPublicAssociationDefinitionConfigurationUpdateResult identifies a PublicAssociationDefinitionConfigurationUpdateResult by category and typeId.
 func keyPublicAssociationDefinitionConfigurationUpdateResult(v PublicAssociationDefinitionConfigurationUpdateResult) string {
-	return "category=" + string(v.Category) + " typeId=" + strconv.FormatInt(int64(v.TypeId), 10)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionConfigurationUpdateResult(buf[:0], v))
 }
 
 // keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest returns the key fields of a PublicAssociationDefinitionConfigurationUpdateRequest by JSON name.
