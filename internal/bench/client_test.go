@@ -14,9 +14,6 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
-// JobInputs is the size of one job in the client-cost benchmarks.
-const JobInputs = 1000
-
 // canned answers batch updates with bodies prepared in advance, without a
 // network, so the benchmarks measure the client only. It finds the chunk by
 // the first typeId in the request.

@@ -11,6 +11,10 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspottest"
 )
 
+// JobInputs is the size of one job in the client-cost benchmarks
+// (client_test.go).
+const JobInputs = 1000
+
 // NewValue is what every benchmark update sets (the fake starts at 1).
 const NewValue = 7
 
