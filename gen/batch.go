@@ -146,10 +146,10 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 	wrapComment(f, "The result accounts for every input; err is nil only when every input succeeded.")
 
 	spec := jen.Dict{
-		jen.Id("Operation"):  jen.Lit(b.OperationID),
-		jen.Id("Idempotent"): jen.Lit(b.Idempotent),
-		jen.Id("Validate"):   jen.Id("validate" + b.InputType),
-		jen.Id("InputKey"):   jen.Id("key" + b.InputType),
+		jen.Id("Operation"):      jen.Lit(b.OperationID),
+		jen.Id("Idempotent"):     jen.Lit(b.Idempotent),
+		jen.Id("Validate"):       jen.Id("validate" + b.InputType),
+		jen.Id("InputKey"):       jen.Id("key" + b.InputType),
 		jen.Id("AppendInputKey"): jen.Id("appendKey" + b.InputType),
 	}
 	spec[jen.Id("KeyFields")] = jen.Id("keyFields" + b.InputType)

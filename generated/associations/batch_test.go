@@ -38,8 +38,8 @@ func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubsp
 	// one shared by every client of the token in this process.
 	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token),
 		hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)), hubspot.WithRetryer(hubspot.NewStandardRetryer(func(o *hubspot.StandardOptions) {
-		o.BaseDelay, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
-	})))
+			o.BaseDelay, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
+		})))
 	if err != nil {
 		t.Fatal(err)
 	}

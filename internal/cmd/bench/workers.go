@@ -6,6 +6,8 @@ import (
 	"io"
 )
 
-func workersSection(ctx context.Context, w io.Writer, progress func(string, ...any)) error { return nil }
+func workersSection(ctx context.Context, w io.Writer, progress func(string, ...any)) error {
+	return nil
+}
 
 func runWorker(args []string) error { return errors.New("-worker: not implemented") }
