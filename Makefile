@@ -30,9 +30,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-## bench: run the benchmarks.
+## bench: measure the rate-limit scheduler, small jobs, latency, client cost,
+## generation and shared budgets; write docs/BENCHMARKS.md (about 3 minutes;
+## never part of make test).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./internal/cmd/bench -out docs/BENCHMARKS.md
 
 ## fuzz: fuzz specfix for a while.
 fuzz:

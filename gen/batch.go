@@ -151,10 +151,11 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 	wrapComment(f, "The result accounts for every input; err is nil only when every input succeeded.")
 
 	spec := jen.Dict{
-		jen.Id("Operation"):  jen.Lit(b.OperationID),
-		jen.Id("Idempotent"): jen.Lit(b.Idempotent),
-		jen.Id("Validate"):   jen.Id("validate" + b.InputType),
-		jen.Id("InputKey"):   jen.Id("key" + b.InputType),
+		jen.Id("Operation"):      jen.Lit(b.OperationID),
+		jen.Id("Idempotent"):     jen.Lit(b.Idempotent),
+		jen.Id("Validate"):       jen.Id("validate" + b.InputType),
+		jen.Id("InputKey"):       jen.Id("key" + b.InputType),
+		jen.Id("AppendInputKey"): jen.Id("appendKey" + b.InputType),
 	}
 	spec[jen.Id("KeyFields")] = jen.Id("keyFields" + b.InputType)
 	sendArgs := append(args(b.PathParams), jen.Id(b.OperationID+"JSONRequestBody").Values(jen.Dict{jen.Id("Inputs"): jen.Id("chunk")}))
@@ -164,6 +165,7 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 	)
 	if out != "" {
 		spec[jen.Id("ResultKey")] = jen.Id("key" + out)
+		spec[jen.Id("AppendResultKey")] = jen.Id("appendKey" + out)
 	}
 	if b.ReadBack != nil && b.Values != nil {
 		spec[jen.Id("Matches")] = jen.Id("matches" + b.InputType)
@@ -244,18 +246,48 @@ func renderList(f *jen.File, l listOp) {
 	)
 }
 
-// renderKey emits key<T>, which renders the key fields of a T the same way
-// for inputs and results, so the engine can match them.
+// renderKey emits key<T> and appendKey<T>, which render the key fields of a
+// T the same way for inputs and results, so the engine can match them; the
+// append form lets the engine build keys without an allocation per input:
+//
+//	func appendKeyT(dst []byte, v T) []byte {
+//		dst = append(dst, "category="...)
+//		dst = append(dst, v.Category...)
+//		dst = append(dst, " typeId="...)
+//		dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+//		return dst
+//	}
+//
+//	func keyT(v T) string {
+//		var buf [64]byte
+//		return string(appendKeyT(buf[:0], v))
+//	}
 func renderKey(f *jen.File, t string, keys []field) {
-	f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(keys))
-	format := []string{}
-	vals := []jen.Code{}
-	for _, k := range keys {
-		format = append(format, k.JSON+"=%v")
-		vals = append(vals, keyValue(k))
+	dst := jen.Id("dst")
+	var body []jen.Code
+	for i, k := range keys {
+		label := k.JSON + "="
+		if i > 0 {
+			label = " " + label
+		}
+		body = append(body, dst.Clone().Op("=").Append(dst.Clone(), jen.Lit(label).Op("...")))
+		switch {
+		case k.IsString:
+			body = append(body, dst.Clone().Op("=").Append(dst.Clone(), keyValue(k).(*jen.Statement).Clone().Op("...")))
+		case k.IsInt:
+			body = append(body, dst.Clone().Op("=").Qual("strconv", "AppendInt").Call(dst.Clone(), jen.Int64().Call(keyValue(k)), jen.Lit(10)))
+		default:
+			body = append(body, dst.Clone().Op("=").Qual("fmt", "Append").Call(dst.Clone(), keyValue(k)))
+		}
 	}
-	f.Func().Id("key" + t).Params(jen.Id("v").Id(t)).String().Block(
-		jen.Return(jen.Qual("fmt", "Sprintf").Call(append([]jen.Code{jen.Lit(strings.Join(format, " "))}, vals...)...)),
+	body = append(body, jen.Return(dst.Clone()))
+	f.Commentf("appendKey%s appends the key of a %s (%s) to dst.", t, t, keyNames(keys))
+	f.Func().Id("appendKey"+t).Params(jen.Id("dst").Index().Byte(), jen.Id("v").Id(t)).Index().Byte().Block(body...)
+	f.Line()
+	f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(keys))
+	f.Func().Id("key"+t).Params(jen.Id("v").Id(t)).String().Block(
+		jen.Var().Id("buf").Index(jen.Lit(64)).Byte(),
+		jen.Return(jen.String().Call(jen.Id("appendKey"+t).Call(jen.Id("buf").Index(jen.Empty(), jen.Lit(0)), jen.Id("v")))),
 	)
 }
 
@@ -309,11 +341,25 @@ func renderKeyFields(f *jen.File, t string, keys []field) {
 	f.Commentf("keyFields%s returns the key fields of a %s by JSON name.", t, t)
 	d := jen.Dict{}
 	for _, k := range keys {
-		d[jen.Lit(k.JSON)] = jen.Qual("fmt", "Sprint").Call(keyValue(k))
+		d[jen.Lit(k.JSON)] = keyString(k)
 	}
 	f.Func().Id("keyFields" + t).Params(jen.Id("v").Id(t)).Map(jen.String()).String().Block(
 		jen.Return(jen.Map(jen.String()).String().Values(d)),
 	)
+}
+
+// keyString renders a key field as the string fmt's %v gives: string(v.X)
+// for strings and string enums, strconv.FormatInt(int64(v.X), 10) for
+// integers, fmt.Sprint(v.X) otherwise.
+func keyString(k field) jen.Code {
+	switch {
+	case k.IsString:
+		return jen.String().Call(keyValue(k))
+	case k.IsInt:
+		return jen.Qual("strconv", "FormatInt").Call(jen.Int64().Call(keyValue(k)), jen.Lit(10))
+	default:
+		return jen.Qual("fmt", "Sprint").Call(keyValue(k))
+	}
 }
 
 func keyValue(k field) jen.Code {

@@ -45,6 +45,7 @@ type field struct {
 	Enum     string   // Go enum type with Valid(), if any
 	Minimum  *float64 // minimum, if any
 	IsString bool
+	IsInt    bool // an integer: rendered with strconv, not fmt
 }
 
 // listOp is a GET operation answering a collection: an object with a
@@ -318,6 +319,7 @@ func fields(s *openapi3.Schema) []field {
 		if ps.Value != nil {
 			f.Minimum = ps.Value.Min
 			f.IsString = ps.Value.Type.Is("string")
+			f.IsInt = ps.Value.Type.Is("integer")
 		}
 		out = append(out, f)
 	}

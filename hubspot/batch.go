@@ -19,8 +19,11 @@ import (
 const (
 	// DefaultChunkSize is HubSpot's usual batch limit.
 	DefaultChunkSize = 100
-	// DefaultConcurrency is the number of chunks in flight at once.
-	DefaultConcurrency = 4
+	// DefaultConcurrency is the number of chunks in flight at first; unless
+	// WithConcurrency fixes it, the engine then sizes it from the rate
+	// limiter's allowed rate and the observed round trip (at most
+	// MaxAutoConcurrency).
+	DefaultConcurrency = 8
 	// DefaultBatchAttempts bounds how often an input of a non-idempotent
 	// operation is sent after ambiguous failures (read back in between).
 	DefaultBatchAttempts = 3
@@ -57,6 +60,11 @@ type BatchSpec[In, Out any] struct {
 	// InputKey renders the key fields of an input (e.g. category+typeId) as a
 	// string. Required.
 	InputKey func(in In) string
+	// AppendInputKey and AppendResultKey, when set, append what InputKey and
+	// ResultKey return to dst; the engine then builds keys without an
+	// allocation per input. Optional.
+	AppendInputKey  func(dst []byte, in In) []byte
+	AppendResultKey func(dst []byte, out Out) []byte
 	// KeyFields returns the key fields of an input by JSON name, e.g.
 	// {"category": "USER_DEFINED", "typeId": "5"}. Optional; it lets the
 	// engine match errors whose context names the fields (see RunBatch).
@@ -82,7 +90,8 @@ type BatchSpec[In, Out any] struct {
 type Config struct {
 	// ChunkSize is the number of inputs per request (DefaultChunkSize).
 	ChunkSize int
-	// Concurrency is the number of requests in flight (DefaultConcurrency).
+	// Concurrency is the number of requests in flight; zero adapts it to the
+	// rate limit and round trip (see DefaultConcurrency).
 	Concurrency int
 	// Progress, when set, is called after every chunk, never concurrently.
 	Progress func(Progress)
@@ -323,9 +332,6 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 	if e.cfg.ChunkSize <= 0 {
 		e.cfg.ChunkSize = DefaultChunkSize
 	}
-	if e.cfg.Concurrency <= 0 {
-		e.cfg.Concurrency = DefaultConcurrency
-	}
 	if e.cfg.MaxAttempts <= 0 {
 		e.cfg.MaxAttempts = DefaultBatchAttempts
 	}
@@ -344,6 +350,7 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 		OnWait: func(ev WaitEvent) { e.waitedNanos.Add(int64(ev.Wait)) },
 	})
 	ctx = WithIdempotent(ctx, e.spec.Idempotent)
+	ctx, gate := newGate(ctx, e.cfg.Concurrency)
 	if !e.spec.Idempotent && e.spec.ReadBack != nil && e.spec.ResultKey != nil && !e.cfg.NoBaseline && ctx.Err() == nil {
 		if existing, err := e.readBack(ctx); err != nil {
 			e.log(ctx, slog.LevelWarn, "hubspot: baseline read-back failed; ambiguous failures will be reported as unknown",
@@ -365,33 +372,19 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 		}
 		chunks = append(chunks, idxs)
 	}
-	workers := min(e.cfg.Concurrency, len(chunks))
-	jobs := make(chan []int)
 	var wg sync.WaitGroup
-	for range workers {
+	for _, c := range chunks {
+		if e.stopped(ctx) || !gate.acquire(ctx, e.stop) {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for idxs := range jobs {
-				e.process(ctx, idxs, 1)
-				e.report()
-			}
+			defer gate.release()
+			e.process(ctx, c, 1)
+			e.report()
 		}()
 	}
-feed:
-	for _, c := range chunks {
-		if e.stopped(ctx) {
-			break
-		}
-		select {
-		case jobs <- c:
-		case <-ctx.Done():
-			break feed
-		case <-e.stop:
-			break feed
-		}
-	}
-	close(jobs)
 	wg.Wait()
 
 	var reason error
@@ -441,7 +434,7 @@ func (e *engine[In, Out]) checkSpec() error {
 }
 
 func (e *engine[In, Out]) validate() *ValidationError {
-	e.keys = make([]string, len(e.inputs))
+	e.keys = e.inputKeys()
 	seen := make(map[string]int, len(e.inputs))
 	var probs []InputProblem
 	for i, in := range e.inputs {
@@ -449,8 +442,7 @@ func (e *engine[In, Out]) validate() *ValidationError {
 		if e.spec.Validate != nil {
 			p = append(p, e.spec.Validate(in)...)
 		}
-		k := e.spec.InputKey(in)
-		e.keys[i] = k
+		k := e.keys[i]
 		if first, ok := seen[k]; ok {
 			p = append(p, fmt.Sprintf("duplicate key %q (same as #%d)", k, first))
 		} else {
@@ -475,6 +467,7 @@ func (e *engine[In, Out]) finish(cause error) (*Result[In, Out], error) {
 		RateLimited: int(e.rateLimited.Load()),
 		Waited:      time.Duration(e.waitedNanos.Load()),
 	}
+	res.Succeeded = make([]Succeeded[In, Out], 0, e.nSucc)
 	for i, st := range e.state {
 		switch st.kind {
 		case succeeded:
@@ -847,8 +840,17 @@ func (e *engine[In, Out]) handleBody(ctx context.Context, idxs []int, resp *http
 	}
 	resolved := make(map[int]bool, len(idxs))
 	if e.spec.ResultKey != nil {
+		var buf []byte
 		for _, r := range body.Results {
-			if i, ok := pendingByKey[e.spec.ResultKey(r)]; ok && !resolved[i] {
+			var i int
+			var ok bool
+			if e.spec.AppendResultKey != nil {
+				buf = e.spec.AppendResultKey(buf[:0], r)
+				i, ok = pendingByKey[string(buf)]
+			} else {
+				i, ok = pendingByKey[e.spec.ResultKey(r)]
+			}
+			if ok && !resolved[i] {
 				e.succeed(i, r)
 				resolved[i] = true
 			}

@@ -16,8 +16,8 @@
 //	client, err := associations.NewClientWithResponses(hubspot.DefaultBaseURL,
 //		associations.WithHTTPClient(hc))
 //
-// Every request then takes a token from a limiter shared by all clients
-// using the same token, carries "Authorization: Bearer …", and is retried
+// Every request then takes a send slot from a rolling-window limiter
+// shared by all clients using the same token (see AdaptiveLimiter), carries "Authorization: Bearer …", and is retried
 // with full-jitter exponential backoff (honouring Retry-After) when that is
 // safe: 429s that are not DAILY always, 5xx and connection errors only for
 // idempotent requests (see WithIdempotent), errors before sending always.

@@ -3,13 +3,16 @@ package hubspot
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // HubSpot's per-app burst limits: 100 requests per 10 s (190 on
@@ -27,55 +30,231 @@ const (
 	HeaderRateLimitInterval = "X-HubSpot-RateLimit-Interval-Milliseconds"
 )
 
-// AdaptiveLimiter is a token bucket (golang.org/x/time/rate) sized so that
-// no rolling window of the interval holds more than the limit, and adapted
-// to HubSpot's X-HubSpot-RateLimit-* response headers.
-//
-// With limit max per interval it uses a small burst b (max/20, at least 1)
-// and rate (max-b)/interval, so rate*interval + burst <= max: a long run
-// settles just under the limit without provoking 429s on a rolling window.
-// When a response reports that few or no requests remain it holds every
-// caller back until the window can have freed.
-type AdaptiveLimiter struct {
-	lim   *rate.Limiter
-	clock Clock
+// Bounds on what the limiter accepts from X-HubSpot-RateLimit-* headers and
+// callers; values outside them are ignored (headers, with a log line) or
+// clamped (waits).
+const (
+	// MaxRateLimitInterval is the longest rolling window accepted.
+	MaxRateLimitInterval = 24 * time.Hour
+	// MaxRateLimitMax is the largest per-window limit accepted.
+	MaxRateLimitMax = 1_000_000
+	// maxHold bounds any single hold or wait the limiter imposes.
+	maxHold = MaxRateLimitInterval + time.Minute
+)
 
+// WindowMargin is how much longer than HubSpot's interval the limiter keeps a
+// send in its window before reusing the slot: room for clock and network
+// jitter between this process's send time and HubSpot's arrival time. It is
+// 2% of the interval, between 10 ms and 250 ms.
+func WindowMargin(interval time.Duration) time.Duration {
+	return min(max(interval/50, 10*time.Millisecond), 250*time.Millisecond)
+}
+
+// WindowStore keeps the rolling window of sends of one token: the log the
+// AdaptiveLimiter schedules against, with a hold (after a 429) and a daily
+// stop. MemoryStore serves one process; a store shared by several processes
+// (package hubspot/redislimit) makes them share one budget. Methods must be
+// safe for concurrent use and atomic with respect to each other.
+//
+// Times passed in are the limiter's clock. A store may use its own clock
+// instead (a shared store uses one clock for every process); it then says so,
+// and the times it returns are in its clock. Durations are the same in both.
+type WindowStore interface {
+	// Reserve records one send if the window allows it: no hold is in force
+	// and fewer than max sends (this process's, other processes' and those
+	// added by Correct) fall within window before now. It then returns a
+	// Reservation with At, the send's time in the store's clock. Otherwise it
+	// records nothing and returns Wait > 0: how long until a slot may free
+	// (or the hold ends), with Daily set when the hold is a daily stop.
+	Reserve(ctx context.Context, now time.Time, max int, window time.Duration) (Reservation, error)
+	// Correct reconciles the log with HubSpot's count: when a request sent at
+	// sentAt (a Reservation's At) was answered, HubSpot counted used requests
+	// in its window of length interval. If the log holds fewer sends in
+	// (sentAt-interval, now], the difference was spent by other clients of
+	// the app and is added as sends at sentAt.
+	Correct(ctx context.Context, now, sentAt time.Time, used int, interval time.Duration) error
+	// Hold stops every reservation for d from now (a Retry-After, a daily
+	// stop), unless a longer hold is in force.
+	Hold(ctx context.Context, now time.Time, d time.Duration, daily bool) error
+}
+
+// Reservation is the answer of WindowStore.Reserve.
+type Reservation struct {
+	// At is the recorded send's time in the store's clock (zero with Wait).
+	At time.Time
+	// Wait > 0 means no send was recorded: try again after Wait.
+	Wait time.Duration
+	// Daily is set with Wait when HubSpot's daily limit stops every send.
+	Daily bool
+}
+
+// MemoryStore is the in-process WindowStore: a sorted log of send times.
+type MemoryStore struct {
 	mu        sync.Mutex
-	max       int
-	interval  time.Duration
+	log       []time.Time // sorted, oldest first
 	holdUntil time.Time
+	daily     bool
+}
+
+// NewMemoryStore returns an empty in-process window store.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// Reserve implements WindowStore.
+func (s *MemoryStore) Reserve(_ context.Context, now time.Time, max int, window time.Duration) (Reservation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Before(s.holdUntil) {
+		return Reservation{Wait: s.holdUntil.Sub(now), Daily: s.daily}, nil
+	}
+	s.daily = false
+	// Keep two windows of history for Correct, drop the rest.
+	s.prune(now.Add(-2 * window))
+	first := s.firstAfter(now.Add(-window))
+	if n := len(s.log) - first; n >= max {
+		// The slot frees when the (n-max+1)-th newest send leaves the window.
+		wait := s.log[first+n-max].Add(window).Sub(now)
+		return Reservation{Wait: max1ns(wait)}, nil
+	}
+	s.insert(now, 1)
+	return Reservation{At: now}, nil
+}
+
+// Correct implements WindowStore.
+func (s *MemoryStore) Correct(_ context.Context, now, sentAt time.Time, used int, interval time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := s.firstAfter(sentAt.Add(-interval))
+	last := s.firstAfter(now) // entries <= now
+	if missing := used - (last - first); missing > 0 {
+		s.insert(sentAt, missing)
+	}
+	return nil
+}
+
+// Hold implements WindowStore.
+func (s *MemoryStore) Hold(_ context.Context, now time.Time, d time.Duration, daily bool) error {
+	if d <= 0 {
+		return nil
+	}
+	until := now.Add(min(d, maxHold))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until.After(s.holdUntil) {
+		s.holdUntil = until
+		s.daily = daily
+	} else if daily {
+		s.daily = true
+	}
+	return nil
+}
+
+// firstAfter returns the index of the first entry after t.
+func (s *MemoryStore) firstAfter(t time.Time) int {
+	lo, hi := 0, len(s.log)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.log[m].After(t) {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
+}
+
+func (s *MemoryStore) prune(before time.Time) {
+	if cut := s.firstAfter(before); cut > 0 {
+		s.log = append(s.log[:0], s.log[cut:]...)
+	}
+}
+
+// insert adds n entries at t, keeping the log sorted.
+func (s *MemoryStore) insert(t time.Time, n int) {
+	i := s.firstAfter(t)
+	for range n {
+		s.log = append(s.log, time.Time{})
+	}
+	copy(s.log[i+n:], s.log[i:])
+	for j := i; j < i+n; j++ {
+		s.log[j] = t
+	}
+}
+
+func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
+
+// AdaptiveLimiter schedules requests against HubSpot's rolling window.
+//
+// It keeps a log of sends (a WindowStore: in-process by default, shared
+// between processes with package hubspot/redislimit) and lets a request go
+// while fewer than Max sends fall within the last Interval (plus
+// WindowMargin): a fresh limiter sends a burst of Max at once. When the
+// window is full a request waits only until the oldest send in it leaves.
+// Responses correct the model: X-HubSpot-RateLimit-Max and
+// -Interval-Milliseconds reshape the window, and -Remaining tells how many
+// sends HubSpot counted, so sends by other clients of the same app are added
+// to the log. A 429's Retry-After holds every caller (Pause); a DAILY 429
+// stops every caller until the daily limit resets.
+//
+// Header values are range-checked: an interval outside (0, 24h], a Max
+// outside [1, MaxRateLimitMax] or a Remaining that is negative or not an
+// integer is ignored with a log line; no wait exceeds MaxRateLimitInterval
+// and none outlives the caller's context.
+type AdaptiveLimiter struct {
+	store WindowStore
+	clock Clock
+	// turn lets one waiter at a time poll the store, in arrival order.
+	turn chan struct{}
+
+	mu       sync.Mutex
+	max      int
+	interval time.Duration
+	rtt      time.Duration // moving average of attempt round trips
+	badSeen  map[string]string
+	logger   *slog.Logger
+}
+
+// LimiterOption configures NewAdaptiveLimiter beyond the limit and clock.
+type LimiterOption func(*AdaptiveLimiter)
+
+// WithWindowStore makes the limiter schedule against store instead of an
+// in-process log (see package hubspot/redislimit).
+func WithWindowStore(store WindowStore) LimiterOption {
+	return func(l *AdaptiveLimiter) {
+		if store != nil {
+			l.store = store
+		}
+	}
+}
+
+// WithLimiterLogger logs ignored header values and store problems to lg
+// (the transport's WithLogger is used when this is not set).
+func WithLimiterLogger(lg *slog.Logger) LimiterOption {
+	return func(l *AdaptiveLimiter) { l.logger = lg }
 }
 
 // NewAdaptiveLimiter returns a limiter for perInterval requests per interval.
-// A nil clock is the real clock. Non-positive arguments select HubSpot's
-// defaults (DefaultRateLimit per DefaultRateLimitInterval).
-func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock) *AdaptiveLimiter {
-	if perInterval <= 0 {
+// A nil clock is the real clock. Non-positive or out-of-range arguments
+// select HubSpot's defaults (DefaultRateLimit per DefaultRateLimitInterval).
+func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock, opts ...LimiterOption) *AdaptiveLimiter {
+	if perInterval <= 0 || perInterval > MaxRateLimitMax {
 		perInterval = DefaultRateLimit
 	}
-	if interval <= 0 {
+	if interval <= 0 || interval > MaxRateLimitInterval {
 		interval = DefaultRateLimitInterval
 	}
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	l := &AdaptiveLimiter{clock: clock}
-	r, b := limiterShape(perInterval, interval)
-	l.lim = rate.NewLimiter(r, b)
-	l.max, l.interval = perInterval, interval
+	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval}
+	for _, o := range opts {
+		if o != nil {
+			o(l)
+		}
+	}
+	if l.store == nil {
+		l.store = NewMemoryStore()
+	}
 	return l
-}
-
-func limiterShape(max int, interval time.Duration) (rate.Limit, int) {
-	b := max / 20
-	if b < 1 {
-		b = 1
-	}
-	n := max - b
-	if n < 1 {
-		n = 1
-	}
-	return rate.Limit(float64(n) / interval.Seconds()), b
 }
 
 var (
@@ -101,69 +280,82 @@ func SharedLimiter(token string, perInterval int, interval time.Duration) *Adapt
 	return l
 }
 
-// Wait blocks until a request may be sent or ctx is done.
+// TokenKey returns the hex SHA-256 of token: the name under which shared
+// stores keep a token's window, so the token itself is never stored.
+func TokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Wait blocks until a request may be sent (and records it as sent) or ctx is
+// done.
 func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
-	_, err := l.wait(ctx)
+	_, _, err := l.acquire(ctx, nil)
 	return err
 }
 
-// wait is Wait that also reports how long it waited.
-func (l *AdaptiveLimiter) wait(ctx context.Context) (time.Duration, error) {
-	var waited time.Duration
+// slot is one granted send: when it was sent, in the store's clock and in the
+// limiter's.
+type slot struct {
+	at, local time.Time
+}
+
+// acquire waits for a send slot and records it; it reports how long it
+// waited. A daily stop returns a *RateLimitError with Policy DAILY at once.
+func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, time.Duration, error) {
+	if h, ok := ctx.Value(concurrencyKey{}).(*concurrencyHint); ok {
+		h.lim.CompareAndSwap(nil, l)
+	}
+	if err := ctx.Err(); err != nil {
+		return slot{}, 0, err
+	}
+	start := l.clock.Now()
+	select {
+	case l.turn <- struct{}{}:
+	case <-ctx.Done():
+		return slot{}, 0, ctx.Err()
+	}
+	defer func() { <-l.turn }()
 	for {
 		if err := ctx.Err(); err != nil {
-			return waited, err
+			return slot{}, l.clock.Now().Sub(start), err
 		}
 		now := l.clock.Now()
-		l.mu.Lock()
-		hold := l.holdUntil.Sub(now)
-		l.mu.Unlock()
-		if hold > 0 {
-			if err := l.clock.Sleep(ctx, hold); err != nil {
-				return waited, err
-			}
-			waited += hold
-			continue
+		max, window := l.shape()
+		r, err := l.store.Reserve(ctx, now, max, window)
+		if err != nil {
+			return slot{}, now.Sub(start), fmt.Errorf("hubspot: rate limiter: %w", err)
 		}
-		r := l.lim.ReserveN(now, 1)
-		if !r.OK() {
-			return waited, fmt.Errorf("hubspot: rate limiter cannot grant a request")
+		if r.Wait <= 0 {
+			return slot{at: r.At, local: now}, now.Sub(start), nil
 		}
-		d := r.DelayFrom(now)
-		if d <= 0 {
-			return waited, nil
+		if r.Daily {
+			return slot{}, now.Sub(start), &RateLimitError{Policy: PolicyDaily, Wait: min(r.Wait, maxHold),
+				APIError: &APIError{StatusCode: http.StatusTooManyRequests,
+					Message: "daily rate limit reached (seen on an earlier response); not sending"}}
 		}
-		if err := l.clock.Sleep(ctx, d); err != nil {
-			r.CancelAt(l.clock.Now())
-			return waited, err
+		if err := l.clock.Sleep(ctx, min(r.Wait, maxHold)); err != nil {
+			return slot{}, l.clock.Now().Sub(start), err
 		}
-		waited += d
-		// A hold may have been set while we slept; honour it too.
-		l.mu.Lock()
-		hold = l.holdUntil.Sub(l.clock.Now())
-		l.mu.Unlock()
-		if hold <= 0 {
-			return waited, nil
-		}
-		if err := l.clock.Sleep(ctx, hold); err != nil {
-			return waited, err
-		}
-		return waited + hold, nil
 	}
 }
 
+// shape returns the limit and the window the store checks (interval plus
+// margin).
+func (l *AdaptiveLimiter) shape() (int, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.max, l.interval + WindowMargin(l.interval)
+}
+
 // Pause holds every caller back for d (for example after a 429 with a
-// Retry-After), unless a longer hold is already in place.
+// Retry-After), unless a longer hold is already in place. d is capped at
+// MaxRateLimitInterval.
 func (l *AdaptiveLimiter) Pause(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	until := l.clock.Now().Add(d)
-	l.mu.Lock()
-	if until.After(l.holdUntil) {
-		l.holdUntil = until
-	}
-	l.mu.Unlock()
+	_ = l.store.Hold(context.Background(), l.clock.Now(), min(d, maxHold), false)
 }
 
 // Limit returns the current limit: requests per interval.
@@ -173,50 +365,136 @@ func (l *AdaptiveLimiter) Limit() (max int, interval time.Duration) {
 	return l.max, l.interval
 }
 
-// Observe adapts the limiter to HubSpot's rate-limit headers:
-//   - X-HubSpot-RateLimit-Max and -Interval-Milliseconds reshape the bucket
-//     when they differ from the current limit;
-//   - X-HubSpot-RateLimit-Remaining of 0 holds all callers back for one
-//     interval (the longest a rolling window needs to free a slot);
-//   - a Remaining no larger than the burst empties the bucket, so the next
-//     requests are paced at the sustained rate instead of bursting.
-//
-// Missing or malformed headers are ignored.
+// Observe adapts the limiter to HubSpot's rate-limit headers of a response
+// to a request sent just now (the transport uses the send time it recorded).
+// Missing headers are ignored; out-of-range ones too, with a log line.
 func (l *AdaptiveLimiter) Observe(h http.Header) {
-	if h == nil {
+	now := l.clock.Now()
+	l.observe(context.Background(), slot{at: now, local: now}, &http.Response{StatusCode: http.StatusOK, Header: h}, nil, nil)
+}
+
+// observe takes in the answer to the send s: the round trip, the
+// X-HubSpot-RateLimit-* headers and a DAILY 429 (err from ParseError).
+func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Response, err error, lg *slog.Logger) {
+	now := l.clock.Now()
+	if resp == nil {
 		return
 	}
-	maxV, errMax := strconv.Atoi(h.Get(HeaderRateLimitMax))
-	ivV, errIv := strconv.Atoi(h.Get(HeaderRateLimitInterval))
-	remV, errRem := strconv.Atoi(h.Get(HeaderRateLimitRemain))
-	now := l.clock.Now()
+	if !s.local.IsZero() {
+		l.recordRTT(now.Sub(s.local))
+	}
+	var rl *RateLimitError
+	if errors.As(err, &rl) && rl.Daily() {
+		d := rl.Wait
+		if d <= 0 || d > MaxRateLimitInterval {
+			// HubSpot resets daily limits at midnight; without a usable
+			// Retry-After, stop until the next UTC midnight and look again.
+			d = now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now.UTC())
+		}
+		l.storeErr(ctx, lg, l.store.Hold(ctx, now, d, true))
+		return
+	}
+	if resp.Header == nil {
+		return
+	}
+	max, interval := l.reshape(ctx, resp.Header, lg)
+	rem, ok := l.header(ctx, resp.Header, HeaderRateLimitRemain, 0, int64(max), lg)
+	if !ok || s.at.IsZero() {
+		return
+	}
+	used := max - int(rem)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		used++ // the rejected send is in our log but not in HubSpot's
+	}
+	l.storeErr(ctx, lg, l.store.Correct(ctx, now, s.at, used, interval))
+}
 
+// reshape applies -Max and -Interval-Milliseconds and returns the limit.
+func (l *AdaptiveLimiter) reshape(ctx context.Context, h http.Header, lg *slog.Logger) (int, time.Duration) {
+	maxV, okMax := l.header(ctx, h, HeaderRateLimitMax, 1, MaxRateLimitMax, lg)
+	ivV, okIv := l.header(ctx, h, HeaderRateLimitInterval, 1, MaxRateLimitInterval.Milliseconds(), lg)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if errMax == nil && maxV > 0 {
-		interval := l.interval
-		if errIv == nil && ivV > 0 {
-			interval = time.Duration(ivV) * time.Millisecond
-		}
-		if maxV != l.max || interval != l.interval {
-			r, b := limiterShape(maxV, interval)
-			l.lim.SetLimitAt(now, r)
-			l.lim.SetBurstAt(now, b)
-			l.max, l.interval = maxV, interval
-		}
+	if okMax {
+		l.max = int(maxV)
 	}
-	if errRem != nil || remV < 0 {
+	if okIv {
+		l.interval = time.Duration(ivV) * time.Millisecond
+	}
+	return l.max, l.interval
+}
+
+// header parses an integer header within [lo, hi]. A missing header is not
+// ok; a present one that is malformed or out of range is logged (once per
+// distinct value) and not ok.
+func (l *AdaptiveLimiter) header(ctx context.Context, h http.Header, name string, lo, hi int64, lg *slog.Logger) (int64, bool) {
+	raw := h.Get(name)
+	if raw == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+	if err == nil && v >= lo && v <= hi {
+		return v, true
+	}
+	if len(raw) > 40 {
+		raw = raw[:40] + "..."
+	}
+	l.mu.Lock()
+	if l.badSeen == nil {
+		l.badSeen = map[string]string{}
+	}
+	seen := l.badSeen[name] == raw
+	l.badSeen[name] = raw
+	l.mu.Unlock()
+	if !seen {
+		l.log(ctx, lg, slog.LevelWarn, "hubspot: ignoring out-of-range rate-limit header",
+			slog.String("header", name), slog.String("value", strconv.Quote(raw)),
+			slog.String("range", fmt.Sprintf("[%d, %d]", lo, hi)))
+	}
+	return 0, false
+}
+
+func (l *AdaptiveLimiter) storeErr(ctx context.Context, lg *slog.Logger, err error) {
+	if err != nil {
+		l.log(ctx, lg, slog.LevelWarn, "hubspot: rate limiter store", slog.String("error", err.Error()))
+	}
+}
+
+func (l *AdaptiveLimiter) log(ctx context.Context, lg *slog.Logger, level slog.Level, msg string, attrs ...slog.Attr) {
+	if l.logger != nil {
+		lg = l.logger
+	}
+	if lg != nil {
+		lg.LogAttrs(ctx, level, msg, attrs...)
+	}
+}
+
+// recordRTT folds one attempt's round trip into the moving average.
+func (l *AdaptiveLimiter) recordRTT(d time.Duration) {
+	if d <= 0 || d > time.Minute {
 		return
 	}
-	if remV == 0 {
-		if until := now.Add(l.interval); until.After(l.holdUntil) {
-			l.holdUntil = until
-		}
-		return
+	l.mu.Lock()
+	if l.rtt == 0 {
+		l.rtt = d
+	} else {
+		l.rtt += (d - l.rtt) / 8
 	}
-	if remV <= l.lim.Burst() {
-		if tokens := int(l.lim.TokensAt(now)); tokens > 0 {
-			l.lim.ReserveN(now, tokens)
-		}
-	}
+	l.mu.Unlock()
+}
+
+// pace returns the allowed rate (requests per second) and the average round
+// trip seen so far (zero before the first answer).
+func (l *AdaptiveLimiter) pace() (float64, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return float64(l.max) / l.interval.Seconds(), l.rtt
+}
+
+// concurrencyKey marks a context whose requests report their limiter to a
+// concurrencyHint (the batch engine sizes its concurrency from it).
+type concurrencyKey struct{}
+
+type concurrencyHint struct {
+	lim atomic.Pointer[AdaptiveLimiter]
 }

@@ -1,8 +1,15 @@
 package hubspot
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,98 +25,272 @@ func TestSharedLimiter_sameTokenSameLimiter(t *testing.T) {
 	}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	for k := range sharedLimiters {
-		if string(k[:]) == "token-shared-a" {
-			t.Fatal("registry keyed by the token itself")
-		}
+	if got := sharedLimiters[sha256.Sum256([]byte("token-shared-a"))]; got != a {
+		t.Fatal("registry does not key the limiter by the token's SHA-256")
 	}
+	if k := TokenKey("token-shared-a"); len(k) != 64 || strings.Contains(k, "token-shared-a") {
+		t.Fatalf("TokenKey = %q", k)
+	}
+}
+
+// waitN takes n slots and returns the fake-clock time of each.
+func waitN(t *testing.T, l *AdaptiveLimiter, clock *fakeClock, n int) []time.Time {
+	t.Helper()
+	var times []time.Time
+	for range n {
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, clock.Now())
+	}
+	return times
 }
 
 // TestAdaptiveLimiter_Wait_rollingWindow simulates a long run on the fake
-// clock and checks that no rolling window ever holds more than the limit
-// while throughput stays close to it.
+// clock: a burst of Max at once, then one send each time the oldest leaves
+// the window; no window of the interval ever holds more than Max, and a
+// window of interval+margin always holds Max.
 func TestAdaptiveLimiter_Wait_rollingWindow(t *testing.T) {
 	t.Parallel()
-	for _, max := range []int{DefaultRateLimit, DefaultRateLimitHigh, 7} {
+	for _, tc := range []struct {
+		max int
+		iv  time.Duration
+	}{{DefaultRateLimit, DefaultRateLimitInterval}, {DefaultRateLimitHigh, DefaultRateLimitInterval}, {7, time.Second}, {50, time.Second}} {
 		clock := newFakeClock()
-		l := NewAdaptiveLimiter(max, DefaultRateLimitInterval, clock)
-		r, b := limiterShape(max, DefaultRateLimitInterval)
-		if float64(r)*DefaultRateLimitInterval.Seconds()+float64(b) > float64(max)+1e-9 {
-			t.Fatalf("max %d: rate %v * interval + burst %d exceeds the limit", max, r, b)
-		}
-		var times []time.Time
-		for range 20 * max {
-			if err := l.Wait(context.Background()); err != nil {
-				t.Fatal(err)
+		start := clock.Now()
+		l := NewAdaptiveLimiter(tc.max, tc.iv, clock)
+		times := waitN(t, l, clock, 5*tc.max)
+		for i := range tc.max {
+			if !times[i].Equal(start) {
+				t.Fatalf("max %d: send %d waited %s; the first Max go at once", tc.max, i, times[i].Sub(start))
 			}
-			times = append(times, clock.Now())
 		}
-		lo := 0
-		best := 0
-		for hi := range times {
-			for times[hi].Sub(times[lo]) >= DefaultRateLimitInterval {
-				lo++
+		window := tc.iv + WindowMargin(tc.iv)
+		for i := tc.max; i < len(times); i++ {
+			if got := times[i].Sub(times[i-tc.max]); got != window {
+				t.Fatalf("max %d: send %d came %s after send %d, want exactly %s", tc.max, i, got, i-tc.max, window)
 			}
-			best = max1(best, hi-lo+1)
-		}
-		if best > max {
-			t.Fatalf("max %d: a rolling window held %d requests", max, best)
-		}
-		if best < max*85/100 {
-			t.Fatalf("max %d: throughput too low, best window %d", max, best)
 		}
 	}
 }
 
-func max1(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-func TestAdaptiveLimiter_Observe_headers(t *testing.T) {
+// TestAdaptiveLimiter_Observe_otherClients: Remaining lower than this
+// process's own count means other clients of the app spent the window; their
+// sends are added at the send time, and slots free as they leave.
+func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
-	l := NewAdaptiveLimiter(100, 10*time.Second, clock)
+	l := NewAdaptiveLimiter(10, time.Second, clock)
+	ctx := context.Background()
+	s, _, err := l.acquire(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentAt := clock.Now()
+	clock.Sleep(ctx, 30*time.Millisecond) // the round trip
+	l.observe(ctx, s, rateResp(200, "10", "1000", "4"), nil, nil)
+	// HubSpot counted 6: ours plus 5 others. 4 more may go now.
+	times := waitN(t, l, clock, 5)
+	for i, tm := range times[:4] {
+		if !tm.Equal(sentAt.Add(30 * time.Millisecond)) {
+			t.Fatalf("send %d waited until %s", i, tm.Sub(sentAt))
+		}
+	}
+	if got, want := times[4].Sub(sentAt), time.Second+WindowMargin(time.Second); got != want {
+		t.Fatalf("fifth send at +%s, want +%s (when the first sends leave the window)", got, want)
+	}
+}
+
+// TestAdaptiveLimiter_Observe_remainingZeroNoFullHold: Remaining 0 when the
+// window is full of this process's own sends only waits for the oldest one,
+// not a whole interval from now.
+func TestAdaptiveLimiter_Observe_remainingZeroNoFullHold(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	start := clock.Now()
+	l := NewAdaptiveLimiter(5, time.Second, clock)
+	ctx := context.Background()
+	var slots []slot
+	for range 5 {
+		s, _, err := l.acquire(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slots = append(slots, s)
+		clock.Sleep(ctx, 100*time.Millisecond)
+	}
+	for i, s := range slots {
+		l.observe(ctx, s, rateResp(200, "5", "1000", []string{"4", "3", "2", "1", "0"}[i]), nil, nil)
+	}
+	times := waitN(t, l, clock, 2)
+	window := time.Second + WindowMargin(time.Second)
+	if times[0].Sub(start) != window || times[1].Sub(start) != window+100*time.Millisecond {
+		t.Fatalf("sends at +%s, +%s; want +%s, +%s", times[0].Sub(start), times[1].Sub(start), window, window+100*time.Millisecond)
+	}
+}
+
+func rateResp(status int, max, interval, remaining string) *http.Response {
 	h := http.Header{}
-	h.Set(HeaderRateLimitMax, "190")
-	h.Set(HeaderRateLimitInterval, "10000")
-	h.Set(HeaderRateLimitRemain, "150")
-	l.Observe(h)
-	if m, iv := l.Limit(); m != 190 || iv != 10*time.Second {
-		t.Fatalf("limit %d/%s", m, iv)
+	h.Set(HeaderRateLimitMax, max)
+	h.Set(HeaderRateLimitInterval, interval)
+	h.Set(HeaderRateLimitRemain, remaining)
+	return &http.Response{StatusCode: status, Header: h}
+}
+
+// TestAdaptiveLimiter_Observe_absurdHeaders sends overflowing and malformed
+// X-HubSpot-RateLimit-* values over real HTTP: each is ignored with one log
+// line, the limit stays sane and no wait is negative or absurd.
+func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ max, interval, remaining string }{
+		{"10", "9223372036854775807", "0"},
+		{"10", "1e12", "0"},
+		{"10", "1000000000000", "0"},
+		{"10", "-1000", "0"},
+		{"10", "0", "0"},
+		{"10", "NaN", "0"},
+		{"9223372036854775807", "1000", "0"},
+		{"-5", "1000", "0"},
+		{"10", "1000", "-3"},
+		{"10", "1000", "9223372036854775807"},
+		{"10", "1000", "Inf"},
 	}
-	// Low remaining empties the burst: the next call waits for the rate.
-	h.Set(HeaderRateLimitRemain, "2")
-	l.Observe(h)
+	for _, tc := range cases {
+		mux, base := setup(t)
+		mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set(HeaderRateLimitMax, tc.max)
+			w.Header().Set(HeaderRateLimitInterval, tc.interval)
+			w.Header().Set(HeaderRateLimitRemain, tc.remaining)
+			w.WriteHeader(200)
+		})
+		clock := newFakeClock()
+		lim := NewAdaptiveLimiter(10, time.Second, clock)
+		var logs bytes.Buffer
+		hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithClock(clock), WithBaseTransport(testTransport(t)),
+			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 12 {
+			req, _ := http.NewRequest("GET", base+"/x", nil)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		if m, iv := lim.Limit(); m < 1 || m > MaxRateLimitMax || iv <= 0 || iv > MaxRateLimitInterval {
+			t.Errorf("%v: limit became %d per %s", tc, m, iv)
+		}
+		for _, d := range clock.Sleeps() {
+			if d <= 0 || d > MaxRateLimitInterval+time.Minute {
+				t.Errorf("%v: slept %s", tc, d)
+			}
+		}
+		if n := strings.Count(logs.String(), "ignoring out-of-range rate-limit header"); n != 1 {
+			t.Errorf("%v: %d log lines about the bad header, want 1:\n%s", tc, n, logs.String())
+		}
+		if strings.Contains(logs.String(), "SECRET") {
+			t.Errorf("token in logs: %s", logs.String())
+		}
+	}
+}
+
+// TestAdaptiveLimiter_Pause_cappedAndContext: a hold is capped, and a wait
+// ends with the caller's context.
+func TestAdaptiveLimiter_Pause_cappedAndContext(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	l := NewAdaptiveLimiter(10, time.Second, clock)
+	l.Pause(time.Duration(1<<63 - 1))
+	l.Pause(-time.Hour)
 	if err := l.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if s := clock.Sleeps(); len(s) != 1 || s[0] <= 0 || s[0] > time.Second {
-		t.Fatalf("sleeps after low remaining = %v", s)
+	if s := clock.Sleeps(); len(s) != 1 || s[0] != maxHold {
+		t.Fatalf("sleeps = %v, want [%s]", s, maxHold)
 	}
-	// Remaining 0 holds back a whole interval.
-	h.Set(HeaderRateLimitRemain, "0")
-	l.Observe(h)
-	before := clock.Now()
-	if err := l.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if waited := clock.Now().Sub(before); waited < 10*time.Second {
-		t.Fatalf("waited %s after Remaining 0, want >= 10s", waited)
-	}
-	// Garbage is ignored.
-	h.Set(HeaderRateLimitMax, "many")
-	l.Observe(h)
-	l.Observe(nil)
-	if m, _ := l.Limit(); m != 190 {
-		t.Fatalf("limit changed to %d", m)
-	}
-	// Cancelled contexts return at once.
+	l.Pause(time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := l.Wait(ctx); err == nil {
-		t.Fatal("Wait on a cancelled context succeeded")
+	if err := l.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait on a cancelled context = %v", err)
+	}
+	// A real-clock wait returns when the context ends, not when the hold does.
+	rl := NewAdaptiveLimiter(10, time.Second, nil)
+	rl.Pause(time.Hour)
+	ctx, cancel = context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- rl.Wait(ctx) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait during a hold = %v", err)
+	}
+}
+
+// TestAdaptiveLimiter_observe_dailyStops: after a DAILY 429 every caller
+// fails at once with a DAILY *RateLimitError and nothing more is sent.
+func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	var hits atomic.Int64
+	mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "3600")
+		writeJSON(w, 429, map[string]any{"status": "error", "message": "You have reached your daily limit.",
+			"errorType": "RATE_LIMIT", "policyName": "DAILY"})
+	})
+	clock := newFakeClock()
+	lim := NewAdaptiveLimiter(10, time.Second, clock)
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithClock(clock), WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", base+"/x", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", base+"/x", nil)
+			_, err := hc.Do(req)
+			var rl *RateLimitError
+			if !errors.As(err, &rl) || !rl.Daily() || !isFatal(err) {
+				t.Errorf("after DAILY: err = %v, want a DAILY *RateLimitError", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("server saw %d requests, want 1", n)
+	}
+	// The stop lifts with the Retry-After.
+	clock.Sleep(context.Background(), time.Hour)
+	if err := lim.Wait(context.Background()); err != nil {
+		t.Fatalf("after the daily reset: %v", err)
+	}
+}
+
+func TestAutoConcurrency_sizes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rate float64
+		rtt  time.Duration
+		want int
+	}{
+		{10, 0, DefaultConcurrency},
+		{10, 10 * time.Millisecond, DefaultConcurrency},
+		{190, 80 * time.Millisecond, 25},
+		{50, 80 * time.Millisecond, 8},
+		{1000, time.Second, MaxAutoConcurrency},
+	} {
+		if got := autoConcurrency(tc.rate, tc.rtt); got != tc.want {
+			t.Errorf("autoConcurrency(%v, %s) = %d, want %d", tc.rate, tc.rtt, got, tc.want)
+		}
 	}
 }

@@ -221,8 +221,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	for attempt := 1; ; attempt++ {
+		var sent slot // the limiter's record of this attempt
 		if t.Limiter != nil {
-			waited, err := t.Limiter.wait(ctx)
+			s, waited, err := t.Limiter.acquire(ctx, t.Logger)
+			sent = s
 			if waited > 0 {
 				callF(obs.OnWait, WaitEvent{Method: req.Method, Path: path, Attempt: attempt, Wait: waited})
 				if t.Logger != nil {
@@ -279,12 +281,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			status = resp.StatusCode
 			limitBody(resp, req.Method, path, MaxResponseBodyBytes)
 			redactResponse(resp, secret)
-			if t.Limiter != nil {
-				t.Limiter.Observe(resp.Header)
-			}
 			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 				a.Err = ParseError(resp)
 			}
+		}
+		if t.Limiter != nil {
+			t.Limiter.observe(ctx, sent, resp, a.Err, t.Logger)
 		}
 		callF(obs.OnAttempt, AttemptEvent{Method: req.Method, Path: path, Attempt: attempt,
 			StatusCode: status, Err: a.Err, Duration: clock.Now().Sub(start)})

@@ -410,9 +410,11 @@ func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*respo
 	}
 
 	// Rate limiting, then fault drawing, under one lock.
-	now := s.cfg.now()
+	// The time is read under the lock, so the window log stays in arrival
+	// order and the rolling window is exact under concurrency.
 	rolling := !(s.cfg.honorExemptions && so.exemptRoll)
 	s.mu.Lock()
+	now := s.cfg.now()
 	b := s.buckets[token]
 	if b == nil {
 		b = &bucket{}

@@ -77,9 +77,11 @@ func newJob(cfg config, client *associations.ClientWithResponses, stderr io.Writ
 		limits:    map[spec]int32{},
 		labelGone: true,
 	}
-	b, err := associations.NewBatcher(client,
-		hubspot.WithConcurrency(cfg.concurrency),
-		hubspot.WithProgress(j.progress.update))
+	bopts := []hubspot.BatchOption{hubspot.WithProgress(j.progress.update)}
+	if cfg.concurrency > 0 { // 0: the engine sizes it from the rate limit and round trip
+		bopts = append(bopts, hubspot.WithConcurrency(cfg.concurrency))
+	}
+	b, err := associations.NewBatcher(client, bopts...)
 	if err != nil {
 		return nil, err
 	}

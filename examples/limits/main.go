@@ -142,7 +142,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.seed, "seed", 1, "seed of the limit values and of the fake's faults")
 	fs.Float64Var(&c.faults, "faults", 0.02, "fake only: probability of a random fault per request (0 to 1)")
 	rate := fs.String("rate", defaultRate, "fake only: rate limit per token, requests/window")
-	fs.IntVar(&c.concurrency, "concurrency", hubspot.DefaultConcurrency, "batch requests in flight")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "batch requests in flight (0: sized from the rate limit and round trip)")
 	fs.DurationVar(&c.progressEvery, "progress-every", time.Second, "interval of progress lines when stderr is not a terminal")
 	fs.Usage = func() {} // a bad flag is one line (run); -h prints the usage below
 	if err := fs.Parse(args); err != nil {
@@ -164,8 +164,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, usagef("-n must be between 1 and %d, got %d", maxN, c.n)
 	case c.faults < 0 || c.faults > 1:
 		return c, usagef("-faults must be between 0 and 1, got %v", c.faults)
-	case c.concurrency < 1 || c.concurrency > 64:
-		return c, usagef("-concurrency must be between 1 and 64, got %d", c.concurrency)
+	case c.concurrency < 0 || c.concurrency > 64:
+		return c, usagef("-concurrency must be between 0 and 64, got %d", c.concurrency)
 	case c.progressEvery <= 0:
 		return c, usagef("-progress-every must be positive, got %v", c.progressEvery)
 	case strings.TrimSpace(c.from) == "" || strings.TrimSpace(c.to) == "":

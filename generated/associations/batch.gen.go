@@ -9,6 +9,7 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"iter"
 	"net/http"
+	"strconv"
 )
 
 // NewDefaultClient returns a client with production defaults: server is
@@ -66,11 +67,13 @@ func NewBatcher(client ClientInterface, opts ...hubspot.BatchOption) (*Batcher, 
 // succeeded.
 func (b *Batcher) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration], error) {
 	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration]{
-		Idempotent: false,
-		InputKey:   keyPublicAssociationDefinitionConfigurationCreateRequest,
-		KeyFields:  keyFieldsPublicAssociationDefinitionConfigurationCreateRequest,
-		Matches:    matchesPublicAssociationDefinitionConfigurationCreateRequest,
-		Operation:  "BatchCreateConfigurations",
+		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationCreateRequest,
+		AppendResultKey: appendKeyPublicAssociationDefinitionUserConfiguration,
+		Idempotent:      false,
+		InputKey:        keyPublicAssociationDefinitionConfigurationCreateRequest,
+		KeyFields:       keyFieldsPublicAssociationDefinitionConfigurationCreateRequest,
+		Matches:         matchesPublicAssociationDefinitionConfigurationCreateRequest,
+		Operation:       "BatchCreateConfigurations",
 		ReadBack: func(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
 			return b.Configurations(ctx, fromObjectType, toObjectType)
 		},
@@ -111,10 +114,11 @@ func validatePublicAssociationDefinitionConfigurationCreateRequest(in PublicAsso
 // succeeded.
 func (b *Batcher) PurgeConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationSpec) (*hubspot.Result[PublicAssociationSpec, struct{}], error) {
 	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationSpec, struct{}]{
-		Idempotent: true,
-		InputKey:   keyPublicAssociationSpec,
-		KeyFields:  keyFieldsPublicAssociationSpec,
-		Operation:  "BatchPurgeConfigurations",
+		AppendInputKey: appendKeyPublicAssociationSpec,
+		Idempotent:     true,
+		InputKey:       keyPublicAssociationSpec,
+		KeyFields:      keyFieldsPublicAssociationSpec,
+		Operation:      "BatchPurgeConfigurations",
 		Send: func(ctx context.Context, chunk []PublicAssociationSpec) (*http.Response, error) {
 			return b.client.BatchPurgeConfigurations(ctx, fromObjectType, toObjectType, BatchPurgeConfigurationsJSONRequestBody{Inputs: chunk})
 		},
@@ -148,11 +152,13 @@ func validatePublicAssociationSpec(in PublicAssociationSpec) []string {
 // succeeded.
 func (b *Batcher) UpdateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult], error) {
 	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult]{
-		Idempotent: true,
-		InputKey:   keyPublicAssociationDefinitionConfigurationUpdateRequest,
-		KeyFields:  keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest,
-		Operation:  "BatchUpdateConfigurations",
-		ResultKey:  keyPublicAssociationDefinitionConfigurationUpdateResult,
+		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationUpdateRequest,
+		AppendResultKey: appendKeyPublicAssociationDefinitionConfigurationUpdateResult,
+		Idempotent:      true,
+		InputKey:        keyPublicAssociationDefinitionConfigurationUpdateRequest,
+		KeyFields:       keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest,
+		Operation:       "BatchUpdateConfigurations",
+		ResultKey:       keyPublicAssociationDefinitionConfigurationUpdateResult,
 		Send: func(ctx context.Context, chunk []PublicAssociationDefinitionConfigurationUpdateRequest) (*http.Response, error) {
 			return b.client.BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
@@ -176,21 +182,41 @@ func validatePublicAssociationDefinitionConfigurationUpdateRequest(in PublicAsso
 	return problems
 }
 
+// appendKeyPublicAssociationDefinitionConfigurationCreateRequest appends the key of a PublicAssociationDefinitionConfigurationCreateRequest (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionConfigurationCreateRequest(dst []byte, v PublicAssociationDefinitionConfigurationCreateRequest) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
+}
+
 // keyPublicAssociationDefinitionConfigurationCreateRequest identifies a PublicAssociationDefinitionConfigurationCreateRequest by category and typeId.
 func keyPublicAssociationDefinitionConfigurationCreateRequest(v PublicAssociationDefinitionConfigurationCreateRequest) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionConfigurationCreateRequest(buf[:0], v))
+}
+
+// appendKeyPublicAssociationDefinitionUserConfiguration appends the key of a PublicAssociationDefinitionUserConfiguration (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionUserConfiguration(dst []byte, v PublicAssociationDefinitionUserConfiguration) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
 }
 
 // keyPublicAssociationDefinitionUserConfiguration identifies a PublicAssociationDefinitionUserConfiguration by category and typeId.
 func keyPublicAssociationDefinitionUserConfiguration(v PublicAssociationDefinitionUserConfiguration) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionUserConfiguration(buf[:0], v))
 }
 
 // keyFieldsPublicAssociationDefinitionConfigurationCreateRequest returns the key fields of a PublicAssociationDefinitionConfigurationCreateRequest by JSON name.
 func keyFieldsPublicAssociationDefinitionConfigurationCreateRequest(v PublicAssociationDefinitionConfigurationCreateRequest) map[string]string {
 	return map[string]string{
-		"category": fmt.Sprint(v.Category),
-		"typeId":   fmt.Sprint(v.TypeId),
+		"category": string(v.Category),
+		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
 	}
 }
 
@@ -202,34 +228,64 @@ func matchesPublicAssociationDefinitionConfigurationCreateRequest(in PublicAssoc
 	return out.UserEnforcedMaxToObjectIds != nil && fmt.Sprint(in.MaxToObjectIds) == fmt.Sprint(*out.UserEnforcedMaxToObjectIds)
 }
 
+// appendKeyPublicAssociationSpec appends the key of a PublicAssociationSpec (category and typeId) to dst.
+func appendKeyPublicAssociationSpec(dst []byte, v PublicAssociationSpec) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
+}
+
 // keyPublicAssociationSpec identifies a PublicAssociationSpec by category and typeId.
 func keyPublicAssociationSpec(v PublicAssociationSpec) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationSpec(buf[:0], v))
 }
 
 // keyFieldsPublicAssociationSpec returns the key fields of a PublicAssociationSpec by JSON name.
 func keyFieldsPublicAssociationSpec(v PublicAssociationSpec) map[string]string {
 	return map[string]string{
-		"category": fmt.Sprint(v.Category),
-		"typeId":   fmt.Sprint(v.TypeId),
+		"category": string(v.Category),
+		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
 	}
+}
+
+// appendKeyPublicAssociationDefinitionConfigurationUpdateRequest appends the key of a PublicAssociationDefinitionConfigurationUpdateRequest (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionConfigurationUpdateRequest(dst []byte, v PublicAssociationDefinitionConfigurationUpdateRequest) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
 }
 
 // keyPublicAssociationDefinitionConfigurationUpdateRequest identifies a PublicAssociationDefinitionConfigurationUpdateRequest by category and typeId.
 func keyPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAssociationDefinitionConfigurationUpdateRequest) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionConfigurationUpdateRequest(buf[:0], v))
+}
+
+// appendKeyPublicAssociationDefinitionConfigurationUpdateResult appends the key of a PublicAssociationDefinitionConfigurationUpdateResult (category and typeId) to dst.
+func appendKeyPublicAssociationDefinitionConfigurationUpdateResult(dst []byte, v PublicAssociationDefinitionConfigurationUpdateResult) []byte {
+	dst = append(dst, "category="...)
+	dst = append(dst, v.Category...)
+	dst = append(dst, " typeId="...)
+	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	return dst
 }
 
 // keyPublicAssociationDefinitionConfigurationUpdateResult identifies a PublicAssociationDefinitionConfigurationUpdateResult by category and typeId.
 func keyPublicAssociationDefinitionConfigurationUpdateResult(v PublicAssociationDefinitionConfigurationUpdateResult) string {
-	return fmt.Sprintf("category=%v typeId=%v", v.Category, v.TypeId)
+	var buf [64]byte
+	return string(appendKeyPublicAssociationDefinitionConfigurationUpdateResult(buf[:0], v))
 }
 
 // keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest returns the key fields of a PublicAssociationDefinitionConfigurationUpdateRequest by JSON name.
 func keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAssociationDefinitionConfigurationUpdateRequest) map[string]string {
 	return map[string]string{
-		"category": fmt.Sprint(v.Category),
-		"typeId":   fmt.Sprint(v.TypeId),
+		"category": string(v.Category),
+		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
 	}
 }
 

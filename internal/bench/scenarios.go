@@ -1,0 +1,164 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/crmkit/hubspot-associations/hubspot"
+)
+
+// WindowRow is one run of scenario 1: a job under a rolling-window limit.
+type WindowRow struct {
+	Limit       string
+	Faults      bool
+	Client      string // "Batcher" or "plain loop"
+	Inputs      int
+	Wall        time.Duration
+	RTT         time.Duration
+	Bound       time.Duration // (ceil(R/Max)-1) x Interval + RTT, R = accepted requests
+	Requests    int
+	Accepted    int
+	RateLimited int
+	Late429     int // 429s after the first window
+	Misreported int
+}
+
+// Ratio is wall time over the bound.
+func (r WindowRow) Ratio() float64 { return float64(r.Wall) / float64(r.Bound) }
+
+// TighterBound is (ceil(R/Max)-1) x Interval: a rolling window admits Max at
+// once, then Max more each Interval.
+func TighterBound(requests, max int, interval time.Duration) time.Duration {
+	return time.Duration(math.Ceil(float64(requests)/float64(max))-1) * interval
+}
+
+// RunWindow runs one job of n updates under max per interval, with the
+// Batcher or the plain loop, at 5-15 ms round trips.
+func RunWindow(ctx context.Context, n, max int, interval time.Duration, faults, plain bool, seed int64) (WindowRow, error) {
+	srv, err := StartServer(ServerSpec{Types: n, Max: max, Interval: interval, Faults: faults, Seed: seed})
+	if err != nil {
+		return WindowRow{}, err
+	}
+	defer srv.Close()
+	lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, uint64(seed))
+	defer lat.Close()
+	inputs := Updates(1, n)
+	row := WindowRow{Limit: fmt.Sprintf("%d per %s", max, interval), Faults: faults, Client: "Batcher", Inputs: n}
+	start := time.Now()
+	var out Outcome
+	if plain {
+		row.Client = "plain loop"
+		out, err = RunPlainLoop(ctx, srv.URL, lat, inputs)
+	} else {
+		out, err = RunBatcher(ctx, srv.URL, lat, inputs, BatcherOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil)})
+	}
+	row.Wall = time.Since(start)
+	if err != nil {
+		return row, err
+	}
+	st := srv.Stats()
+	row.Requests, row.RateLimited = st.Requests, st.RateLimited
+	row.Late429, row.Accepted = Window429s(srv, start, interval)
+	row.RTT = lat.MeanRTT()
+	row.Bound = TighterBound(row.Accepted, max, interval) + row.RTT
+	row.Misreported = Misreported(srv, out, 1, n)
+	return row, nil
+}
+
+// SmallRow is scenario 2: a job that fits in one window, with a fresh
+// limiter and with none.
+type SmallRow struct {
+	Requests               int
+	WithLimiter, NoLimiter time.Duration // medians
+}
+
+// Ratio is the limiter's time over the no-limiter time.
+func (r SmallRow) Ratio() float64 { return float64(r.WithLimiter) / float64(r.NoLimiter) }
+
+// RunSmall runs jobs of requests x 100 inputs against a server allowing 190
+// per 10 s, reps times each way (alternating), and returns the medians.
+func RunSmall(ctx context.Context, requests, reps int, seed int64) (SmallRow, error) {
+	n := requests * 100
+	row := SmallRow{Requests: requests}
+	var with, without []time.Duration
+	for i := range reps {
+		for _, limited := range []bool{true, false} {
+			srv, err := StartServer(ServerSpec{Types: n, Max: hubspot.DefaultRateLimitHigh, Interval: 10 * time.Second, Seed: seed})
+			if err != nil {
+				return row, err
+			}
+			lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, uint64(seed)+uint64(i))
+			var lim *hubspot.AdaptiveLimiter
+			if limited {
+				lim = hubspot.NewAdaptiveLimiter(0, 0, nil)
+			}
+			start := time.Now()
+			out, err := RunBatcher(ctx, srv.URL, lat, Updates(1, n), BatcherOptions{Limiter: lim})
+			d := time.Since(start)
+			bad := Misreported(srv, out, 1, n)
+			lat.Close()
+			srv.Close()
+			if err != nil {
+				return row, err
+			}
+			if out.Err != nil || bad != 0 {
+				return row, fmt.Errorf("small job of %d requests: %v, %d misreported", requests, out.Err, bad)
+			}
+			if limited {
+				with = append(with, d)
+			} else {
+				without = append(without, d)
+			}
+		}
+	}
+	row.WithLimiter, row.NoLimiter = median(with), median(without)
+	return row, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// LatencyRow is scenario 3: the rate reached at a long round trip.
+type LatencyRow struct {
+	Limit      string
+	RTT        time.Duration
+	Requests   int
+	Allowed    float64 // Max / Interval, requests per second
+	Reached    float64 // sustained rate after the first window
+	Wall       time.Duration
+	Late429    int
+	Misreports int
+}
+
+// RunLatency sends windows x max requests (chunks of 10 inputs) at an 80 ms
+// round trip under max per interval.
+func RunLatency(ctx context.Context, max int, interval time.Duration, windows int, seed int64) (LatencyRow, error) {
+	const chunk = 10
+	requests := windows * max
+	n := requests * chunk
+	srv, err := StartServer(ServerSpec{Types: n, Max: max, Interval: interval, Seed: seed})
+	if err != nil {
+		return LatencyRow{}, err
+	}
+	defer srv.Close()
+	lat := NewLatency(80*time.Millisecond, 80*time.Millisecond, uint64(seed))
+	defer lat.Close()
+	start := time.Now()
+	out, err := RunBatcher(ctx, srv.URL, lat, Updates(1, n), BatcherOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil), ChunkSize: chunk})
+	row := LatencyRow{Limit: fmt.Sprintf("%d per %s", max, interval), Requests: requests, Wall: time.Since(start),
+		Allowed: float64(max) / interval.Seconds()}
+	if err != nil {
+		return row, err
+	}
+	row.RTT = lat.MeanRTT()
+	row.Reached = SustainedRate(srv, max)
+	row.Late429, _ = Window429s(srv, start, interval)
+	row.Misreports = Misreported(srv, out, 1, n)
+	return row, nil
+}
