@@ -38,7 +38,7 @@ func TestRender_matchesCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := specfix.Normalize(pin.Path, raw, rules)
+	res, err := specfix.Normalize(pin.Path, raw, rules, specfix.Options{API: pins.API, Version: pin.Version})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,14 +74,14 @@ func TestNormalize_associationDocs(t *testing.T) {
 	for name, path := range associationDocs(m) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res, err := Normalize(path, mustRead(t, path), rules)
+			res, err := Normalize(path, mustRead(t, path), rules, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(res.Warnings) > 0 {
 				t.Errorf("warnings: %q", res.Warnings)
 			}
-			again, err := Normalize("normalized", res.Output, rules)
+			again, err := Normalize("normalized", res.Output, rules, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +148,7 @@ func TestNormalize_otherAPIs(t *testing.T) {
 	}
 	for i, rel := range otherAPIs {
 		path := filepath.Join(m, rel)
-		res, err := Normalize(path, mustRead(t, path), rules)
+		res, err := Normalize(path, mustRead(t, path), rules, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

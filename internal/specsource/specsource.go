@@ -41,6 +41,10 @@ type Pin struct {
 
 // Pins is the content of spec/pins.json.
 type Pins struct {
+	// API names the API the pins are for: the rule set of spec/rules.json
+	// that specfix applies to their documents (whatever title HubSpot
+	// gives a revision).
+	API string `json:"api"`
 	// Current is the version the committed client is generated from.
 	Current string `json:"current"`
 	Pins    []Pin  `json:"pins"`
@@ -62,6 +66,9 @@ func LoadPins(file string) (*Pins, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	if p.API == "" {
+		return nil, fmt.Errorf("%s: api: missing (the rule set of spec/rules.json, e.g. associations-schema)", file)
 	}
 	seen := map[string]bool{}
 	for i, pin := range p.Pins {
