@@ -525,6 +525,7 @@ func (n *normalizer) operationNames() error {
 			return n.errorf("/paths", "API %s: %d operations the rules name are missing (with any version segment): %s", n.rules.API, len(missing), strings.Join(missing, ", "))
 		}
 	}
+	clash := n.typeClash()
 	level := make([]int, len(ops))
 	for {
 		count := map[string]int{}
@@ -536,7 +537,7 @@ func (n *normalizer) operationNames() error {
 		}
 		escalated := false
 		for i := range ops {
-			if !ruled[i] && count[names[i]] > 1 && level[i] < derivedNameLevels-1 {
+			if !ruled[i] && (count[names[i]] > 1 || clash(names[i]) != "") && level[i] < derivedNameLevels-1 {
 				level[i]++
 				escalated = true
 			}
@@ -547,6 +548,9 @@ func (n *normalizer) operationNames() error {
 	}
 	seen := map[string]int{}
 	for i, o := range ops {
+		if schema := clash(names[i]); schema != "" {
+			return n.errorf(pointer("paths", o.path, o.method), "operation name %s: oapi-codegen would declare a type for it that schema %s already is", names[i], schema)
+		}
 		if j, dup := seen[names[i]]; dup {
 			return n.errorf(pointer("paths", o.path, o.method), "operation name %s is also given to %s %s", names[i], strings.ToUpper(ops[j].method), ops[j].path)
 		}
@@ -569,6 +573,49 @@ func (n *normalizer) operationNames() error {
 		}
 	}
 	return nil
+}
+
+// typeClash returns a function telling which schema, if any, has the Go
+// type name oapi-codegen derives from an operation name (Name+"Params",
+// Name+"Response", Name+"JSONBody", Name+"JSONRequestBody", ...): two
+// declarations of one type would not build.
+func (n *normalizer) typeClash() func(name string) string {
+	goNames := map[string]string{}
+	for s := range obj(obj(n.doc, "components"), "schemas") {
+		goNames[goTypeName(s)] = s
+	}
+	return func(name string) string {
+		for g, s := range goNames {
+			rest, ok := strings.CutPrefix(g, name)
+			if !ok {
+				continue
+			}
+			if rest == "Params" || rest == "Response" || strings.HasSuffix(rest, "Body") {
+				return s
+			}
+		}
+		return ""
+	}
+}
+
+// goTypeName approximates oapi-codegen's type name for a schema name:
+// letters and digits, each word capitalized.
+func goTypeName(schema string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range schema {
+		switch {
+		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
+			if up && r >= 'a' && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			up = false
+		default:
+			up = true
+		}
+	}
+	return b.String()
 }
 
 // derivedMark marks operations whose name no rule gives: the generator

@@ -43,8 +43,9 @@ type Pin struct {
 type Pins struct {
 	// API names the API the pins are for: the rule set of spec/rules.json
 	// that specfix applies to their documents (whatever title HubSpot
-	// gives a revision).
-	API string `json:"api"`
+	// gives a revision). Empty: specfix picks the rule set whose
+	// operations the document holds.
+	API string `json:"api,omitempty"`
 	// Current is the version the committed client is generated from.
 	Current string `json:"current"`
 	Pins    []Pin  `json:"pins"`
@@ -66,9 +67,6 @@ func LoadPins(file string) (*Pins, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("%s: %v", file, err)
-	}
-	if p.API == "" {
-		return nil, fmt.Errorf("%s: api: missing (the rule set of spec/rules.json, e.g. associations-schema)", file)
 	}
 	seen := map[string]bool{}
 	for i, pin := range p.Pins {
