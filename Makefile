@@ -7,7 +7,10 @@ GO ?= go
 # A relative folder is made absolute, so tests in any package find it.
 export HUBSPOT_SPEC_MIRROR := $(if $(filter http://% https://%,$(HUBSPOT_SPEC_MIRROR)),$(HUBSPOT_SPEC_MIRROR),$(abspath $(HUBSPOT_SPEC_MIRROR)))
 # SPEC_FILE=/any/path.json generates from that document instead of the pin.
-export SPEC_FILE
+# SPEC_API names the API whose rules apply (default: spec/pins.json's "api");
+# SPEC_VERSION the version kept from a document publishing several (default:
+# the current pin's, or with SPEC_FILE the document's info.version).
+export SPEC_FILE SPEC_API SPEC_VERSION
 
 .PHONY: generate verify test race bench fuzz example
 

@@ -74,7 +74,9 @@ func buildModel(doc *openapi3.T) (*model, error) {
 		item := doc.Paths.Value(p)
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			op := item.GetOperation(method)
-			if op == nil {
+			if op == nil || op.Extensions[derivedMark] == true {
+				// Helpers are part of the curated surface: only operations
+				// the rules name get one (specfix marks the others).
 				continue
 			}
 			switch method {
@@ -113,6 +115,9 @@ func buildModel(doc *openapi3.T) (*model, error) {
 	}
 	return m, nil
 }
+
+// derivedMark is specfix's mark on operations no rule names.
+const derivedMark = "x-specfix-derived-name"
 
 func equalStrings(a, b []string) bool {
 	return strings.Join(a, "\x00") == strings.Join(b, "\x00")

@@ -38,7 +38,7 @@ func TestRender_matchesCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := specfix.Normalize(pin.Path, raw, rules)
+	res, err := specfix.Normalize(pin.Path, raw, rules, specfix.Options{API: pins.API, Version: pin.Version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,8 @@ func TestRender_matchesCommitted(t *testing.T) {
 }
 
 // TestRender_smallDocument renders the helpers of a small document written
-// here: every batch operation gets a helper, facts come from the document.
+// here: every batch operation a rule names gets a helper, facts come from
+// the document.
 func TestRender_smallDocument(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile("../internal/specfix/testdata/mini.golden.json")
@@ -71,6 +72,15 @@ func TestRender_smallDocument(t *testing.T) {
 	}
 	m, err := loadModel("mini", raw)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// PostBatchArchive's name is derived (no rule names it): no helper.
+	if len(m.Batches) != 1 || m.Batches[0].OperationID != "BatchCreateWidgets" {
+		t.Fatalf("batches = %+v, want only the operation a rule names", m.Batches)
+	}
+	// Named by a rule, it gets one.
+	raw = bytes.ReplaceAll(raw, []byte(`"`+derivedMark+`": true`), []byte(`"x-other": true`))
+	if m, err = loadModel("mini", raw); err != nil {
 		t.Fatal(err)
 	}
 	if m.Version != "2026-03" || len(m.Batches) != 2 || len(m.Lists) != 1 {

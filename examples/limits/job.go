@@ -340,7 +340,9 @@ func (j *job) sendCreateLabel(ctx context.Context, body associations.CreateLabel
 	if err := hubspot.ParseError(resp); err != nil {
 		return spec{}, err
 	}
-	var out associations.CollectionResponseAssociationSpecWithLabelNoPaging
+	var out struct {
+		Results []associations.AssociationSpecWithLabel `json:"results"`
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return spec{}, fmt.Errorf("reading the CreateLabel answer: %w", err)
 	}

@@ -47,7 +47,7 @@ func loadSpec(name string, data []byte, versionFree bool) (*load.SpecInfo, error
 
 // normalize runs specfix on raw and returns the normalized document.
 func normalize(name string, raw []byte, rules *specfix.Rules) ([]byte, string, error) {
-	res, err := specfix.Normalize(name, raw, rules)
+	res, err := specfix.Normalize(name, raw, rules, specfix.Options{})
 	if err != nil {
 		return nil, "", err
 	}

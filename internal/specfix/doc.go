@@ -12,9 +12,18 @@
 //     reduced to the bearer token a client really sends, keeping scopes only
 //     as documentation; and clutter such as "example": null removed.
 //   - rules read from a rules file (spec/rules.json in this repository) that
-//     are scoped to one API by its title: stable names for known operations,
-//     shared enums, and pointed edits. A rule whose target has vanished is an
-//     error unless the rule is marked optional, so upstream drift is noticed.
+//     are scoped to one API, chosen by what is being generated (Options.API:
+//     the pin or a flag) or else by the operations the document holds, never
+//     by its title: stable names for known operations (matched by
+//     CanonicalPath, so every spelling HubSpot has used matches), shared
+//     enums, batch result schemas, and pointed edits. A rule whose target has
+//     vanished is an error unless the rule is marked optional, so upstream
+//     drift is noticed.
+//
+// Documents that publish the same operations under two versions keep
+// Options.Version's. Problems the published document already has (a $ref
+// to an undefined schema, conflicting path templates) never make
+// normalization fail: the first is repaired, the second kept with a warning.
 //
 // Normalize is deterministic and idempotent: the same input gives
 // byte-identical output, and normalizing a normalized document changes

@@ -2,17 +2,15 @@ package specfix
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // Error is a normalization failure at one place of one document.
@@ -65,6 +63,8 @@ type normalizer struct {
 	file     string
 	doc      map[string]any
 	rules    *DocumentRules
+	version  string          // the version kept from merged documents
+	baseline map[string]bool // the published document's own validation problems
 	changes  []Change
 	warnings []string
 }
@@ -78,18 +78,27 @@ func (n *normalizer) changed(rule, ptr, format string, args ...any) {
 }
 
 // Normalize normalizes the OpenAPI document raw. name names the document in
-// errors. rules may be nil; only the rule set whose title equals the
-// document's info.title applies.
-func Normalize(name string, raw []byte, rules *Rules) (*Result, error) {
+// errors. rules may be nil; the rule set applied is the one opts.API names,
+// or else the one whose operations the document holds (never chosen by
+// info.title, which HubSpot changes between revisions).
+func Normalize(name string, raw []byte, rules *Rules, opts Options) (*Result, error) {
 	n := &normalizer{file: name}
 	if err := n.parse(raw); err != nil {
 		return nil, err
 	}
 	info := obj(n.doc, "info")
-	title, _ := info["title"].(string)
 	version, _ := info["version"].(string)
-	n.rules = rules.forTitle(title)
+	n.version = opts.Version
+	if n.version == "" {
+		n.version = version
+	}
+	if err := n.selectRules(rules, opts.API); err != nil {
+		return nil, err
+	}
 	steps := []func() error{
+		n.danglingRefs,
+		n.recordBaseline,
+		n.mergedVersions,
 		n.stripNoise,
 		n.jsonErrorBodies,
 		n.security,
@@ -151,6 +160,9 @@ func (n *normalizer) parse(raw []byte) error {
 		if !ok {
 			return n.errorf(pointer("paths", p), "not an object")
 		}
+		if err := checkTemplate(p); err != nil {
+			return n.errorf(pointer("paths", p), "%v", err)
+		}
 		for m, op := range item {
 			if httpMethods[m] {
 				if _, ok := op.(map[string]any); !ok {
@@ -199,20 +211,6 @@ func marshal(doc any) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// validate checks the normalized document with kin-openapi, the library
-// oapi-codegen reads it with.
-func (n *normalizer) validate(out []byte) error {
-	loader := openapi3.NewLoader()
-	t, err := loader.LoadFromData(out)
-	if err != nil {
-		return n.errorf("", "normalized document does not load: %v", err)
-	}
-	if err := t.Validate(context.Background(), openapi3.DisableExamplesValidation(), openapi3.AllowExtraSiblingFields("description")); err != nil {
-		return n.errorf("", "normalized document is invalid: %v", oneLine(err.Error()))
-	}
-	return nil
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -385,17 +383,23 @@ func DeriveName(method, versionFree string, full bool) string {
 	if i := slices.Index(segs, "{version}"); i >= 0 {
 		segs = segs[i+1:]
 	}
+	return nameFrom(method, segs, full)
+}
+
+// nameFrom builds a derived name from path segments.
+func nameFrom(method string, segs []string, full bool) string {
 	var b strings.Builder
 	b.WriteString(camel(method))
 	var params []string
 	for _, s := range segs {
-		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+		if isParam(s) {
 			params = append(params, strings.Trim(s, "{}"))
 			continue
 		}
 		b.WriteString(camel(s))
 	}
-	if full {
+	switch {
+	case full:
 		for i, p := range params {
 			if i == 0 {
 				b.WriteString("By")
@@ -404,7 +408,7 @@ func DeriveName(method, versionFree string, full bool) string {
 			}
 			b.WriteString(camel(p))
 		}
-	} else if len(segs) > 0 && strings.HasPrefix(segs[len(segs)-1], "{") {
+	case len(segs) > 0 && isParam(segs[len(segs)-1]):
 		b.WriteString("By" + camel(params[len(params)-1]))
 	}
 	return b.String()
@@ -434,7 +438,63 @@ type opRef struct {
 	op                 map[string]any
 }
 
-// operationNames gives every operation its stable name.
+// derivedNameLevels is how many ways deriveName has to name an operation,
+// each longer than the one before.
+const derivedNameLevels = 4
+
+// deriveName names an operation without a rule at a level of detail:
+// 0: method, fixed segments after the API's base and By<last parameter>;
+// 1: every parameter; 2: every fixed segment of the path (the base too);
+// 3: also a hash of the method and path. Each level depends only on the
+// operation, so names never depend on the order operations appear in.
+func (n *normalizer) deriveName(o opRef, level int) string {
+	segs := strings.Split(strings.Trim(o.path, "/"), "/")
+	if i := slices.IndexFunc(segs, versionSegment.MatchString); i >= 0 {
+		rest := slices.Delete(slices.Clone(segs), i, i+1)
+		base := n.base()
+		switch {
+		case level >= 2:
+			segs = rest
+		case len(base) > 0 && len(rest) > len(base) && slices.Equal(rest[:len(base)], base):
+			segs = rest[len(base):] // /crm/v4/associations/X and /crm/associations/v4/X alike
+		default:
+			segs = segs[i+1:]
+		}
+	}
+	name := nameFrom(o.method, segs, level >= 1)
+	if level >= 3 {
+		h := fnv.New32a()
+		h.Write([]byte(o.method + " " + o.path))
+		name += fmt.Sprintf("X%08x", h.Sum32())
+	}
+	return name
+}
+
+// base is the fixed path prefix of the rules' operations (the segments
+// before {version}, e.g. crm, associations), nil when the rules do not
+// agree on one.
+func (n *normalizer) base() []string {
+	if n.rules == nil || len(n.rules.Operations) == 0 {
+		return nil
+	}
+	var base []string
+	for i, r := range n.rules.Operations {
+		segs := strings.Split(strings.Trim(r.Path, "/"), "/")
+		v := slices.Index(segs, "{version}")
+		if v < 0 {
+			return nil
+		}
+		if i == 0 {
+			base = segs[:v]
+		} else if !slices.Equal(base, segs[:v]) {
+			return nil
+		}
+	}
+	return base
+}
+
+// operationNames gives every operation its stable name: the rule's, or a
+// derived one that is unique in the document.
 func (n *normalizer) operationNames() error {
 	var ops []opRef
 	n.eachOperation(func(p, m string, op map[string]any) error {
@@ -444,33 +504,53 @@ func (n *normalizer) operationNames() error {
 	names := make([]string, len(ops))
 	ruled := make([]bool, len(ops))
 	if n.rules != nil {
+		var missing []string
 		for _, r := range n.rules.Operations {
-			found := false
+			found := -1
 			for i, o := range ops {
-				if o.method == strings.ToLower(r.Method) && o.free == r.Path {
-					names[i], ruled[i], found = r.Name, true, true
+				if opKey(o.method, o.path) != opKey(r.Method, r.Path) {
+					continue
 				}
+				if found >= 0 {
+					return n.errorf(pointer("paths", o.path, o.method), "operation rule %q matches both %s %s and %s %s", r.Name, strings.ToUpper(ops[found].method), ops[found].path, strings.ToUpper(o.method), o.path)
+				}
+				found = i
+				names[i], ruled[i] = r.Name, true
 			}
-			if !found && !r.Optional {
-				return n.errorf(pointer("paths", r.Path, strings.ToLower(r.Method)),
-					"operation rule %q: target vanished: no %s operation on this path (with any version segment)", r.Name, strings.ToUpper(r.Method))
+			if found < 0 && !r.Optional {
+				missing = append(missing, fmt.Sprintf("%s (%s %s)", r.Name, strings.ToUpper(r.Method), r.Path))
 			}
 		}
-	}
-	count := map[string]int{}
-	for i, o := range ops {
-		if !ruled[i] {
-			names[i] = DeriveName(o.method, o.free, false)
+		if len(missing) > 0 {
+			return n.errorf("/paths", "API %s: %d operations the rules name are missing (with any version segment): %s", n.rules.API, len(missing), strings.Join(missing, ", "))
 		}
-		count[names[i]]++
 	}
-	for i, o := range ops {
-		if !ruled[i] && count[names[i]] > 1 {
-			names[i] = DeriveName(o.method, o.free, true)
+	clash := n.typeClash()
+	level := make([]int, len(ops))
+	for {
+		count := map[string]int{}
+		for i, o := range ops {
+			if !ruled[i] {
+				names[i] = n.deriveName(o, level[i])
+			}
+			count[names[i]]++
+		}
+		escalated := false
+		for i := range ops {
+			if !ruled[i] && (count[names[i]] > 1 || clash(names[i]) != "") && level[i] < derivedNameLevels-1 {
+				level[i]++
+				escalated = true
+			}
+		}
+		if !escalated {
+			break
 		}
 	}
 	seen := map[string]int{}
 	for i, o := range ops {
+		if schema := clash(names[i]); schema != "" {
+			return n.errorf(pointer("paths", o.path, o.method), "operation name %s: oapi-codegen would declare a type for it that schema %s already is", names[i], schema)
+		}
 		if j, dup := seen[names[i]]; dup {
 			return n.errorf(pointer("paths", o.path, o.method), "operation name %s is also given to %s %s", names[i], strings.ToUpper(ops[j].method), ops[j].path)
 		}
@@ -482,9 +562,65 @@ func (n *normalizer) operationNames() error {
 			n.changed("operation-names", pointer("paths", o.path, o.method, "operationId"), "%v -> %s", o.op["operationId"], names[i])
 			o.op["operationId"] = names[i]
 		}
+		if ruled[i] {
+			if _, ok := o.op[derivedMark]; ok {
+				delete(o.op, derivedMark)
+				n.changed("operation-names", pointer("paths", o.path, o.method, derivedMark), "removed: named by a rule")
+			}
+		} else if o.op[derivedMark] != true {
+			o.op[derivedMark] = true
+			n.changed("operation-names", pointer("paths", o.path, o.method, derivedMark), "set: the name is derived, not curated")
+		}
 	}
 	return nil
 }
+
+// typeClash returns a function telling which schema, if any, has the Go
+// type name oapi-codegen derives from an operation name (Name+"Params",
+// Name+"Response", Name+"JSONBody", Name+"JSONRequestBody", ...): two
+// declarations of one type would not build.
+func (n *normalizer) typeClash() func(name string) string {
+	goNames := map[string]string{}
+	for s := range obj(obj(n.doc, "components"), "schemas") {
+		goNames[goTypeName(s)] = s
+	}
+	return func(name string) string {
+		for g, s := range goNames {
+			rest, ok := strings.CutPrefix(g, name)
+			if !ok {
+				continue
+			}
+			if rest == "Params" || rest == "Response" || strings.HasSuffix(rest, "Body") {
+				return s
+			}
+		}
+		return ""
+	}
+}
+
+// goTypeName approximates oapi-codegen's type name for a schema name:
+// letters and digits, each word capitalized.
+func goTypeName(schema string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range schema {
+		switch {
+		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
+			if up && r >= 'a' && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			up = false
+		default:
+			up = true
+		}
+	}
+	return b.String()
+}
+
+// derivedMark marks operations whose name no rule gives: the generator
+// writes helpers only for curated operations.
+const derivedMark = "x-specfix-derived-name"
 
 func refName(v any) string {
 	m, _ := v.(map[string]any)
@@ -548,7 +684,16 @@ func (n *normalizer) batchResponses() error {
 				break
 			}
 		}
-		typed := success != "" && refName(obj(obj(obj(n.schemas(), success), "properties"), "results")["items"]) != ""
+		if results := n.ruledResults(op); results != "" {
+			var err error
+			if success, err = n.ruledBatchResponse(results, pointer("paths", p, m)); err != nil {
+				return err
+			}
+		}
+		// Typed: the results are a named schema with properties (2024's
+		// documents give void batches results of an undefined "Void").
+		item := refName(obj(obj(obj(n.schemas(), success), "properties"), "results")["items"])
+		typed := success != "" && item != "" && obj(obj(n.schemas(), item), "properties") != nil
 		if !typed {
 			if err := n.ensureVoid(success, pointer("paths", p, m, "responses")); err != nil {
 				return err
@@ -602,6 +747,62 @@ func (n *normalizer) batchResponses() error {
 	})
 }
 
+// ruledResults is the results schema the rules give the operation op.
+func (n *normalizer) ruledResults(op map[string]any) string {
+	if n.rules == nil {
+		return ""
+	}
+	for _, r := range n.rules.Operations {
+		if r.Name == op["operationId"] && r.Results != "" {
+			return r.Results
+		}
+	}
+	return ""
+}
+
+// ruledBatchResponse makes sure the batch response of results exists,
+// declaring results from the rules' schemas when the document lacks it,
+// and returns the response's name.
+func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
+	name := "BatchResponse" + results
+	if obj(n.schemas(), results) == nil {
+		var def json.RawMessage
+		for _, sr := range n.rules.Schemas {
+			if sr.Name == results {
+				def = sr.Schema
+			}
+		}
+		if def == nil {
+			return "", n.errorf(ptr, "operation rule results %s: the document does not define it and the rules do not either", results)
+		}
+		dec := json.NewDecoder(bytes.NewReader(def))
+		dec.UseNumber()
+		var v map[string]any
+		if err := dec.Decode(&v); err != nil {
+			return "", n.errorf(ptr, "schema rule %s: %v", results, err)
+		}
+		n.schemas()[results] = v
+		n.changed("schema "+results, pointer("components", "schemas", results), "declared from the rules (the document lacks it)")
+	}
+	if obj(n.schemas(), name) == nil {
+		s := map[string]any{
+			"type":     "object",
+			"required": []any{"completedAt", "results", "startedAt", "status"},
+			"properties": map[string]any{
+				"completedAt": map[string]any{"type": "string", "format": "date-time"},
+				"startedAt":   map[string]any{"type": "string", "format": "date-time"},
+				"requestedAt": map[string]any{"type": "string", "format": "date-time"},
+				"status":      map[string]any{"type": "string"},
+				"links":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+				"results":     map[string]any{"type": "array", "items": schemaRef(results)},
+			},
+		}
+		n.schemas()[name] = s
+		n.changed("schema "+results, pointer("components", "schemas", name), "declared: the batch answers %s results", results)
+	}
+	return name, nil
+}
+
 func describeResp(r map[string]any) string {
 	if name := refName(jsonSchema(r)); name != "" {
 		return name
@@ -612,7 +813,13 @@ func describeResp(r map[string]any) string {
 // ensureVoid makes sure BatchResponseVoid exists, deriving it from the
 // untyped batch response from when the document has none.
 func (n *normalizer) ensureVoid(from, ptr string) error {
-	if obj(n.schemas(), batchVoid) != nil {
+	if v := obj(n.schemas(), batchVoid); v != nil {
+		// Results of an undefined or empty "Void" are results of nothing.
+		results := obj(obj(v, "properties"), "results")
+		if item := refName(obj(results, "items")); item != "" && obj(obj(n.schemas(), item), "properties") == nil {
+			results["items"] = map[string]any{}
+			n.changed("batch-responses", pointer("components", "schemas", batchVoid, "properties", "results", "items"), "any value (was %s, which has no properties)", item)
+		}
 		return nil
 	}
 	var s map[string]any
@@ -731,9 +938,38 @@ func (n *normalizer) enums() error {
 				}
 			}
 		})
+		// Properties the rule names by shape, with or without an enum.
+		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
+			if nameMap {
+				return
+			}
+			props := obj(m, "properties")
+			for _, pm := range r.Properties {
+				child := obj(props, pm.Name)
+				if child == nil || props[pm.With] == nil || child["type"] != "string" {
+					continue
+				}
+				if ev, ok := child["enum"].([]any); ok {
+					subset := true
+					for _, v := range ev {
+						if s, ok := v.(string); !ok || !allowed[s] {
+							subset = false
+						}
+					}
+					if !subset || len(ev) >= minMatch {
+						continue // someone else's enum, or already a hit
+					}
+				}
+				hits = append(hits, hit{props, pm.Name, ptr + pointer("properties", pm.Name)})
+			}
+		})
 		for _, h := range hits {
+			what := "string enum"
+			if _, ok := h.parent[h.key].(map[string]any)["enum"]; !ok {
+				what = "plain string"
+			}
 			h.parent[h.key] = refWithDescription(h.parent[h.key].(map[string]any), r.Name)
-			n.changed(rule, h.ptr, "string enum -> %s", r.Name)
+			n.changed(rule, h.ptr, "%s -> %s", what, r.Name)
 		}
 		for _, p := range r.Also {
 			v, ok := lookup(n.doc, p)

@@ -33,7 +33,7 @@ func mustRead(t testing.TB, path string) []byte {
 func TestNormalize_golden(t *testing.T) {
 	t.Parallel()
 	raw := mustRead(t, "testdata/mini.json")
-	res, err := Normalize("mini.json", raw, mustRules(t, "testdata/mini.rules.json"))
+	res, err := Normalize("mini.json", raw, mustRules(t, "testdata/mini.rules.json"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func at(t *testing.T, doc map[string]any, p string) any {
 
 func TestNormalize_mini(t *testing.T) {
 	t.Parallel()
-	res, err := Normalize("mini.json", mustRead(t, "testdata/mini.json"), mustRules(t, "testdata/mini.rules.json"))
+	res, err := Normalize("mini.json", mustRead(t, "testdata/mini.json"), mustRules(t, "testdata/mini.rules.json"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +125,11 @@ func TestNormalize_mini(t *testing.T) {
 func TestNormalize_idempotent(t *testing.T) {
 	t.Parallel()
 	rules := mustRules(t, "testdata/mini.rules.json")
-	first, err := Normalize("mini.json", mustRead(t, "testdata/mini.json"), rules)
+	first, err := Normalize("mini.json", mustRead(t, "testdata/mini.json"), rules, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := Normalize("normalized.json", first.Output, rules)
+	second, err := Normalize("normalized.json", first.Output, rules, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +144,10 @@ func TestNormalize_idempotent(t *testing.T) {
 func TestNormalize_errors(t *testing.T) {
 	t.Parallel()
 	raw := mustRead(t, "testdata/mini.json")
-	vanishedOp := `{"documents":[{"title":"CRM Widgets","operations":[{"name":"Gone","method":"DELETE","path":"/crm/widgets/{version}/gone"}]}]}`
-	vanishedEnum := `{"documents":[{"title":"CRM Widgets","enums":[{"name":"WidgetKind","values":["ROUND"],"also":["/components/schemas/Nope/properties/x"]}]}]}`
-	optionalEnum := `{"documents":[{"title":"CRM Widgets","enums":[{"name":"WidgetKind","values":["ROUND"],"also":["/components/schemas/Nope/properties/x"],"optional":true}]}]}`
-	vanishedEdit := `{"documents":[{"title":"CRM Widgets","edits":[{"name":"e","pointer":"/components/schemas/Nope/properties/x/minimum","value":1}]}]}`
+	vanishedOp := `{"documents":[{"api":"crm-widgets","operations":[{"name":"Gone","method":"DELETE","path":"/crm/widgets/{version}/gone"}]}]}`
+	vanishedEnum := `{"documents":[{"api":"crm-widgets","enums":[{"name":"WidgetKind","values":["ROUND"],"also":["/components/schemas/Nope/properties/x"]}]}]}`
+	optionalEnum := `{"documents":[{"api":"crm-widgets","enums":[{"name":"WidgetKind","values":["ROUND"],"also":["/components/schemas/Nope/properties/x"],"optional":true}]}]}`
+	vanishedEdit := `{"documents":[{"api":"crm-widgets","edits":[{"name":"e","pointer":"/components/schemas/Nope/properties/x/minimum","value":1}]}]}`
 	tests := []struct {
 		name, doc, rules, want string
 	}{
@@ -155,8 +155,10 @@ func TestNormalize_errors(t *testing.T) {
 		{"not openapi 3", `{"swagger":"2.0","info":{"title":"x","version":"1"},"paths":{}}`, "", "doc.json: /openapi: want an OpenAPI 3.x document"},
 		{"no version", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{}}`, "", "doc.json: /info/version: missing"},
 		{"operation not object", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/a":{"get":[]}}}`, "", "doc.json: /paths/~1a/get: operation is not an object"},
-		{"dangling ref", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"d","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Nope"}}}}}}}}}`, "", "doc.json: /: normalized document does not load"},
-		{"vanished operation", string(raw), vanishedOp, `doc.json: /paths/~1crm~1widgets~1{version}~1gone/delete: operation rule "Gone": target vanished`},
+		{"dangling ref into a missing schema", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"d","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Nope/properties/x"}}}}}}}}}`, "", "doc.json: /: normalized document does not load"},
+		{"unclosed brace", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/x/{y":{"get":{"responses":{"default":{"description":"d"}}}}}}`, "", `doc.json: /paths/~1x~1{y: path segment "{y" is not a fixed name or one {parameter}`},
+		{"vanished operation", string(raw), vanishedOp, `doc.json: /paths: API crm-widgets: 1 operations the rules name are missing (with any version segment): Gone (DELETE /crm/widgets/{version}/gone)`},
+		{"unknown API", string(raw), `{"documents":[{"api":"other"}]}`, `doc.json: /: no rules for API "crm-widgets" (rules name: other)`},
 		{"vanished enum target", string(raw), vanishedEnum, "doc.json: /components/schemas/Nope/properties/x: enum rule WidgetKind: target vanished"},
 		{"vanished edit target", string(raw), vanishedEdit, `doc.json: /components/schemas/Nope/properties/x/minimum: edit rule "e": target vanished`},
 		{"optional enum target", string(raw), optionalEnum, ""},
@@ -165,14 +167,15 @@ func TestNormalize_errors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var rules *Rules
+			var opts Options
 			if tt.rules != "" {
 				r, err := ParseRules("rules.json", []byte(tt.rules))
 				if err != nil {
 					t.Fatal(err)
 				}
-				rules = r
+				rules, opts.API = r, "crm-widgets"
 			}
-			_, err := Normalize("doc.json", []byte(tt.doc), rules)
+			_, err := Normalize("doc.json", []byte(tt.doc), rules, opts)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -199,12 +202,12 @@ func TestNormalize_errors(t *testing.T) {
 func TestParseRules_errors(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		`{"documents":[{"title":""}]}`: "r.json: documents[0].title: empty",
-		`{"documents":[{"title":"x","operations":[{"name":"lower","method":"GET","path":"/a"}]}]}`:                                     "r.json: documents[0].operations[0].name",
-		`{"documents":[{"title":"x","operations":[{"name":"A","method":"FETCH","path":"/a"}]}]}`:                                       "r.json: documents[0].operations[0].method",
-		`{"documents":[{"title":"x","operations":[{"name":"A","method":"GET","path":"/a"},{"name":"A","method":"PUT","path":"/a"}]}]}`: "r.json: documents[0].operations[1].name: duplicate",
-		`{"documents":[{"title":"x","enums":[{"name":"E","values":[]}]}]}`:                                                             "r.json: documents[0].enums[0].values",
-		`{"documents":[{"title":"x","edits":[{"name":"e","pointer":"no-slash","value":1}]}]}`:                                          "r.json: documents[0].edits[0].pointer",
+		`{"documents":[{"api":""}]}`: "r.json: documents[0].api",
+		`{"documents":[{"api":"x","operations":[{"name":"lower","method":"GET","path":"/a"}]}]}`:                                     "r.json: documents[0].operations[0].name",
+		`{"documents":[{"api":"x","operations":[{"name":"A","method":"FETCH","path":"/a"}]}]}`:                                       "r.json: documents[0].operations[0].method",
+		`{"documents":[{"api":"x","operations":[{"name":"A","method":"GET","path":"/a"},{"name":"A","method":"PUT","path":"/a"}]}]}`: "r.json: documents[0].operations[1].name: duplicate",
+		`{"documents":[{"api":"x","enums":[{"name":"E","values":[]}]}]}`:                                                             "r.json: documents[0].enums[0].values",
+		`{"documents":[{"api":"x","edits":[{"name":"e","pointer":"no-slash","value":1}]}]}`:                                          "r.json: documents[0].edits[0].pointer",
 		`{"documents":[], "extra": 1}`: `r.json: json: unknown field "extra"`,
 	}
 	for in, want := range tests {
@@ -242,7 +245,7 @@ func FuzzNormalize(f *testing.F) {
 	f.Add([]byte(`{"openapi":"3.0.1","info":{"title":"CRM Widgets","version":"v4"},"paths":{"/crm/widgets/v4/{objectType}":{"get":{"parameters":[{"name":"objectType","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"default":{"description":"e","content":{"*/*":{"schema":{"type":"string"}}}}}}}}}`))
 	rules := mustRules(f, "testdata/mini.rules.json")
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		res, err := Normalize("fuzz.json", raw, rules)
+		res, err := Normalize("fuzz.json", raw, rules, Options{})
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
@@ -253,14 +256,14 @@ func FuzzNormalize(f *testing.F) {
 			}
 			return
 		}
-		again, err := Normalize("fuzz.json", res.Output, rules)
+		again, err := Normalize("fuzz.json", res.Output, rules, Options{})
 		if err != nil {
 			t.Fatalf("normalized output does not normalize: %v", err)
 		}
 		if !bytes.Equal(again.Output, res.Output) {
 			t.Fatalf("not idempotent")
 		}
-		if again2, _ := Normalize("fuzz.json", raw, rules); !bytes.Equal(again2.Output, res.Output) {
+		if again2, _ := Normalize("fuzz.json", raw, rules, Options{}); !bytes.Equal(again2.Output, res.Output) {
 			t.Fatalf("not deterministic")
 		}
 	})

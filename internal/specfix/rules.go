@@ -9,43 +9,74 @@ import (
 	"strings"
 )
 
-// Rules holds API-specific normalization rules, grouped by the document
-// they apply to.
+// Rules holds API-specific normalization rules, one set per API.
 type Rules struct {
-	// Documents lists rule sets; a set applies to a document whose
-	// info.title equals its Title. Documents matching no set get only the
-	// generic normalization steps.
+	// Documents lists rule sets. A set applies to a document when the
+	// caller names its API (Options.API: the pin, or a flag), or else when
+	// the document holds one of the set's required operations (matched by
+	// canonical path, see CanonicalPath). The document's info.title is
+	// never consulted: HubSpot changes it between revisions. Documents
+	// matching no set get only the generic normalization steps.
 	Documents []DocumentRules `json:"documents"`
 }
 
-// DocumentRules are the rules for one API, identified by its title.
+// DocumentRules are the rules for one API, identified by a name of ours
+// (API) and by its operations, never by the title HubSpot gives it.
 type DocumentRules struct {
-	Title      string          `json:"title"`
+	API        string          `json:"api"`
 	Operations []OperationRule `json:"operations,omitempty"`
 	Enums      []EnumRule      `json:"enums,omitempty"`
 	Edits      []EditRule      `json:"edits,omitempty"`
+	Schemas    []SchemaRule    `json:"schemas,omitempty"`
+}
+
+// SchemaRule defines a schema the API uses, declared when a revision's
+// document lacks it (an operation rule's Results may name it). A schema
+// the document defines is left as published.
+type SchemaRule struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
 }
 
 // OperationRule gives a stable name to the operation with Method on Path.
 // Path is the version-free path: the version segment is written {version}.
+// It matches every spelling of the operation: the version segment in any
+// position (/crm/v4/associations/X, /crm/associations/v4/X,
+// /crm/associations/2026-03/X) and path parameters under any name.
 type OperationRule struct {
-	Name     string `json:"name"`
-	Method   string `json:"method"`
-	Path     string `json:"path"`
+	Name   string `json:"name"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Results, for a batch operation, is the schema of one result: the
+	// batch answers BatchResponse<Results> (200, 201) and its WithErrors
+	// form (207) whatever a revision declares (some declare no results).
+	Results  string `json:"results,omitempty"`
 	Optional bool   `json:"optional,omitempty"`
 }
 
 // EnumRule defines a shared string enum schema named Name. Every string
 // schema in the document whose enum values are a subset of Values (at
 // least two of them, or all when Values has fewer) is replaced by a
-// reference to it, and so is every schema that Also points to (JSON
-// pointers), for properties that HubSpot publishes as plain strings.
+// reference to it; so is every property that Properties describes, with
+// or without an enum of its own (HubSpot publishes some as plain strings),
+// and every schema that Also points to (JSON pointers).
 type EnumRule struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description,omitempty"`
-	Values      []string `json:"values"`
-	Also        []string `json:"also,omitempty"`
-	Optional    bool     `json:"optional,omitempty"`
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Values      []string        `json:"values"`
+	Properties  []PropertyMatch `json:"properties,omitempty"`
+	Also        []string        `json:"also,omitempty"`
+	Optional    bool            `json:"optional,omitempty"`
+}
+
+// PropertyMatch selects, in every object schema of the document, the
+// string property Name of objects that also have the property With (so
+// "category" beside "typeId" is an association category, while an error's
+// "category" is not). A property whose own enum has values outside the
+// rule's is left alone: it is something else.
+type PropertyMatch struct {
+	Name string `json:"name"`
+	With string `json:"with"`
 }
 
 // EditRule sets the value at Pointer. The parent of Pointer must exist.
@@ -56,7 +87,10 @@ type EditRule struct {
 	Optional bool            `json:"optional,omitempty"`
 }
 
-var identRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+var (
+	identRE   = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+	apiNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+)
 
 // LoadRules reads and checks a rules file.
 func LoadRules(path string) (*Rules, error) {
@@ -79,8 +113,13 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 		at := func(kind string, j int, field string) string {
 			return fmt.Sprintf("%s: documents[%d].%s[%d].%s", name, i, kind, j, field)
 		}
-		if d.Title == "" {
-			return nil, fmt.Errorf("%s: documents[%d].title: empty", name, i)
+		if !apiNameRE.MatchString(d.API) {
+			return nil, fmt.Errorf("%s: documents[%d].api: %q is not a lower-case name like associations-schema", name, i, d.API)
+		}
+		for j := range i {
+			if r.Documents[j].API == d.API {
+				return nil, fmt.Errorf("%s: documents[%d].api: duplicate %q", name, i, d.API)
+			}
 		}
 		seen := map[string]bool{}
 		for j, o := range d.Operations {
@@ -98,12 +137,33 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 				return nil, fmt.Errorf("%s: %q does not start with /", at("operations", j, "path"), o.Path)
 			}
 		}
+		defined := map[string]bool{}
+		for j, sr := range d.Schemas {
+			if !identRE.MatchString(sr.Name) || defined[sr.Name] {
+				return nil, fmt.Errorf("%s: %q is not an exported Go identifier, or repeated", at("schemas", j, "name"), sr.Name)
+			}
+			defined[sr.Name] = true
+			var v map[string]any
+			if err := json.Unmarshal(sr.Schema, &v); err != nil || v == nil {
+				return nil, fmt.Errorf("%s: want a JSON object", at("schemas", j, "schema"))
+			}
+		}
+		for j, o := range d.Operations {
+			if o.Results != "" && !identRE.MatchString(o.Results) {
+				return nil, fmt.Errorf("%s: %q is not a schema name", at("operations", j, "results"), o.Results)
+			}
+		}
 		for j, e := range d.Enums {
 			if !identRE.MatchString(e.Name) {
 				return nil, fmt.Errorf("%s: %q is not an exported Go identifier", at("enums", j, "name"), e.Name)
 			}
 			if len(e.Values) == 0 {
 				return nil, fmt.Errorf("%s: no values", at("enums", j, "values"))
+			}
+			for k, p := range e.Properties {
+				if p.Name == "" || p.With == "" {
+					return nil, fmt.Errorf("%s[%d]: name and with are required", at("enums", j, "properties"), k)
+				}
 			}
 			for _, p := range e.Also {
 				if _, err := splitPointer(p); err != nil {
@@ -124,14 +184,55 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 	return &r, nil
 }
 
-func (r *Rules) forTitle(title string) *DocumentRules {
+// APIs lists the names of the rule sets.
+func (r *Rules) APIs() []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, d := range r.Documents {
+		out = append(out, d.API)
+	}
+	return out
+}
+
+// forAPI returns the rule set named api, or nil.
+func (r *Rules) forAPI(api string) *DocumentRules {
 	if r == nil {
 		return nil
 	}
 	for i := range r.Documents {
-		if r.Documents[i].Title == title {
+		if r.Documents[i].API == api {
 			return &r.Documents[i]
 		}
 	}
 	return nil
+}
+
+// MissingOperations lists the names of the required operations of the rule
+// set api that the document raw does not hold (matched by canonical path,
+// as Normalize matches them). A document that is not JSON with paths
+// misses them all.
+func (r *Rules) MissingOperations(api string, raw []byte) ([]string, error) {
+	d := r.forAPI(api)
+	if d == nil {
+		return nil, fmt.Errorf("no rules for API %q", api)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	_ = json.Unmarshal(raw, &doc)
+	present := map[string]bool{}
+	for p, item := range doc.Paths {
+		for m := range item {
+			present[opKey(m, p)] = true
+		}
+	}
+	var missing []string
+	for _, o := range d.Operations {
+		if !o.Optional && !present[opKey(o.Method, o.Path)] {
+			missing = append(missing, o.Name)
+		}
+	}
+	return missing, nil
 }

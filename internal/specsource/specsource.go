@@ -41,6 +41,11 @@ type Pin struct {
 
 // Pins is the content of spec/pins.json.
 type Pins struct {
+	// API names the API the pins are for: the rule set of spec/rules.json
+	// that specfix applies to their documents (whatever title HubSpot
+	// gives a revision). Empty: specfix picks the rule set whose
+	// operations the document holds.
+	API string `json:"api,omitempty"`
 	// Current is the version the committed client is generated from.
 	Current string `json:"current"`
 	Pins    []Pin  `json:"pins"`

@@ -3,13 +3,21 @@
 //
 // Usage:
 //
-//	specfix -in RAW -out NORMALIZED [-rules spec/rules.json] [-report]
+//	specfix -in RAW -out NORMALIZED [-rules spec/rules.json] [-pins spec/pins.json] [-api NAME] [-version V] [-report]
 //	specfix fetch -pins spec/pins.json [-version V] -cache DIR -out FILE
 //
 // "-" means stdin or stdout. On failure specfix prints one line naming the
 // file and the JSON pointer at fault, exits non-zero and writes no output.
 // fetch reads $SPEC_FILE instead of the pin when it is set (no checksum),
 // so a maintainer can try an unreleased revision.
+//
+// The rules applied are the API's that -api names, else the pins file's
+// ("api" in spec/pins.json), else the rule set whose operations the
+// document holds; never chosen by the document's title. A document that
+// publishes the same operations under several versions keeps those of
+// -version, else (with -pins, when $SPEC_FILE is unset) the current pin's
+// version, else the document's info.version; the others are left out and
+// reported.
 package main
 
 import (
@@ -37,12 +45,29 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "normalized document (`file`, - for stdout)")
 	rulesFile := fs.String("rules", "", "API-specific rules (`file`, optional)")
 	report := fs.Bool("report", false, "print what each rule changed to stderr")
+	pinsFile := fs.String("pins", "", "pins `file` naming the API and its current version (optional)")
+	var opts specfix.Options
+	fs.StringVar(&opts.API, "api", "", "the API whose rules apply (`name` in the rules file; default: the pins file's, else matched by operations)")
+	fs.StringVar(&opts.Version, "version", "", "`version` kept from a document that publishes several (default: the current pin's unless $SPEC_FILE is set, else info.version)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *in == "" || *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "specfix: usage: specfix -in RAW -out NORMALIZED [-rules FILE] [-report]")
+		fmt.Fprintln(stderr, "specfix: usage: specfix -in RAW -out NORMALIZED [-rules FILE] [-pins FILE] [-api NAME] [-version V] [-report]")
 		return 2
+	}
+	if *pinsFile != "" {
+		pins, err := specsource.LoadPins(*pinsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "specfix: %v\n", err)
+			return 1
+		}
+		if opts.API == "" {
+			opts.API = pins.API
+		}
+		if opts.Version == "" && os.Getenv("SPEC_FILE") == "" {
+			opts.Version = pins.Current
+		}
 	}
 	var rules *specfix.Rules
 	if *rulesFile != "" {
@@ -66,7 +91,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "specfix: %v\n", err)
 		return 1
 	}
-	res, err := specfix.Normalize(name, raw, rules)
+	res, err := specfix.Normalize(name, raw, rules, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "specfix: %v\n", err)
 		return 1

@@ -81,3 +81,21 @@ func TestFetch_unknownVersion(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+func TestRun_apiFromPinsOrFlag(t *testing.T) {
+	t.Setenv("SPEC_FILE", "")
+	rules := "../../specfix/testdata/mini.rules.json"
+	var stdout, stderr bytes.Buffer
+	// The pins name the API; the mini rules have no such rule set.
+	code := run([]string{"-in", mini, "-out", "-", "-rules", rules, "-pins", "../../../spec/pins.json"}, nil, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), `no rules for API "associations-schema"`) {
+		t.Errorf("exit %d, stderr %q, want the pins' API named", code, stderr.String())
+	}
+	// -api overrides the pins.
+	stdout.Reset()
+	stderr.Reset()
+	code = run([]string{"-in", mini, "-out", "-", "-rules", rules, "-pins", "../../../spec/pins.json", "-api", "crm-widgets", "-version", "2026-03"}, nil, &stdout, &stderr)
+	if code != 0 || !strings.Contains(stdout.String(), `"operationId": "BatchCreateWidgets"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}

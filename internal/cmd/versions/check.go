@@ -15,19 +15,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmkit/hubspot-associations/internal/specfix"
 	"github.com/crmkit/hubspot-associations/internal/specsource"
 )
 
 // variant is one document the client must generate and build from.
 type variant struct {
-	name string // e.g. "2026-09" or "revision 2026-02-09.json"
-	file string // the document, passed as SPEC_FILE
+	name    string   // e.g. "2026-09" or "revision 2026-02-09.json"
+	file    string   // the document, passed as SPEC_FILE
+	version string   // SPEC_VERSION: the pin's version, "" for the document's info.version
+	missing []string // operations of the rules the document lacks: it must be refused, in one line naming them
+	surface bool     // check the guarded surface too
 }
 
 type result struct {
 	v       variant
 	version string // APIVersion in the generated code
 	failed  string // step that failed, "" if all passed
+	refusal string // for a document that must be refused: specfix's line
 	output  string
 	took    time.Duration
 }
@@ -74,13 +79,32 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		if err := specsource.WriteFileAtomic(f, data); err != nil {
 			return err
 		}
-		variants = append(variants, variant{name: pin.Version, file: f})
+		variants = append(variants, variant{name: pin.Version, file: f, version: pin.Version, surface: true})
 	}
-	revs, _ := filepath.Glob(filepath.Join(mirror, "revisions", "*", "*.json"))
-	slices.Sort(revs)
-	for _, f := range revs {
-		name := filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
-		variants = append(variants, variant{name: "revision " + name, file: f})
+	// Earlier revisions of pinned versions (revisions/) must keep the
+	// surface; samples of older revisions (samples/, spelled differently:
+	// other titles, /crm/v4 paths, merged versions, fewer operations) must
+	// generate, build and compile internal/contract, or be refused in one
+	// line when they lack operations.
+	rules, err := specfix.LoadRules(c.rules)
+	if err != nil {
+		return err
+	}
+	for _, kind := range []string{"revisions", "samples"} {
+		found, _ := filepath.Glob(filepath.Join(mirror, kind, "*", "*.json"))
+		slices.Sort(found)
+		for _, f := range found {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			missing, err := rules.MissingOperations(pins.API, raw)
+			if err != nil {
+				return fmt.Errorf("%s: %v", c.rules, err)
+			}
+			name := strings.TrimSuffix(kind, "s") + " " + filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
+			variants = append(variants, variant{name: name, file: f, missing: missing, surface: kind == "revisions"})
+		}
 	}
 
 	files, err := repoFiles(".")
@@ -113,8 +137,13 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 				r := results[i]
 				mu.Lock()
 				status := "ok"
-				if r.failed != "" {
+				switch {
+				case r.failed != "":
 					status = "FAILED at " + r.failed
+				case r.refusal != "":
+					status = fmt.Sprintf("refused as it must be (%d operations missing)", len(r.v.missing))
+				case !r.v.surface:
+					status = "ok (surface not compared)"
 				}
 				fmt.Fprintf(stdout, "  %-40s APIVersion %-8s %5.1fs  %s\n", r.v.name, r.version, r.took.Seconds(), status)
 				mu.Unlock()
@@ -131,6 +160,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	failed := 0
 	for _, r := range results {
+		if r.refusal != "" {
+			fmt.Fprintf(stdout, "\n--- %s: refused: %s\n", r.v.name, r.refusal)
+		}
 		if r.failed == "" {
 			continue
 		}
@@ -148,7 +180,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 func checkOne(dir string, v variant) result {
 	start := time.Now()
 	r := result{v: v}
-	env := append(os.Environ(), "SPEC_FILE="+v.file)
+	env := append(os.Environ(), "SPEC_FILE="+v.file, "SPEC_VERSION="+v.version, "SPEC_API=")
+	if len(v.missing) > 0 {
+		return checkRefused(dir, v, env, start)
+	}
 	steps := []struct {
 		name string
 		args []string
@@ -171,6 +206,10 @@ func checkOne(dir string, v variant) result {
 			r.version = generatedVersion(dir)
 		}
 	}
+	if !v.surface {
+		r.took = time.Since(start)
+		return r
+	}
 	var buf bytes.Buffer
 	ok, err := surfaceOpts(dir, false, false, false, &buf)
 	switch {
@@ -180,6 +219,43 @@ func checkOne(dir string, v variant) result {
 		r.failed, r.output = "surface check", buf.String()
 	}
 	r.took = time.Since(start)
+	return r
+}
+
+// checkRefused runs the generator on a document lacking operations: it must
+// fail with one line from specfix naming every missing operation, and
+// leave the generated code as it was.
+func checkRefused(dir string, v variant, env []string, start time.Time) result {
+	r := result{v: v, version: "-"}
+	before, _ := os.ReadFile(filepath.Join(dir, "generated", "associations", "associations.gen.go"))
+	cmd := exec.Command("go", "generate", "./generated/...")
+	cmd.Dir = dir
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	r.took = time.Since(start)
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "specfix: ") && !strings.HasPrefix(l, "specfix: using SPEC_FILE") && !strings.HasPrefix(l, "specfix: warning:") {
+			lines = append(lines, l)
+		}
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "generated", "associations", "associations.gen.go"))
+	switch {
+	case err == nil:
+		r.failed, r.output = "refusal", fmt.Sprintf("generated although %s are missing:\n%s", strings.Join(v.missing, ", "), out)
+	case len(lines) != 1:
+		r.failed, r.output = "refusal", fmt.Sprintf("want one specfix line naming %s, got %d:\n%s", strings.Join(v.missing, ", "), len(lines), out)
+	case !bytes.Equal(before, after):
+		r.failed, r.output = "refusal", "the refused document changed the generated code"
+	default:
+		for _, m := range v.missing {
+			if !strings.Contains(lines[0], m) {
+				r.failed, r.output = "refusal", fmt.Sprintf("the refusal does not name %s: %s", m, lines[0])
+				return r
+			}
+		}
+		r.refusal = lines[0]
+	}
 	return r
 }
 

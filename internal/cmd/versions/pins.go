@@ -18,6 +18,9 @@ func formatPins(p *specsource.Pins) []byte {
 	slices.SortFunc(pins, func(a, b specsource.Pin) int { return strings.Compare(a.Version, b.Version) })
 	var b bytes.Buffer
 	b.WriteString("{\n")
+	if p.API != "" {
+		fmt.Fprintf(&b, "  \"api\": %s,\n", jsonString(p.API))
+	}
 	fmt.Fprintf(&b, "  \"current\": %s,\n", jsonString(p.Current))
 	b.WriteString("  \"pins\": [\n")
 	for i, pin := range pins {
