@@ -12,7 +12,11 @@ export HUBSPOT_SPEC_MIRROR := $(if $(filter http://% https://%,$(HUBSPOT_SPEC_MI
 # the current pin's, or with SPEC_FILE the document's info.version).
 export SPEC_FILE SPEC_API SPEC_VERSION
 
-.PHONY: generate verify test race bench fuzz example
+# STATICCHECK is run with go run at a pinned version: it is a tool of the
+# maintainers, not a requirement of the module.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: generate verify test lint race bench fuzz example
 
 ## generate: fetch the pinned document, normalize it, regenerate generated/.
 generate:
@@ -32,6 +36,10 @@ verify: generate
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+## lint: staticcheck every package.
+lint:
+	$(GO) run $(STATICCHECK) ./...
 
 ## bench: measure the rate-limit scheduler, small jobs, latency, client cost,
 ## generation and shared budgets; write docs/BENCHMARKS.md (about 3 minutes;

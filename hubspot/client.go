@@ -30,7 +30,7 @@ type options struct {
 	interval    time.Duration
 	limiter     *AdaptiveLimiter
 	noLimiter   bool
-	retryer     Retryer
+	policy      RetryPolicy
 	clock       Clock
 	rand        Rand
 	logger      *slog.Logger
@@ -91,19 +91,25 @@ func WithLimiter(l *AdaptiveLimiter) Option {
 	}
 }
 
-// WithRetryer sets the retry policy (default NewStandardRetryer with the
-// client's clock and random source).
-func WithRetryer(r Retryer) Option {
+// WithRetryPolicy sets when and how long requests are retried (default:
+// the zero RetryPolicy, that is DefaultMaxAttempts attempts with
+// DefaultBaseDelay backoff up to DefaultMaxDelay).
+func WithRetryPolicy(p RetryPolicy) Option {
 	return func(o *options) error {
-		if r == nil {
-			return errors.New("hubspot: WithRetryer: retryer is nil")
+		switch {
+		case p.MaxAttempts < 0:
+			return fmt.Errorf("hubspot: WithRetryPolicy: MaxAttempts %d is negative", p.MaxAttempts)
+		case p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxRetryAfter < 0:
+			return fmt.Errorf("hubspot: WithRetryPolicy: negative delay (BaseDelay %s, MaxDelay %s, MaxRetryAfter %s)",
+				p.BaseDelay, p.MaxDelay, p.MaxRetryAfter)
 		}
-		o.retryer = r
+		o.policy = p
 		return nil
 	}
 }
 
-// WithClock sets the clock for retry waits (tests inject a fake one).
+// WithClock sets the clock for retry waits, Retry-After dates and the
+// per-attempt timeout (tests inject a fake one).
 func WithClock(c Clock) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -191,31 +197,38 @@ func NewTransport(opts ...Option) (*Transport, error) {
 		return nil, errors.New("hubspot: no credentials: use WithToken or WithTokenSource")
 	}
 	t := &Transport{
-		Base:           o.base,
-		Clock:          o.clock,
-		UserAgent:      o.userAgent,
-		Logger:         o.logger,
-		AttemptTimeout: o.timeout,
-		Retryer:        o.retryer,
+		base:      o.base,
+		clock:     o.clock,
+		rand:      o.rand,
+		userAgent: o.userAgent,
+		logger:    o.logger,
+		timeout:   o.timeout,
+		policy:    o.policy.withDefaults(),
 	}
-	if t.Retryer == nil {
-		t.Retryer = NewStandardRetryer(func(so *StandardOptions) {
-			so.Rand, so.Clock = o.rand, o.clock
-		})
+	if t.base == nil {
+		t.base = http.DefaultTransport
+	}
+	if t.clock == nil {
+		t.clock = SystemClock{}
+	}
+	if t.rand == nil {
+		t.rand = globalRand{}
+	} else {
+		t.rand = &lockedRand{r: t.rand}
 	}
 	if o.tokenSet {
-		t.Source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.token, TokenType: "Bearer"})
+		t.source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.token, TokenType: "Bearer"})
 	} else {
-		t.Source = o.source
+		t.source = o.source
 	}
 	switch {
 	case o.limiter != nil:
-		t.Limiter = o.limiter
+		t.limiter = o.limiter
 	case o.noLimiter:
 	case o.tokenSet:
-		t.Limiter = SharedLimiter(o.token, o.perInterval, o.interval)
+		t.limiter = SharedLimiter(o.token, o.perInterval, o.interval)
 	default:
-		t.Limiter = NewAdaptiveLimiter(o.perInterval, o.interval, nil)
+		t.limiter = NewAdaptiveLimiter(o.perInterval, o.interval, nil)
 	}
 	return t, nil
 }

@@ -3,7 +3,6 @@ package hubspot
 import (
 	"context"
 	"math"
-	"sync"
 	"time"
 )
 
@@ -11,25 +10,21 @@ import (
 // itself (an explicit WithConcurrency is not bounded by it).
 const MaxAutoConcurrency = 64
 
-// gate bounds the chunks in flight. With a fixed limit (WithConcurrency) it
-// is a plain semaphore; otherwise the limit follows the rate limiter the
-// requests go through: enough requests in flight to reach the allowed rate
-// at the observed round trip (rate x RTT, with 50% headroom for jitter and
-// retries, plus 2), at least DefaultConcurrency and at most
-// MaxAutoConcurrency.
+// gate says how many chunks may be in flight. With a fixed limit
+// (WithConcurrency) that is it; otherwise the limit follows the rate
+// limiter the requests go through: enough requests in flight to reach the
+// allowed rate at the observed round trip (rate x RTT, with 50% headroom
+// for jitter and retries, plus 2), at least DefaultConcurrency and at most
+// MaxAutoConcurrency. The dispatcher counts what is in flight.
 type gate struct {
 	fixed int
 	hint  *concurrencyHint
-
-	mu       sync.Mutex
-	inFlight int
-	freed    chan struct{} // signalled on every release
 }
 
 // newGate returns a gate and a context whose requests tell the gate which
 // limiter they use. fixed <= 0 means adaptive.
 func newGate(ctx context.Context, fixed int) (context.Context, *gate) {
-	g := &gate{fixed: fixed, hint: &concurrencyHint{}, freed: make(chan struct{}, 1)}
+	g := &gate{fixed: fixed, hint: &concurrencyHint{}}
 	if fixed <= 0 {
 		ctx = context.WithValue(ctx, concurrencyKey{}, g.hint)
 	}
@@ -59,36 +54,4 @@ func autoConcurrency(rate float64, rtt time.Duration) int {
 		return MaxAutoConcurrency
 	}
 	return min(max(int(math.Ceil(need))+2, DefaultConcurrency), MaxAutoConcurrency)
-}
-
-// acquire waits for room for one more chunk; false when ctx or stop ended
-// first.
-func (g *gate) acquire(ctx context.Context, stop <-chan struct{}) bool {
-	for {
-		g.mu.Lock()
-		if g.inFlight < g.limit() {
-			g.inFlight++
-			g.mu.Unlock()
-			return true
-		}
-		g.mu.Unlock()
-		select {
-		case <-g.freed:
-		case <-ctx.Done():
-			return false
-		case <-stop:
-			return false
-		}
-	}
-}
-
-// release returns a chunk's room.
-func (g *gate) release() {
-	g.mu.Lock()
-	g.inFlight--
-	g.mu.Unlock()
-	select {
-	case g.freed <- struct{}{}:
-	default:
-	}
 }

@@ -16,11 +16,16 @@
 //	client, err := associations.NewClientWithResponses(hubspot.DefaultBaseURL,
 //		associations.WithHTTPClient(hc))
 //
-// Every request then takes a send slot from a rolling-window limiter
-// shared by all clients using the same token (see AdaptiveLimiter), carries "Authorization: Bearer …", and is retried
-// with full-jitter exponential backoff (honouring Retry-After) when that is
-// safe: 429s that are not DAILY always, 5xx and connection errors only for
-// idempotent requests (see WithIdempotent), errors before sending always.
+// Every attempt then takes a send slot from a rolling-window limiter
+// shared by all clients using the same token (see AdaptiveLimiter), carries
+// "Authorization: Bearer …", and is retried with full-jitter exponential
+// backoff (honouring Retry-After) when that is safe: 429s that are not DAILY
+// always, 5xx and connection errors only for idempotent requests (see
+// WithIdempotent), errors before sending always. A RetryPolicy value changes
+// the bounds, or the decision itself (CheckRetry):
+//
+//	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(token),
+//		hubspot.WithRetryPolicy(hubspot.RetryPolicy{MaxAttempts: 3, MaxDelay: 5 * time.Second}))
 //
 // Error responses become typed errors with ParseError; use errors.As:
 //
@@ -40,13 +45,13 @@
 // RunBatch sends many inputs in chunks with bounded concurrency and
 // accounts for every input exactly once:
 //
-//	res, err := hubspot.RunBatch(ctx, hubspot.Config{Concurrency: 4}, spec, inputs)
+//	cfg, err := hubspot.NewConfig(hubspot.WithConcurrency(4), hubspot.WithResendUnknown())
+//	res, err := hubspot.RunBatch(ctx, cfg, spec, inputs)
 //	for _, f := range res.Failed {
 //		log.Printf("input %d: %v", f.Index, f.Err)
 //	}
-//	var rl *hubspot.RateLimitError
-//	if errors.As(err, &rl) {
-//		// the run stopped on the daily limit; res.NotAttempted lists the rest
+//	if hubspot.IsFatal(err) {
+//		// the run stopped (token rejected, daily limit); res.NotAttempted lists the rest
 //	}
 //
 // An input fails with ErrOutcomeUnknown (wrapping the last error) whenever
@@ -58,7 +63,7 @@
 //
 //	for _, f := range res.Failed {
 //		if errors.Is(f.Err, hubspot.ErrOutcomeUnknown) {
-//			// may or may not have been applied: read back before resending
+//			// may or may not have been applied (WithResendUnknown resends such inputs)
 //		}
 //	}
 //
@@ -75,7 +80,7 @@
 //     a *ResponseTooLargeError, never a partial decode.
 //   - Retry-After is read as seconds or an HTTP date; NaN, negative and
 //     malformed values are ignored (backoff applies), huge ones (1e12, Inf)
-//     saturate instead of wrapping, and a wait over MaxRetryAfter, or longer
+//     saturate instead of wrapping, and a wait over RetryPolicy.MaxRetryAfter, or longer
 //     than the time left before the context's deadline, is not started: the
 //     last response is returned instead.
 //   - Tokens never appear in error strings or log lines: the Transport

@@ -175,10 +175,10 @@ func ParseJavaStyleContext(s string) ErrorContext {
 // ErrorDetail is one entry of HubSpot's "errors" array.
 type ErrorDetail struct {
 	Message     string       `json:"message"`
-	In          string       `json:"in,omitempty"`
-	Code        string       `json:"code,omitempty"`
-	SubCategory string       `json:"subCategory,omitempty"`
-	Context     ErrorContext `json:"context,omitempty"`
+	In          string       `json:"in,omitzero"`
+	Code        string       `json:"code,omitzero"`
+	SubCategory string       `json:"subCategory,omitzero"`
+	Context     ErrorContext `json:"context,omitzero"`
 }
 
 // UnmarshalJSON implements json.Unmarshaler, tolerating a subCategory that
@@ -218,7 +218,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 type APIError struct {
 	StatusCode    int               // HTTP status code, e.g. 400
 	Status        string            // HTTP status line text or HubSpot's "status" field
-	Category      string            // e.g. VALIDATION_ERROR, RATE_LIMIT
+	Category      ErrorCategory     // e.g. CategoryValidation, CategoryRateLimit
 	SubCategory   string            // a string, or the compact JSON of an object subCategory
 	Message       string            // human readable message
 	CorrelationID string            // HubSpot's correlationId, quote it to HubSpot support
@@ -239,7 +239,7 @@ func (e *APIError) Error() string {
 	}
 	if e.Category != "" {
 		b.WriteString(" ")
-		b.WriteString(oneLine(e.Category))
+		b.WriteString(oneLine(string(e.Category)))
 	}
 	e.writeMessage(&b)
 	return b.String()
@@ -311,38 +311,82 @@ func (e *RateLimitError) Unwrap() error {
 // retrying until the next day.
 func (e *RateLimitError) Daily() bool { return strings.EqualFold(e.Policy, PolicyDaily) }
 
-// errorBody is the union of HubSpot's Error, StandardError and rate-limit
-// bodies.
-type errorBody struct {
-	Status        flexString        `json:"status"`
-	Category      flexString        `json:"category"`
-	ErrorType     flexString        `json:"errorType"`
-	SubCategory   flexString        `json:"subCategory"`
-	Message       flexString        `json:"message"`
-	CorrelationID flexString        `json:"correlationId"`
-	PolicyName    flexString        `json:"policyName"`
-	Context       ErrorContext      `json:"context"`
-	Links         map[string]string `json:"links"`
-	Errors        []ErrorDetail     `json:"errors"`
+// ErrorCategory is HubSpot's error category: the "category" of an error
+// body (or the "errorType" of a 429's), e.g. VALIDATION_ERROR.
+type ErrorCategory string
+
+// Error categories HubSpot answers with (not exhaustive: HubSpot adds new
+// ones, and APIError.Category holds whatever it sent).
+const (
+	CategoryValidation     ErrorCategory = "VALIDATION_ERROR"
+	CategoryObjectNotFound ErrorCategory = "OBJECT_NOT_FOUND"
+	CategoryInvalidAuth    ErrorCategory = "INVALID_AUTHENTICATION"
+	CategoryMissingScopes  ErrorCategory = "MISSING_SCOPES"
+	CategoryConflict       ErrorCategory = "CONFLICT"
+	CategoryRateLimit      ErrorCategory = "RATE_LIMIT"
+	CategoryInternal       ErrorCategory = "INTERNAL_ERROR"
+)
+
+// ErrorBody is the JSON body of HubSpot's error answers: the document's
+// Error schema (a single error), StandardError (one input's error inside a
+// 207 batch answer) and the body of a 429 (ErrorType, PolicyName). ParseError
+// reads it; hubspottest writes it.
+//
+// Its UnmarshalJSON is lenient: a field that is not a string (HubSpot sends
+// objects as subCategory) is kept as its compact JSON text.
+type ErrorBody struct {
+	Status        string            `json:"status"`
+	Category      ErrorCategory     `json:"category,omitzero"`
+	ErrorType     ErrorCategory     `json:"errorType,omitzero"`
+	SubCategory   string            `json:"subCategory,omitzero"`
+	Message       string            `json:"message"`
+	CorrelationID string            `json:"correlationId,omitzero"`
+	PolicyName    string            `json:"policyName,omitzero"`
+	Context       ErrorContext      `json:"context,omitzero"`
+	Links         map[string]string `json:"links,omitzero"`
+	Errors        []ErrorDetail     `json:"errors,omitzero"`
 }
 
-func (b *errorBody) apiError(statusCode int, status string) *APIError {
+// UnmarshalJSON implements json.Unmarshaler (see ErrorBody).
+func (b *ErrorBody) UnmarshalJSON(data []byte) error {
+	var w struct {
+		Status        flexString        `json:"status"`
+		Category      flexString        `json:"category"`
+		ErrorType     flexString        `json:"errorType"`
+		SubCategory   flexString        `json:"subCategory"`
+		Message       flexString        `json:"message"`
+		CorrelationID flexString        `json:"correlationId"`
+		PolicyName    flexString        `json:"policyName"`
+		Context       ErrorContext      `json:"context"`
+		Links         map[string]string `json:"links"`
+		Errors        []ErrorDetail     `json:"errors"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*b = ErrorBody{Status: string(w.Status), Category: ErrorCategory(w.Category), ErrorType: ErrorCategory(w.ErrorType),
+		SubCategory: string(w.SubCategory), Message: string(w.Message), CorrelationID: string(w.CorrelationID),
+		PolicyName: string(w.PolicyName), Context: w.Context, Links: w.Links, Errors: w.Errors}
+	return nil
+}
+
+func (b *ErrorBody) apiError(statusCode int, status string) *APIError {
 	e := &APIError{
 		StatusCode:    statusCode,
 		Status:        status,
-		Category:      string(b.Category),
-		SubCategory:   string(b.SubCategory),
-		Message:       string(b.Message),
-		CorrelationID: string(b.CorrelationID),
+		Category:      b.Category,
+		SubCategory:   b.SubCategory,
+		Message:       b.Message,
+		CorrelationID: b.CorrelationID,
 		Context:       b.Context,
 		Links:         b.Links,
 		Errors:        b.Errors,
 	}
 	if e.Category == "" {
-		e.Category = string(b.ErrorType)
+		e.Category = b.ErrorType
 	}
 	if e.Status == "" {
-		e.Status = string(b.Status)
+		e.Status = b.Status
 	}
 	return e
 }
@@ -390,14 +434,14 @@ func ParseError(resp *http.Response) error {
 }
 
 func parseErrorBytes(statusCode int, status string, data []byte) (*APIError, string) {
-	var body errorBody
+	var body ErrorBody
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &body) == nil {
 		e := body.apiError(statusCode, status)
 		if e.Message == "" {
 			e.Message = http.StatusText(statusCode)
 		}
-		return e, string(body.PolicyName)
+		return e, body.PolicyName
 	}
 	e := &APIError{StatusCode: statusCode, Status: status}
 	if len(trimmed) > 0 {

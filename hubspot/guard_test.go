@@ -3,6 +3,7 @@ package hubspot
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -199,14 +200,13 @@ func TestRunBatch_purgeRedirectRefused(t *testing.T) {
 	t.Parallel()
 	evil := newRecorder(t)
 	mux, base := setup(t)
-	s := newStore(t, mux)
-	s.hook = func(op string, _ int, _ []cfg, w http.ResponseWriter, r *http.Request) bool {
+	mux.HandleFunc("POST "+cfgBase+"/batch/purge", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", evil.srv.URL+cfgBase+"/batch/purge")
 		w.WriteHeader(http.StatusTemporaryRedirect)
-		return true
-	}
+	})
 	in := inputs(250, 1)
-	res, err := RunBatch(context.Background(), Config{ChunkSize: 100, Concurrency: 1},
+	c, _ := NewConfig(WithConcurrency(1))
+	res, err := RunBatch(context.Background(), c,
 		cfgSpec("BatchPurgeConfigurations", true, testClient(t), base), in)
 	checkAccounting(t, res, len(in))
 	var re *RedirectError
@@ -295,11 +295,11 @@ func TestTransport_RoundTrip_bodyCapped(t *testing.T) {
 func TestRunBatch_bodyCapped(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
-	s := newStore(t, mux)
-	s.hook = func(_ string, _ int, _ []cfg, w http.ResponseWriter, r *http.Request) bool {
+	var n atomic.Int64
+	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
 		endless(200, 0)(w, r)
-		return true
-	}
+	})
 	in := inputs(10, 1)
 	res, err := RunBatch(context.Background(), Config{}, cfgSpec("BatchUpdateConfigurations", true, testClient(t), base), in)
 	checkAccounting(t, res, len(in))
@@ -310,7 +310,7 @@ func TestRunBatch_bodyCapped(t *testing.T) {
 	if f := res.Failed[0].Err; !errors.As(f, &tl) || !errors.Is(f, ErrOutcomeUnknown) {
 		t.Fatalf("failed[0] = %v, want ErrOutcomeUnknown wrapping *ResponseTooLargeError", f)
 	}
-	if n := s.n["update"]; n != 1 {
+	if n := n.Load(); n != 1 {
 		t.Fatalf("sent %d times, want once (a too-large answer is not resent)", n)
 	}
 }
@@ -463,17 +463,17 @@ func TestRedactReader_Read_splitSecret(t *testing.T) {
 func TestRunBatch_redacts207Messages(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
-	s := newStore(t, mux)
-	s.hook = func(_ string, _ int, in []cfg, w http.ResponseWriter, r *http.Request) bool {
+	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Inputs []cfg }
+		json.NewDecoder(r.Body).Decode(&body)
 		var errs []map[string]any
-		for _, c := range in {
+		for _, c := range body.Inputs {
 			errs = append(errs, map[string]any{"status": "error", "category": "VALIDATION_ERROR",
 				"message": "token " + r.Header.Get("Authorization") + " is not allowed",
 				"context": map[string][]string{"category": {c.Category}, "typeId": {strconv.Itoa(c.TypeID)}, "auth": {r.Header.Get("Authorization")}}})
 		}
 		writeJSON(w, 207, map[string]any{"status": "COMPLETE", "results": []cfg{}, "errors": errs})
-		return true
-	}
+	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()), WithLogger(logger),
@@ -482,7 +482,8 @@ func TestRunBatch_redacts207Messages(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := inputs(3, 1)
-	res, err := RunBatch(context.Background(), Config{Logger: logger}, cfgSpec("BatchUpdateConfigurations", true, hc, base), in)
+	bc, _ := NewConfig(WithBatchLogger(logger))
+	res, err := RunBatch(context.Background(), bc, cfgSpec("BatchUpdateConfigurations", true, hc, base), in)
 	if err == nil || len(res.Failed) != 3 {
 		t.Fatalf("err %v, %d failed", err, len(res.Failed))
 	}

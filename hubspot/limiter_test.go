@@ -28,8 +28,9 @@ func TestSharedLimiter_sameTokenSameLimiter(t *testing.T) {
 	if got := sharedLimiters[sha256.Sum256([]byte("token-shared-a"))]; got != a {
 		t.Fatal("registry does not key the limiter by the token's SHA-256")
 	}
-	if k := TokenKey("token-shared-a"); len(k) != 64 || strings.Contains(k, "token-shared-a") {
-		t.Fatalf("TokenKey = %q", k)
+	// FIPS 180-2's test vector: SHA-256("abc").
+	if k := TokenKey("abc"); k != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Fatalf("TokenKey(abc) = %q, want the hex SHA-256", k)
 	}
 }
 
@@ -260,7 +261,7 @@ func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 			req, _ := http.NewRequest("GET", base+"/x", nil)
 			_, err := hc.Do(req)
 			var rl *RateLimitError
-			if !errors.As(err, &rl) || !rl.Daily() || !isFatal(err) {
+			if !errors.As(err, &rl) || !rl.Daily() || !IsFatal(err) {
 				t.Errorf("after DAILY: err = %v, want a DAILY *RateLimitError", err)
 			}
 		}()

@@ -3,6 +3,7 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -15,6 +16,11 @@ const MaxPageBodyBytes = MaxResponseBodyBytes
 
 // maxPages stops a server that keeps answering the same cursor.
 const maxPages = 100000
+
+// pageTries bounds the requests for one page whose answer was cut off or
+// unreadable (the Transport retries failed attempts itself, but cannot see
+// a body that breaks while it is read).
+const pageTries = 3
 
 // page is HubSpot's collection response: results plus, in paged APIs,
 // paging.next.after.
@@ -32,7 +38,9 @@ type page[T any] struct {
 // follows paging.next.after until there is none, so it works the same for
 // versions that page and versions that answer everything at once. A non-2xx
 // answer yields the *APIError (or *RateLimitError) from ParseError and
-// stops, as does a cancelled context.
+// stops, as does a cancelled context. A page whose body was cut off or
+// could not be decoded is requested again (three requests in all); a body
+// over MaxPageBodyBytes is not.
 func Pages[T any](ctx context.Context, fetch func(ctx context.Context, after string) (*http.Response, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -47,7 +55,15 @@ func Pages[T any](ctx context.Context, fetch func(ctx context.Context, after str
 				yield(zero, fmt.Errorf("hubspot: more than %d pages; stopping", maxPages))
 				return
 			}
-			p, err := fetchPage[T](ctx, fetch, after)
+			var p *page[T]
+			var err error
+			for try := 1; ; try++ {
+				var cutOff bool
+				p, cutOff, err = fetchPage[T](ctx, fetch, after)
+				if !cutOff || try == pageTries || ctx.Err() != nil {
+					break
+				}
+			}
 			if err != nil {
 				yield(zero, err)
 				return
@@ -70,14 +86,16 @@ func Pages[T any](ctx context.Context, fetch func(ctx context.Context, after str
 	}
 }
 
-func fetchPage[T any](ctx context.Context, fetch func(ctx context.Context, after string) (*http.Response, error), after string) (*page[T], error) {
-	resp, err := fetch(ctx, after)
+// fetchPage requests one page. cutOff reports an error in reading or
+// decoding a 2xx answer that another request may not have.
+func fetchPage[T any](ctx context.Context, fetch func(ctx context.Context, after string) (*http.Response, error), after string) (p *page[T], cutOff bool, err error) {
+	resp, err := fetch(WithIdempotent(ctx, true), after)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, ParseError(resp)
+		return nil, false, ParseError(resp)
 	}
 	method, path := http.MethodGet, ""
 	if resp.Request != nil {
@@ -86,13 +104,13 @@ func fetchPage[T any](ctx context.Context, fetch func(ctx context.Context, after
 	limitBody(resp, method, path, MaxPageBodyBytes)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("hubspot: reading %s %s: %w", method, path, err)
+		return nil, !errors.As(err, new(*ResponseTooLargeError)), fmt.Errorf("hubspot: reading %s %s: %w", method, path, err)
 	}
-	var p page[T]
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("hubspot: decoding %s %s: %w", method, path, err)
+	p = new(page[T])
+	if err := json.Unmarshal(body, p); err != nil {
+		return nil, true, fmt.Errorf("hubspot: decoding %s %s: %w", method, path, err)
 	}
-	return &p, nil
+	return p, false, nil
 }
 
 // Collect gathers a sequence into a slice, stopping at the first error.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -23,37 +22,28 @@ const redactedText = "[REDACTED]"
 
 // Transport is an http.RoundTripper that authenticates, rate-limits and
 // retries requests to HubSpot. It holds the one retry loop of the package.
+// Build it with NewTransport (or NewHTTPClient); it is configured through
+// options only.
 //
-// Per attempt it takes a limiter token (waiting on the context), sets
+// Per attempt it takes a limiter slot (waiting on the context), sets
 // "Authorization: Bearer <token>" and User-Agent on a clone of the request
-// with a fresh copy of the body, sends it with Base, caps the response body
-// at MaxResponseBodyBytes, removes the token from the response (status line,
-// headers, body), lets the limiter observe the X-HubSpot-RateLimit-* headers
-// and asks the Retryer whether to go on. A redirect hop to another origin
-// than the first request's is refused (see RedirectError).
+// with a fresh copy of the body, sends it, caps the response body at
+// MaxResponseBodyBytes, removes the token from the response (status line,
+// headers, body) and lets the limiter observe the X-HubSpot-RateLimit-*
+// headers; then the RetryPolicy decides whether to try again. A redirect hop
+// to another origin than the first request's is refused (see RedirectError).
 // When it gives up it returns the last response (429, 5xx) so callers can
 // parse it with ParseError, or a *RequestError wrapping the last cause.
 type Transport struct {
-	// Base sends the requests; nil means http.DefaultTransport.
-	Base http.RoundTripper
-	// Source supplies the bearer token for every attempt. Required.
-	Source oauth2.TokenSource
-	// Limiter paces the attempts; nil means no client-side limit.
-	Limiter *AdaptiveLimiter
-	// Retryer is the retry policy; nil means NewStandardRetryer().
-	Retryer Retryer
-	// Clock is used for retry waits; nil means the real clock.
-	Clock Clock
-	// UserAgent is set on requests that have none; "" means DefaultUserAgent.
-	UserAgent string
-	// Logger, when set, receives retries (Warn) and rate-limit waits (Debug).
-	Logger *slog.Logger
-	// AttemptTimeout bounds each attempt, reading the response body included;
-	// zero means no per-attempt limit (the request context still applies).
-	AttemptTimeout time.Duration
-
-	defaultRetryer sync.Once
-	retryer        Retryer
+	base      http.RoundTripper
+	source    oauth2.TokenSource
+	limiter   *AdaptiveLimiter
+	policy    RetryPolicy // with defaults applied
+	clock     Clock
+	rand      Rand
+	userAgent string
+	logger    *slog.Logger
+	timeout   time.Duration // per attempt; 0: none
 }
 
 // RequestError is returned by Transport.RoundTrip when no response can be
@@ -83,8 +73,8 @@ func (e *RequestError) Error() string {
 // Unwrap returns the last cause.
 func (e *RequestError) Unwrap() error { return e.Err }
 
-// AttemptTimeoutError is the cause when one attempt exceeded
-// Transport.AttemptTimeout. It is a net.Error with Timeout() true.
+// AttemptTimeoutError is the cause when one attempt exceeded the
+// per-attempt timeout (WithTimeout). It is a net.Error with Timeout() true.
 type AttemptTimeoutError struct{ After time.Duration }
 
 // Error implements error.
@@ -164,203 +154,208 @@ func observerFrom(ctx context.Context) Observer {
 	return o
 }
 
-func (t *Transport) getRetryer() Retryer {
-	if t.Retryer != nil {
-		return t.Retryer
-	}
-	t.defaultRetryer.Do(func() { t.retryer = NewStandardRetryer() })
-	return t.retryer
+// call is one request through the Transport, across its attempts.
+type call struct {
+	req           *http.Request
+	ctx           context.Context
+	obs           Observer
+	path          string
+	idempotent    bool
+	getBody       func() (io.ReadCloser, error)
+	contentLength int64
+	secret        string // the token of the latest attempt, for redaction
+	maybeSent     bool   // some attempt may have reached the server
+	lastErr       error  // the failure of the previous attempt
 }
 
-func (t *Transport) clock() Clock {
-	if t.Clock != nil {
-		return t.Clock
+// fail builds the error returned when no response can be: the cause, the
+// previous attempt's failure, the token removed.
+func (c *call) fail(attempts int, cause error) error {
+	if c.lastErr != nil && cause != c.lastErr {
+		cause = fmt.Errorf("%w (last error: %w)", cause, c.lastErr)
 	}
-	return SystemClock{}
+	return redactError(&RequestError{Method: c.req.Method, Path: c.path, Attempts: attempts, MaybeSent: c.maybeSent, Err: cause}, c.secret)
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper: attempt, then decide what next,
+// until a response is final or the policy gives up.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	obs := observerFrom(ctx)
-	clock := t.clock()
-	retryer := t.getRetryer()
-	maxAttempts := max(retryer.MaxAttempts(), 1)
-	idempotent := IsIdempotent(req)
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	path := req.URL.Path
-
-	getBody, contentLength, err := rewindableBody(req)
-	if err != nil {
-		return nil, &RequestError{Method: req.Method, Path: path, Err: err}
-	}
-	if t.Source == nil {
-		return nil, &RequestError{Method: req.Method, Path: path, Err: errors.New("hubspot: Transport has no token source")}
+	c := &call{req: req, ctx: req.Context(), obs: observerFrom(req.Context()), path: req.URL.Path, idempotent: isIdempotent(req)}
+	var err error
+	if c.getBody, c.contentLength, err = rewindableBody(req); err != nil {
+		return nil, &RequestError{Method: req.Method, Path: c.path, Err: err}
 	}
 	// A redirect hop made by an http.Client without our CheckRedirect: the
 	// token goes to the first request's origin only.
 	if via := redirectChain(req); len(via) > 0 {
 		if err := checkRedirect(req, via); err != nil {
-			return nil, &RequestError{Method: req.Method, Path: path, Err: err}
+			return nil, &RequestError{Method: req.Method, Path: c.path, Err: err}
 		}
 	}
-
-	var (
-		lastErr   error
-		maybeSent bool
-		secret    string
-	)
-	fail := func(attempts int, cause error) error {
-		if lastErr != nil && cause != lastErr {
-			cause = fmt.Errorf("%w (last error: %w)", cause, lastErr)
-		}
-		return redactError(&RequestError{Method: req.Method, Path: path, Attempts: attempts, MaybeSent: maybeSent, Err: cause}, secret)
-	}
-
-	for attempt := 1; ; attempt++ {
-		var sent slot // the limiter's record of this attempt
-		if t.Limiter != nil {
-			s, waited, err := t.Limiter.acquire(ctx, t.Logger)
-			sent = s
-			if waited > 0 {
-				callF(obs.OnWait, WaitEvent{Method: req.Method, Path: path, Attempt: attempt, Wait: waited})
-				if t.Logger != nil {
-					t.Logger.LogAttrs(ctx, slog.LevelDebug, "hubspot: rate limit wait",
-						slog.String("method", req.Method), slog.String("path", path),
-						slog.Int("attempt", attempt), slog.Duration("wait", waited))
-				}
-			}
-			if err != nil {
-				return nil, fail(attempt-1, err)
-			}
-		}
-		tok, err := t.Source.Token()
+	for n := 1; ; n++ {
+		a, cancel, err := t.attempt(c, n)
 		if err != nil {
-			return nil, fail(attempt-1, fmt.Errorf("hubspot: token source: %w", err))
+			return nil, c.fail(n-1, err)
 		}
-		if tok == nil || tok.AccessToken == "" {
-			return nil, fail(attempt-1, errors.New("hubspot: token source returned an empty token"))
-		}
-		secret = tok.AccessToken
-		body, err := getBody()
-		if err != nil {
-			return nil, fail(attempt-1, fmt.Errorf("hubspot: rewinding request body: %w", err))
-		}
-
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if t.AttemptTimeout > 0 {
-			actx, cancel = attemptContext(ctx, clock, t.AttemptTimeout)
-		}
-		r2 := req.Clone(actx)
-		r2.Body = body
-		if body != nil && body != http.NoBody {
-			r2.ContentLength = contentLength
-		}
-		r2.GetBody = getBody
-		r2.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		if r2.Header.Get("User-Agent") == "" {
-			ua := t.UserAgent
-			if ua == "" {
-				ua = DefaultUserAgent
-			}
-			r2.Header.Set("User-Agent", ua)
-		}
-
-		start := clock.Now()
-		resp, err := base.RoundTrip(r2)
-		if err != nil && actx.Err() != nil && ctx.Err() == nil {
-			err = &AttemptTimeoutError{After: t.AttemptTimeout}
-		}
-		a := Attempt{Number: attempt, Request: r2, Response: resp, Err: err, Idempotent: idempotent,
-			Sent: err == nil || !notSent(err)}
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-			limitBody(resp, req.Method, path, MaxResponseBodyBytes)
-			redactResponse(resp, secret)
-			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-				a.Err = ParseError(resp)
-			}
-		}
-		if t.Limiter != nil {
-			t.Limiter.observe(ctx, sent, resp, a.Err, t.Logger)
-		}
-		callF(obs.OnAttempt, AttemptEvent{Method: req.Method, Path: path, Attempt: attempt,
-			StatusCode: status, Err: a.Err, Duration: clock.Now().Sub(start)})
-		if a.Sent {
-			maybeSent = true
-		}
-
 		if a.Err == nil {
-			if sr, ok := retryer.(SuccessRecorder); ok {
-				sr.RecordSuccess()
-			}
-			return withCancel(resp, cancel), nil
+			return withCancel(a.Response, cancel), nil
 		}
-		retry := ctx.Err() == nil && attempt < maxAttempts && retryer.IsRetryable(a)
-		var wait time.Duration
-		if retry {
-			wait, err = retryer.RetryDelay(a)
-			switch {
-			case err != nil:
-				retry = false
-				a.Err = fmt.Errorf("%w (%v)", a.Err, err)
-			case wait < 0:
-				wait = 0
-			}
-			if deadline, ok := ctx.Deadline(); retry && ok && time.Until(deadline) < wait {
-				// Waiting would outlive the caller's context: give up now.
-				retry = false
-				a.Err = fmt.Errorf("%w (a %s wait would outlive the context deadline)", a.Err, wait)
-			}
-		}
+		wait, retry, why := t.next(c, a)
 		if !retry {
-			if resp != nil {
-				return withCancel(resp, cancel), nil
+			if a.Response != nil {
+				return withCancel(a.Response, cancel), nil
 			}
 			cancel()
-			lastErr = nil
-			if ctx.Err() != nil {
-				return nil, fail(attempt, fmt.Errorf("%w (last error: %w)", ctx.Err(), a.Err))
+			c.lastErr = nil
+			if c.ctx.Err() != nil {
+				return nil, c.fail(n, fmt.Errorf("%w (last error: %w)", c.ctx.Err(), a.Err))
 			}
-			return nil, fail(attempt, a.Err)
+			if why != nil {
+				return nil, c.fail(n, fmt.Errorf("%w (%w)", a.Err, why))
+			}
+			return nil, c.fail(n, a.Err)
 		}
-
-		lastErr = a.Err
-		var rl *RateLimitError
-		policy := ""
-		if errors.As(a.Err, &rl) {
-			policy = rl.Policy
-			if t.Limiter != nil {
-				t.Limiter.Pause(wait)
-			}
-		}
-		callF(obs.OnRetry, RetryEvent{Method: req.Method, Path: path, Attempt: attempt,
-			StatusCode: status, Policy: policy, Err: a.Err, Wait: wait})
-		if t.Logger != nil {
-			attrs := []slog.Attr{slog.String("method", req.Method), slog.String("path", path),
-				slog.Int("attempt", attempt), slog.Duration("wait", wait)}
-			if status != 0 {
-				attrs = append(attrs, slog.Int("status", status))
-			}
-			if policy != "" {
-				attrs = append(attrs, slog.String("policy", policy))
-			}
-			attrs = append(attrs, slog.String("error", redact(a.Err.Error(), secret)))
-			t.Logger.LogAttrs(ctx, slog.LevelWarn, "hubspot: retrying request", attrs...)
-		}
-		if resp != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
+		c.lastErr = a.Err
+		if a.Response != nil {
+			io.Copy(io.Discard, io.LimitReader(a.Response.Body, 64<<10))
+			a.Response.Body.Close()
 		}
 		cancel()
-		if err := clock.Sleep(ctx, wait); err != nil {
-			return nil, fail(attempt, err)
+		if err := t.clock.Sleep(c.ctx, wait); err != nil {
+			return nil, c.fail(n, err)
 		}
 	}
+}
+
+// attempt makes attempt n of c: a limiter slot, a token, the request sent
+// and its response guarded (body cap, redaction) and observed. a.Err is
+// the transport error or the parsed 429/5xx; a nil a.Err is a final
+// response. err is a failure before sending (limiter wait ended, token
+// source), which ends the call. cancel ends the attempt's context.
+func (t *Transport) attempt(c *call, n int) (a Attempt, cancel context.CancelFunc, err error) {
+	ctx := c.ctx
+	var sent slot // the limiter's record of this attempt
+	if t.limiter != nil {
+		s, waited, err := t.limiter.acquire(ctx, t.logger)
+		sent = s
+		if waited > 0 {
+			callF(c.obs.OnWait, WaitEvent{Method: c.req.Method, Path: c.path, Attempt: n, Wait: waited})
+			if t.logger != nil {
+				t.logger.LogAttrs(ctx, slog.LevelDebug, "hubspot: rate limit wait",
+					slog.String("method", c.req.Method), slog.String("path", c.path),
+					slog.Int("attempt", n), slog.Duration("wait", waited))
+			}
+		}
+		if err != nil {
+			return Attempt{}, nil, err
+		}
+	}
+	tok, err := t.source.Token()
+	if err != nil {
+		return Attempt{}, nil, fmt.Errorf("hubspot: token source: %w", err)
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return Attempt{}, nil, errors.New("hubspot: token source returned an empty token")
+	}
+	c.secret = tok.AccessToken
+	body, err := c.getBody()
+	if err != nil {
+		return Attempt{}, nil, fmt.Errorf("hubspot: rewinding request body: %w", err)
+	}
+
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if t.timeout > 0 {
+		actx, cancel = attemptContext(ctx, t.clock, t.timeout)
+	}
+	r2 := c.req.Clone(actx)
+	r2.Body = body
+	if body != nil && body != http.NoBody {
+		r2.ContentLength = c.contentLength
+	}
+	r2.GetBody = c.getBody
+	r2.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if r2.Header.Get("User-Agent") == "" {
+		r2.Header.Set("User-Agent", t.userAgent)
+	}
+
+	start := t.clock.Now()
+	resp, err := t.base.RoundTrip(r2)
+	if err != nil && actx.Err() != nil && ctx.Err() == nil {
+		err = &AttemptTimeoutError{After: t.timeout}
+	}
+	a = Attempt{Number: n, Request: r2, Response: resp, Err: err, Idempotent: c.idempotent,
+		Sent: err == nil || !notSent(err)}
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+		limitBody(resp, c.req.Method, c.path, MaxResponseBodyBytes)
+		redactResponse(resp, c.secret)
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			a.Err = ParseError(resp)
+		}
+	}
+	if t.limiter != nil {
+		t.limiter.observe(ctx, sent, resp, a.Err, t.logger)
+	}
+	callF(c.obs.OnAttempt, AttemptEvent{Method: c.req.Method, Path: c.path, Attempt: n,
+		StatusCode: status, Err: a.Err, Duration: t.clock.Now().Sub(start)})
+	if a.Sent {
+		c.maybeSent = true
+	}
+	return a, cancel, nil
+}
+
+// next decides what follows the failed attempt a: retry after wait, or
+// stop (why, when set, says what stopped a retry the decision allowed).
+// A retry is reported to the observer and the log, and a 429's wait pauses
+// every caller of the limiter.
+func (t *Transport) next(c *call, a Attempt) (wait time.Duration, retry bool, why error) {
+	if c.ctx.Err() != nil || a.Number >= t.policy.MaxAttempts {
+		return 0, false, nil
+	}
+	var reason string
+	if t.policy.CheckRetry != nil {
+		retry, reason = t.policy.CheckRetry(a)
+	} else {
+		retry, reason = shouldRetry(a)
+	}
+	if !retry {
+		return 0, false, nil
+	}
+	wait, err := t.policy.delay(a, t.clock.Now(), t.rand)
+	if err != nil {
+		return 0, false, err
+	}
+	if deadline, ok := c.ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return 0, false, fmt.Errorf("a %s wait would outlive the context deadline", wait)
+	}
+	status := 0
+	if a.Response != nil {
+		status = a.Response.StatusCode
+	}
+	var rl *RateLimitError
+	policy := ""
+	if errors.As(a.Err, &rl) {
+		policy = rl.Policy
+		if t.limiter != nil {
+			t.limiter.Pause(wait)
+		}
+	}
+	callF(c.obs.OnRetry, RetryEvent{Method: c.req.Method, Path: c.path, Attempt: a.Number,
+		StatusCode: status, Policy: policy, Err: a.Err, Wait: wait})
+	if t.logger != nil {
+		attrs := []slog.Attr{slog.String("method", c.req.Method), slog.String("path", c.path),
+			slog.Int("attempt", a.Number), slog.Duration("wait", wait), slog.String("reason", reason)}
+		if status != 0 {
+			attrs = append(attrs, slog.Int("status", status))
+		}
+		if policy != "" {
+			attrs = append(attrs, slog.String("policy", policy))
+		}
+		attrs = append(attrs, slog.String("error", redact(a.Err.Error(), c.secret)))
+		t.logger.LogAttrs(c.ctx, slog.LevelWarn, "hubspot: retrying request", attrs...)
+	}
+	return wait, true, nil
 }
 
 // rewindableBody returns a function giving a fresh copy of the request body

@@ -382,7 +382,7 @@ func TestNewHTTPClient_optionErrors(t *testing.T) {
 		{"interval", []Option{WithToken("a"), WithRateLimit(10, 0)}, "WithRateLimit"},
 		{"timeout", []Option{WithToken("a"), WithTimeout(-1)}, "WithTimeout"},
 		{"ua", []Option{WithToken("a"), WithUserAgent("x\ny")}, "WithUserAgent"},
-		{"retryer", []Option{WithToken("a"), WithRetryer(nil)}, "WithRetryer"},
+		{"retry policy", []Option{WithToken("a"), WithRetryPolicy(RetryPolicy{MaxAttempts: -1})}, "WithRetryPolicy"},
 		{"clock", []Option{WithToken("a"), WithClock(nil)}, "WithClock"},
 		{"rand", []Option{WithToken("a"), WithRand(nil)}, "WithRand"},
 		{"logger", []Option{WithToken("a"), WithLogger(nil)}, "WithLogger"},

@@ -65,12 +65,13 @@
 //
 // # Errors
 //
-// Error bodies are HubSpot's: ErrorBody for single errors, StandardError
-// inside 207 batch responses and RateLimitBody for 429s. A client can check
-// the fake's answers with errors.As on its own typed errors, for instance:
+// Error bodies are HubSpot's, written as hubspot.ErrorBody: single errors,
+// the per-input errors of 207 batch responses and 429s. Their categories
+// are hubspot's ErrorCategory constants, so a client checks the fake's
+// answers as it checks HubSpot's:
 //
 //	var apiErr *hubspot.APIError
-//	if errors.As(err, &apiErr) && apiErr.Category == hubspottest.ErrCategoryValidation { ... }
+//	if errors.As(err, &apiErr) && apiErr.Category == hubspot.CategoryValidation { ... }
 //
 // # Inspection
 //

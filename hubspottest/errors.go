@@ -9,58 +9,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 )
-
-// HubSpot error categories the server answers with.
-const (
-	ErrCategoryValidation     = "VALIDATION_ERROR"
-	ErrCategoryObjectNotFound = "OBJECT_NOT_FOUND"
-	ErrCategoryInvalidAuth    = "INVALID_AUTHENTICATION"
-	ErrCategoryInternal       = "INTERNAL_ERROR"
-	ErrCategoryConflict       = "CONFLICT"
-)
-
-// ErrorBody is the JSON body of a HubSpot error response (the document's
-// Error schema plus HubSpot's "status" field). Rate-limit responses have
-// their own shape, RateLimitBody.
-type ErrorBody struct {
-	Status        string              `json:"status"`
-	Message       string              `json:"message"`
-	CorrelationID string              `json:"correlationId"`
-	Category      string              `json:"category"`
-	Context       map[string][]string `json:"context,omitempty"`
-	Errors        []ErrorDetail       `json:"errors,omitempty"`
-	Links         map[string]string   `json:"links,omitempty"`
-}
-
-// ErrorDetail is one entry of ErrorBody.Errors.
-type ErrorDetail struct {
-	Message string              `json:"message"`
-	In      string              `json:"in,omitempty"`
-	Code    string              `json:"code,omitempty"`
-	Context map[string][]string `json:"context,omitempty"`
-}
-
-// StandardError is a per-input error inside a 207 batch response.
-type StandardError struct {
-	Status   string              `json:"status"`
-	Category string              `json:"category"`
-	Message  string              `json:"message"`
-	Context  map[string][]string `json:"context"`
-	Errors   []ErrorDetail       `json:"errors"`
-	Links    map[string]string   `json:"links"`
-}
-
-// RateLimitBody is the JSON body of a 429 response.
-type RateLimitBody struct {
-	Status        string `json:"status"`
-	Message       string `json:"message"`
-	ErrorType     string `json:"errorType"`
-	CorrelationID string `json:"correlationId"`
-	PolicyName    string `json:"policyName"`
-}
 
 func newUUID() string {
 	var b [16]byte
@@ -94,24 +46,28 @@ func emptyResponse(status int) *response {
 	return &response{status: status, header: http.Header{}}
 }
 
-func errorResponse(status int, cid, category, msg string, details ...ErrorDetail) *response {
-	return jsonResponse(status, ErrorBody{Status: "error", Message: msg, CorrelationID: cid, Category: category, Errors: details})
+// errorResponse is HubSpot's answer with one error (the document's Error
+// schema).
+func errorResponse(status int, cid string, category hubspot.ErrorCategory, msg string, details ...hubspot.ErrorDetail) *response {
+	return jsonResponse(status, hubspot.ErrorBody{Status: "error", Message: msg, CorrelationID: cid, Category: category, Errors: details})
 }
 
-func perInputError(category, msg, inputCategory string, typeID int32) StandardError {
-	return StandardError{
+// perInputError is one input's error inside a 207 batch answer (the
+// document's StandardError schema: context, errors and links present).
+func perInputError(category hubspot.ErrorCategory, msg, inputCategory string, typeID int32) hubspot.ErrorBody {
+	return hubspot.ErrorBody{
 		Status:   "error",
 		Category: category,
 		Message:  msg,
-		Context:  map[string][]string{"category": {inputCategory}, "typeId": {fmt.Sprint(typeID)}},
-		Errors:   []ErrorDetail{},
+		Context:  hubspot.ErrorContext{"category": {inputCategory}, "typeId": {fmt.Sprint(typeID)}},
+		Errors:   []hubspot.ErrorDetail{},
 		Links:    map[string]string{},
 	}
 }
 
 // validationDetails turns an openapi3filter error into HubSpot error details.
-func validationDetails(err error) []ErrorDetail {
-	var out []ErrorDetail
+func validationDetails(err error) []hubspot.ErrorDetail {
+	var out []hubspot.ErrorDetail
 	var walk func(err error, in string)
 	walk = func(err error, in string) {
 		var me openapi3.MultiError
@@ -138,7 +94,7 @@ func validationDetails(err error) []ErrorDetail {
 				return
 			}
 			if re.Parameter != nil {
-				out = append(out, ErrorDetail{In: in, Message: fmt.Sprintf("%s: %s", re.Parameter.Name, shortReason(re.Err)), Code: "INVALID_PARAMETER"})
+				out = append(out, hubspot.ErrorDetail{In: in, Message: fmt.Sprintf("%s: %s", re.Parameter.Name, shortReason(re.Err)), Code: "INVALID_PARAMETER"})
 				return
 			}
 			walk(re.Err, in)
@@ -154,18 +110,18 @@ func validationDetails(err error) []ErrorDetail {
 			if ptr != "" {
 				msg = ptr + ": " + msg
 			}
-			out = append(out, ErrorDetail{In: in, Message: msg, Code: "INVALID_VALUE"})
+			out = append(out, hubspot.ErrorDetail{In: in, Message: msg, Code: "INVALID_VALUE"})
 			return
 		}
 		if re != nil && re.Err == nil {
-			out = append(out, ErrorDetail{In: in, Message: re.Reason})
+			out = append(out, hubspot.ErrorDetail{In: in, Message: re.Reason})
 			return
 		}
-		out = append(out, ErrorDetail{In: in, Message: shortReason(err)})
+		out = append(out, hubspot.ErrorDetail{In: in, Message: shortReason(err)})
 	}
 	walk(err, "")
 	if len(out) == 0 {
-		out = append(out, ErrorDetail{In: "body", Message: err.Error()})
+		out = append(out, hubspot.ErrorDetail{In: "body", Message: err.Error()})
 	}
 	return out
 }

@@ -91,7 +91,7 @@ var DefaultFaultChoices = []Fault{
 
 func (p *FaultPolicy) validate() error {
 	if p.Probability < 0 || p.Probability > 1 {
-		return fmt.Errorf("Probability must be within [0, 1], got %v", p.Probability)
+		return fmt.Errorf("probability must be within [0, 1], got %v", p.Probability)
 	}
 	if len(p.Choices) == 0 {
 		p.Choices = DefaultFaultChoices

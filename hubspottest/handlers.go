@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
 // Wire types of the responses (the document's schemas).
@@ -34,12 +36,12 @@ type updateResult struct {
 }
 
 type batchResponse struct {
-	Status      string          `json:"status"`
-	Results     any             `json:"results"`
-	Errors      []StandardError `json:"errors,omitempty"`
-	NumErrors   *int            `json:"numErrors,omitempty"`
-	StartedAt   string          `json:"startedAt"`
-	CompletedAt string          `json:"completedAt"`
+	Status      string              `json:"status"`
+	Results     any                 `json:"results"`
+	Errors      []hubspot.ErrorBody `json:"errors,omitempty"`
+	NumErrors   *int                `json:"numErrors,omitempty"`
+	StartedAt   string              `json:"startedAt"`
+	CompletedAt string              `json:"completedAt"`
 }
 
 // Wire types of the requests.
@@ -72,8 +74,8 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 func (s *Server) stamp() string { return s.cfg.now().UTC().Format(timeLayout) }
 
 func badInput(cid string, err error) *response {
-	return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Invalid input JSON: "+err.Error(),
-		ErrorDetail{In: "body", Message: err.Error()})
+	return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Invalid input JSON: "+err.Error(),
+		hubspot.ErrorDetail{In: "body", Message: err.Error()})
 }
 
 // apply performs a validated operation.
@@ -90,10 +92,10 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 	if so.op != OpListAllConfigurations {
 		var ok bool
 		if from, ok = ObjectTypeID(fromRaw); !ok {
-			return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Unable to infer object type from: "+fromRaw)
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Unable to infer object type from: "+fromRaw)
 		}
 		if to, ok = ObjectTypeID(toRaw); !ok {
-			return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Unable to infer object type from: "+toRaw)
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Unable to infer object type from: "+toRaw)
 		}
 	}
 	started := s.stamp()
@@ -124,7 +126,7 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 		if r := s.checkBatchSize(len(in.Inputs), cid); r != nil {
 			return r
 		}
-		var errs []StandardError
+		var errs []hubspot.ErrorBody
 		var created []userConfiguration
 		var updated []updateResult
 		s.mu.Lock()
@@ -134,19 +136,19 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 			_, limitExists := s.store.limits[k]
 			switch {
 			case input.MaxToObjectIDs < 1:
-				errs = append(errs, perInputError(ErrCategoryValidation,
+				errs = append(errs, perInputError(hubspot.CategoryValidation,
 					fmt.Sprintf("maxToObjectIds must be at least 1, got %d for %s association type %d.", input.MaxToObjectIDs, input.Category, input.TypeID),
 					input.Category, input.TypeID))
 			case !typeExists:
-				errs = append(errs, perInputError(ErrCategoryObjectNotFound,
+				errs = append(errs, perInputError(hubspot.CategoryObjectNotFound,
 					fmt.Sprintf("Association type %s %d does not exist between %s and %s.", input.Category, input.TypeID, from, to),
 					input.Category, input.TypeID))
 			case so.op == OpBatchCreateConfigurations && limitExists:
-				errs = append(errs, perInputError(ErrCategoryValidation,
+				errs = append(errs, perInputError(hubspot.CategoryValidation,
 					fmt.Sprintf("A limit is already configured for %s association type %d between %s and %s; use batch/update.", input.Category, input.TypeID, from, to),
 					input.Category, input.TypeID))
 			case so.op == OpBatchUpdateConfigurations && !limitExists:
-				errs = append(errs, perInputError(ErrCategoryObjectNotFound,
+				errs = append(errs, perInputError(hubspot.CategoryObjectNotFound,
 					fmt.Sprintf("No limit is configured for %s association type %d between %s and %s; use batch/create.", input.Category, input.TypeID, from, to),
 					input.Category, input.TypeID))
 			default:
@@ -211,14 +213,14 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 			return badInput(cid, err)
 		}
 		if strings.TrimSpace(in.Label) == "" || strings.TrimSpace(in.Name) == "" {
-			return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Association label and name must not be blank.",
-				ErrorDetail{In: "body", Message: "label and name must not be blank"})
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Association label and name must not be blank.",
+				hubspot.ErrorDetail{In: "body", Message: "label and name must not be blank"})
 		}
 		s.mu.Lock()
 		ts, err := s.store.createLabel(from, to, in.Name, in.Label, in.InverseLabel)
 		s.mu.Unlock()
 		if err != nil {
-			return errorResponse(http.StatusConflict, cid, ErrCategoryConflict, err.Error())
+			return errorResponse(http.StatusConflict, cid, hubspot.CategoryConflict, err.Error())
 		}
 		return jsonResponse(so.success, map[string]any{"results": labelSpecs(ts)})
 
@@ -228,8 +230,8 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 			return badInput(cid, err)
 		}
 		if strings.TrimSpace(in.Label) == "" {
-			return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Association label must not be blank.",
-				ErrorDetail{In: "body", Message: "label must not be blank"})
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Association label must not be blank.",
+				hubspot.ErrorDetail{In: "body", Message: "label must not be blank"})
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -248,8 +250,8 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 	case OpDeleteLabel:
 		id, err := strconv.ParseInt(segs[3], 10, 32)
 		if err != nil {
-			return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Invalid associationTypeId: "+segs[3],
-				ErrorDetail{In: "path", Message: "associationTypeId must be an int32"})
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Invalid associationTypeId: "+segs[3],
+				hubspot.ErrorDetail{In: "path", Message: "associationTypeId must be an int32"})
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -260,16 +262,16 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 		s.store.deleteType(t)
 		return emptyResponse(so.success)
 	}
-	return errorResponse(http.StatusNotImplemented, cid, ErrCategoryInternal, "not implemented")
+	return errorResponse(http.StatusNotImplemented, cid, hubspot.CategoryInternal, "not implemented")
 }
 
 func labelTypeCheck(t *AssociationType, id int32, from, to, cid string) *response {
 	if t == nil {
-		return errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
+		return errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
 			fmt.Sprintf("Association type %d does not exist between %s and %s.", id, from, to))
 	}
 	if t.Category != CategoryUserDefined {
-		return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation,
+		return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation,
 			fmt.Sprintf("Association type %d is %s; only USER_DEFINED labels can be changed.", id, t.Category))
 	}
 	return nil
@@ -277,9 +279,9 @@ func labelTypeCheck(t *AssociationType, id int32, from, to, cid string) *respons
 
 func (s *Server) checkBatchSize(n int, cid string) *response {
 	if n > s.cfg.maxBatch {
-		return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation,
+		return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation,
 			fmt.Sprintf("Too many inputs: got %d, the maximum batch size is %d.", n, s.cfg.maxBatch),
-			ErrorDetail{In: "body", Message: fmt.Sprintf("inputs: at most %d items allowed", s.cfg.maxBatch), Code: "TOO_MANY_INPUTS"})
+			hubspot.ErrorDetail{In: "body", Message: fmt.Sprintf("inputs: at most %d items allowed", s.cfg.maxBatch), Code: "TOO_MANY_INPUTS"})
 	}
 	return nil
 }

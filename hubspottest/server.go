@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/getkin/kin-openapi/openapi3filter"
 )
 
@@ -372,12 +373,12 @@ func (s *Server) truncate(w http.ResponseWriter, resp *response) {
 func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*response, action) {
 	reqPath, ok := strings.CutPrefix(r.URL.Path, s.cfg.basePath)
 	if !ok || (reqPath != "" && reqPath[0] != '/') {
-		return errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
+		return errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
 			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
 	}
 	specPath, ok := s.spec.rewritePath(reqPath)
 	if !ok {
-		return errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
+		return errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
 			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
 	}
 	vr := r.Clone(r.Context())
@@ -385,10 +386,10 @@ func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*respo
 	vr.Body = http.NoBody
 	route, params, err := s.spec.router.FindRoute(vr)
 	if err != nil {
-		resp := errorResponse(http.StatusNotFound, cid, ErrCategoryObjectNotFound,
+		resp := errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
 			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path))
 		if allow := s.allowedMethods(vr); len(allow) > 0 {
-			resp = errorResponse(http.StatusMethodNotAllowed, cid, ErrCategoryObjectNotFound,
+			resp = errorResponse(http.StatusMethodNotAllowed, cid, hubspot.CategoryObjectNotFound,
 				fmt.Sprintf("No route found for %s %s: method not allowed", r.Method, r.URL.Path))
 			resp.header.Set("Allow", strings.Join(allow, ", "))
 		}
@@ -405,7 +406,7 @@ func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*respo
 	// Authentication.
 	token, ok := s.authenticate(r)
 	if !ok {
-		return errorResponse(http.StatusUnauthorized, cid, ErrCategoryInvalidAuth,
+		return errorResponse(http.StatusUnauthorized, cid, hubspot.CategoryInvalidAuth,
 			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"), actWrite
 	}
 
@@ -459,8 +460,8 @@ func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, 
 		if d.policy == "DAILY" {
 			msg = "You have reached your daily limit."
 		}
-		resp := jsonResponse(http.StatusTooManyRequests, RateLimitBody{
-			Status: "error", Message: msg, ErrorType: "RATE_LIMIT", CorrelationID: cid, PolicyName: d.policy,
+		resp := jsonResponse(http.StatusTooManyRequests, hubspot.ErrorBody{
+			Status: "error", Message: msg, ErrorType: hubspot.CategoryRateLimit, CorrelationID: cid, PolicyName: d.policy,
 		})
 		if s.cfg.retryAfter {
 			resp.header.Set("Retry-After", strconv.Itoa(retryAfterSeconds(d.retryAfter)))
@@ -489,10 +490,10 @@ func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, 
 	// Body: read with a size cap.
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.maxBody+1))
 	if err != nil {
-		return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation, "Unable to read request body: "+err.Error())
+		return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Unable to read request body: "+err.Error())
 	}
 	if int64(len(body)) > s.cfg.maxBody {
-		return errorResponse(http.StatusRequestEntityTooLarge, cid, ErrCategoryValidation,
+		return errorResponse(http.StatusRequestEntityTooLarge, cid, hubspot.CategoryValidation,
 			fmt.Sprintf("Request body too large: the maximum size is %d bytes.", s.cfg.maxBody))
 	}
 	if len(body) > maxLoggedBody {
@@ -521,11 +522,11 @@ func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, 
 	}
 	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 		details := validationDetails(err)
-		return errorResponse(http.StatusBadRequest, cid, ErrCategoryValidation,
+		return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation,
 			"Invalid input: "+details[0].Message, details...)
 	}
 	if so.op == "" {
-		return errorResponse(http.StatusNotImplemented, cid, ErrCategoryInternal,
+		return errorResponse(http.StatusNotImplemented, cid, hubspot.CategoryInternal,
 			fmt.Sprintf("Operation %s is not implemented by hubspottest", so.operationID))
 	}
 	return s.apply(so, specPath, body, cid)
@@ -537,14 +538,14 @@ func faultStatusResponse(status int, cid string) *response {
 	}
 	switch status {
 	case http.StatusBadGateway:
-		return errorResponse(status, cid, ErrCategoryInternal, "Bad Gateway: the upstream service did not answer properly.")
+		return errorResponse(status, cid, hubspot.CategoryInternal, "Bad Gateway: the upstream service did not answer properly.")
 	case http.StatusServiceUnavailable:
 		resp := errorResponse(status, cid, "SERVICE_UNAVAILABLE", "Service Unavailable: please try again later.")
 		return resp
 	case http.StatusGatewayTimeout:
-		return errorResponse(status, cid, ErrCategoryInternal, "Gateway Timeout: the upstream service timed out.")
+		return errorResponse(status, cid, hubspot.CategoryInternal, "Gateway Timeout: the upstream service timed out.")
 	default:
-		return errorResponse(status, cid, ErrCategoryInternal, "internal error")
+		return errorResponse(status, cid, hubspot.CategoryInternal, "internal error")
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -77,7 +76,9 @@ func newJob(cfg config, client *associations.ClientWithResponses, stderr io.Writ
 		limits:    map[spec]int32{},
 		labelGone: true,
 	}
-	bopts := []hubspot.BatchOption{hubspot.WithProgress(j.progress.update)}
+	// The engine resends what failed without HubSpot rejecting it (reading
+	// creates back first), so every step below is one call.
+	bopts := []hubspot.BatchOption{hubspot.WithProgress(j.progress.update), hubspot.WithResendUnknown()}
 	if cfg.concurrency > 0 { // 0: the engine sizes it from the rate limit and round trip
 		bopts = append(bopts, hubspot.WithConcurrency(cfg.concurrency))
 	}
@@ -176,41 +177,11 @@ func (c *counter) fill(s *stepResult) {
 	s.requests, s.retries, s.rateLimited = int(c.requests.Load()), int(c.retries.Load()), int(c.rateLimited.Load())
 }
 
-// fatal reports whether err means the job cannot go on: the token or its
-// scopes were rejected, the daily limit is used up, or ctx ended.
-func fatal(err error) bool {
-	var apiErr *hubspot.APIError
-	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden) {
-		return true
-	}
-	var rl *hubspot.RateLimitError
-	if errors.As(err, &rl) && rl.Daily() {
-		return true
-	}
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// read calls fn up to three times. The transport already retries failed
-// attempts of these GETs; this also covers a body cut off while it was
-// being read, which the transport cannot see. HubSpot's 4xx answers are
-// final.
-func read[T any](ctx context.Context, c *counter, fn func(context.Context) (T, error)) (T, error) {
-	for attempt := 1; ; attempt++ {
-		v, err := fn(ctx)
-		if err == nil || attempt == 3 || fatal(err) || ctx.Err() != nil {
-			return v, err
-		}
-		var apiErr *hubspot.APIError
-		if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusTooManyRequests {
-			return v, err
-		}
-		c.retries.Add(1)
-		select {
-		case <-ctx.Done():
-			return v, err
-		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
-		}
-	}
+// stops reports whether err means the job cannot go on: the token or its
+// scopes were rejected, the daily limit is used up (hubspot.IsFatal), or
+// ctx ended.
+func stops(ctx context.Context, err error) bool {
+	return hubspot.IsFatal(err) || ctx.Err() != nil
 }
 
 // listTypes lists the association types and limits between the object
@@ -221,14 +192,10 @@ func (j *job) listTypes(ctx context.Context) error {
 	var c counter
 	start := time.Now()
 	ctx = c.observe(ctx)
-	types, err := read(ctx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
-		return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
-	})
+	types, err := j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
 	var configs []associations.PublicAssociationDefinitionUserConfiguration
 	if err == nil {
-		configs, err = read(ctx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
-			return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
-		})
+		configs, err = j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
 	}
 	s.elapsed = time.Since(start)
 	c.fill(&s)
@@ -288,7 +255,7 @@ func (j *job) createLabel(ctx context.Context) error {
 		}
 		lastErr = err
 		var apiErr *hubspot.APIError
-		if fatal(err) || (errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 &&
+		if stops(ctx, err) || (errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 &&
 			(apiErr.StatusCode != http.StatusConflict || attempt == 1)) {
 			// Rejected. A 409 on the first attempt is a label this job
 			// did not create: never adopt (and later delete) it.
@@ -296,12 +263,10 @@ func (j *job) createLabel(ctx context.Context) error {
 		}
 		// Ambiguous, or a 409 after a retry of a create that was applied:
 		// is the label there?
-		labels, lerr := read(octx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
-			return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
-		})
+		labels, lerr := j.batcher.Labels(octx, j.cfg.from, j.cfg.to)
 		if lerr != nil {
 			lastErr = lerr
-			if fatal(lerr) {
+			if stops(ctx, lerr) {
 				break
 			}
 			continue
@@ -367,7 +332,7 @@ func batchStep[In, Out any](j *job, name string, start time.Time, res *hubspot.R
 	if res != nil {
 		s.sent = len(res.Succeeded) + len(res.Failed) + len(res.NotAttempted)
 		s.succeeded, s.failed, s.notAttempted = len(res.Succeeded), len(res.Failed), len(res.NotAttempted)
-		s.requests, s.retries, s.rateLimited = res.Requests, res.Retries, res.RateLimited
+		s.requests, s.retries, s.rateLimited = res.Requests, res.Retries+res.Resends, res.RateLimited
 		for i, f := range res.Failed {
 			if i == 3 {
 				s.details = append(s.details, fmt.Sprintf("%s: and %d more failures", name, len(res.Failed)-i))
@@ -380,8 +345,9 @@ func batchStep[In, Out any](j *job, name string, start time.Time, res *hubspot.R
 		return s, nil
 	}
 	s.problem = oneLine(err.Error())
-	var ve *hubspot.ValidationError
-	if errors.As(err, &ve) || fatal(err) || (res != nil && len(res.NotAttempted) > 0) {
+	// Inputs left unsent mean the run stopped (invalid inputs, a rejected
+	// token, the daily limit, an interruption): so does the job.
+	if hubspot.IsFatal(err) || (res != nil && len(res.NotAttempted) > 0) {
 		return s, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
@@ -409,30 +375,6 @@ func (j *job) createLimits(ctx context.Context) error {
 	j.progress.begin("create limits", len(inputs))
 	res, err := j.batcher.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
-	// The targets had no limit before the job (see listTypes), so a limit
-	// read back with the value sent is one this job created.
-	var c counter
-	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[associations.PublicAssociationDefinitionConfigurationCreateRequest, associations.PublicAssociationDefinitionUserConfiguration], error) {
-		return j.batcher.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, in)
-	}, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationCreateRequest) (map[int]associations.PublicAssociationDefinitionUserConfiguration, error) {
-		configs, err := read(c.observe(ctx), &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
-			return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
-		})
-		if err != nil {
-			return nil, err
-		}
-		byKey := map[spec]associations.PublicAssociationDefinitionUserConfiguration{}
-		for _, cf := range configs {
-			byKey[spec{cf.Category, cf.TypeId}] = cf
-		}
-		applied := map[int]associations.PublicAssociationDefinitionUserConfiguration{}
-		for i, x := range in {
-			if cf, ok := byKey[spec{x.Category, x.TypeId}]; ok && cf.UserEnforcedMaxToObjectIds != nil && *cf.UserEnforcedMaxToObjectIds == x.MaxToObjectIds {
-				applied[i] = cf
-			}
-		}
-		return applied, nil
-	})
 	if res != nil {
 		for _, ok := range res.Succeeded {
 			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
@@ -441,9 +383,6 @@ func (j *job) createLimits(ctx context.Context) error {
 	s, ferr := batchStep(j, "create limits", start, res, err, func(in associations.PublicAssociationDefinitionConfigurationCreateRequest) spec {
 		return spec{in.Category, in.TypeId}
 	})
-	s.requests += int(c.requests.Load())
-	s.retries += int(c.retries.Load())
-	s.rateLimited += int(c.rateLimited.Load())
 	s.note = fmt.Sprintf("maxToObjectIds 1-10, %d chunk(s) of up to %d", (len(inputs)+hubspot.DefaultChunkSize-1)/hubspot.DefaultChunkSize, hubspot.DefaultChunkSize)
 	j.endBatch(s)
 	return ferr
@@ -464,9 +403,6 @@ func (j *job) updateLimits(ctx context.Context) error {
 	j.progress.begin("update limits", len(inputs))
 	res, err := j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
-	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[associations.PublicAssociationDefinitionConfigurationUpdateRequest, associations.PublicAssociationDefinitionConfigurationUpdateResult], error) {
-		return j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, in)
-	}, nil)
 	if res != nil {
 		for _, ok := range res.Succeeded {
 			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
@@ -492,9 +428,6 @@ func (j *job) purgeLimits(ctx context.Context, name string) error {
 	j.progress.begin(name, len(inputs))
 	res, err := j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
-	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationSpec) (*hubspot.Result[associations.PublicAssociationSpec, struct{}], error) {
-		return j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, in)
-	}, nil)
 	if res != nil {
 		for _, ok := range res.Succeeded {
 			delete(j.limits, spec{ok.Input.Category, ok.Input.TypeId})
@@ -516,29 +449,24 @@ func (j *job) readBack(ctx context.Context, name string, all bool) error {
 	var c counter
 	start := time.Now()
 	octx := c.observe(ctx)
-	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
-		return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
-	})
+	configs, err := j.batcher.Configurations(octx, j.cfg.from, j.cfg.to)
 	total := 0
 	if err == nil && all {
 		// The iterator form: count without holding every configuration.
-		_, err = read(octx, &c, func(ctx context.Context) (int, error) {
-			total = 0
-			for _, err := range j.batcher.AllConfigurationsSeq(ctx) {
-				if err != nil {
-					return 0, err
-				}
-				total++
+		for _, ierr := range j.batcher.AllConfigurationsSeq(octx) {
+			if ierr != nil {
+				err = ierr
+				break
 			}
-			return total, nil
-		})
+			total++
+		}
 	}
 	s.elapsed = time.Since(start)
 	c.fill(&s)
 	if err != nil {
 		s.problem = oneLine(err.Error())
 		j.sum.steps = append(j.sum.steps, s)
-		if fatal(err) {
+		if stops(ctx, err) {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		return nil
@@ -589,7 +517,7 @@ func (j *job) deleteLabel(ctx context.Context, name string) error {
 		s.failed = 1
 		s.problem = oneLine(err.Error())
 		j.sum.steps = append(j.sum.steps, s)
-		if fatal(err) {
+		if stops(ctx, err) {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		return nil
@@ -609,14 +537,10 @@ func (j *job) verify(ctx context.Context) error {
 	var c counter
 	start := time.Now()
 	octx := c.observe(ctx)
-	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
-		return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
-	})
+	configs, err := j.batcher.Configurations(octx, j.cfg.from, j.cfg.to)
 	var labels []associations.AssociationSpecWithLabel
 	if err == nil {
-		labels, err = read(octx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
-			return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
-		})
+		labels, err = j.batcher.Labels(octx, j.cfg.from, j.cfg.to)
 	}
 	s.elapsed = time.Since(start)
 	c.fill(&s)
@@ -642,118 +566,4 @@ func (j *job) verify(ctx context.Context) error {
 	}
 	j.sum.steps = append(j.sum.steps, s)
 	return nil
-}
-
-// resendUnknown is the job's own policy on top of the batch engine: it
-// resends, at most twice, the inputs that failed without HubSpot rejecting
-// them (hubspot.ErrOutcomeUnknown, or a transport failure after the
-// transport's retries ran out). The engine already resends idempotent
-// chunks after an unreadable answer and resolves ambiguous creates by
-// read-back; this covers what is left when those bounds are exhausted,
-// which a long unattended job may prefer to retry rather than report. For
-// a create, resolve (a read-back, itself retried) first says which inputs
-// were applied after all. The merged result still accounts for every
-// original input once; the resends count as requests and retries.
-func resendUnknown[In, Out any](ctx context.Context, res *hubspot.Result[In, Out], err error,
-	send func(context.Context, []In) (*hubspot.Result[In, Out], error),
-	resolve func(context.Context, []In) (map[int]Out, error)) (*hubspot.Result[In, Out], error) {
-	for round := 0; round < 2 && res != nil && err != nil && ctx.Err() == nil; round++ {
-		var again []hubspot.Failed[In]
-		var keep []hubspot.Failed[In]
-		for _, f := range res.Failed {
-			if unknownOutcome(f.Err) {
-				again = append(again, f)
-			} else {
-				keep = append(keep, f)
-			}
-		}
-		if len(again) == 0 || fatal(err) {
-			break
-		}
-		inputs := make([]In, len(again))
-		for i, f := range again {
-			inputs[i] = f.Input
-		}
-		succeeded := res.Succeeded
-		if resolve != nil {
-			applied, rerr := resolve(ctx, inputs)
-			if rerr != nil {
-				break
-			}
-			var still []hubspot.Failed[In]
-			for i, f := range again {
-				if out, ok := applied[i]; ok {
-					succeeded = append(succeeded, hubspot.Succeeded[In, Out]{Index: f.Index, Input: f.Input, Result: out})
-				} else {
-					still = append(still, f)
-				}
-			}
-			again = still
-			inputs = inputs[:0]
-			for _, f := range again {
-				inputs = append(inputs, f.Input)
-			}
-		}
-		res2 := &hubspot.Result[In, Out]{}
-		var err2 error
-		if len(inputs) > 0 {
-			if res2, err2 = send(ctx, inputs); res2 == nil {
-				break
-			}
-		}
-		merged := &hubspot.Result[In, Out]{
-			Succeeded:    succeeded,
-			Failed:       keep,
-			NotAttempted: res.NotAttempted,
-			Requests:     res.Requests + res2.Requests,
-			Retries:      res.Retries + res2.Requests,
-			RateLimited:  res.RateLimited + res2.RateLimited,
-			Waited:       res.Waited + res2.Waited,
-		}
-		for _, s := range res2.Succeeded {
-			s.Index = again[s.Index].Index
-			merged.Succeeded = append(merged.Succeeded, s)
-		}
-		for _, f := range res2.Failed {
-			f.Index = again[f.Index].Index
-			merged.Failed = append(merged.Failed, f)
-		}
-		for _, na := range res2.NotAttempted {
-			na.Index = again[na.Index].Index
-			merged.NotAttempted = append(merged.NotAttempted, na)
-		}
-		sort.Slice(merged.Succeeded, func(a, b int) bool { return merged.Succeeded[a].Index < merged.Succeeded[b].Index })
-		sort.Slice(merged.Failed, func(a, b int) bool { return merged.Failed[a].Index < merged.Failed[b].Index })
-		sort.Slice(merged.NotAttempted, func(a, b int) bool { return merged.NotAttempted[a].Index < merged.NotAttempted[b].Index })
-		res = merged
-		switch {
-		case len(res.Failed) == 0 && len(res.NotAttempted) == 0:
-			err = nil
-		default:
-			cause := err2
-			if cause == nil {
-				cause = res.Failed[0].Err
-			}
-			var be *hubspot.BatchError
-			op := ""
-			if errors.As(err, &be) {
-				op = be.Operation
-			}
-			err = &hubspot.BatchError{Operation: op, Total: len(res.Succeeded) + len(res.Failed) + len(res.NotAttempted),
-				Succeeded: len(res.Succeeded), Failed: len(res.Failed), NotAttempted: len(res.NotAttempted), Err: cause}
-		}
-	}
-	return res, err
-}
-
-// unknownOutcome reports whether err leaves open whether HubSpot applied an
-// input: anything but HubSpot's definitive rejection of it (a 4xx other
-// than 429), for instance hubspot.ErrOutcomeUnknown, a server error, or a
-// connection lost after the transport's last attempt.
-func unknownOutcome(err error) bool {
-	var apiErr *hubspot.APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusTooManyRequests {
-		return false
-	}
-	return !fatal(err)
 }

@@ -408,10 +408,10 @@ func TestRun_liveApply(t *testing.T) {
 	}
 }
 
-// TestJob_resendsWhatTheEngineLeavesUnknown scripts the failures the batch
-// engine leaves unresolved (a 503 on a create, a 200 cut off on an update,
-// a purge whose every transport attempt is reset): the job resolves them
-// and completes.
+// TestJob_resendsWhatTheEngineLeavesUnknown scripts failures whose outcome
+// is unknown (a 503 on a create, a 200 cut off on an update, a purge whose
+// every transport attempt is reset): the engine (WithResendUnknown) resolves
+// them and the job completes.
 func TestJob_resendsWhatTheEngineLeavesUnknown(t *testing.T) {
 	t.Parallel()
 	const token = "pat-na1-scripted"
@@ -431,9 +431,7 @@ func TestJob_resendsWhatTheEngineLeavesUnknown(t *testing.T) {
 	if err := srv.Script(faults...); err != nil {
 		t.Fatal(err)
 	}
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRetryer(hubspot.NewStandardRetryer(func(o *hubspot.StandardOptions) {
-		o.BaseDelay, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
-	})))
+	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,40 +462,5 @@ func TestJob_resendsWhatTheEngineLeavesUnknown(t *testing.T) {
 	}
 	if got := srv.Limits(); len(got) != 0 {
 		t.Errorf("%d limits left", len(got))
-	}
-}
-
-func TestResendUnknown_accountsForEveryInput(t *testing.T) {
-	t.Parallel()
-	type res = hubspot.Result[int, string]
-	rejected := &hubspot.APIError{StatusCode: 400, Message: "bad input"}
-	first := &res{
-		Succeeded:    []hubspot.Succeeded[int, string]{{Index: 0, Input: 10, Result: "ok"}},
-		Failed:       []hubspot.Failed[int]{{Index: 1, Input: 11, Err: hubspot.ErrOutcomeUnknown}, {Index: 2, Input: 12, Err: rejected}, {Index: 3, Input: 13, Err: &hubspot.APIError{StatusCode: 503}}},
-		NotAttempted: nil, Requests: 2,
-	}
-	var resent [][]int
-	send := func(_ context.Context, in []int) (*res, error) {
-		resent = append(resent, in)
-		r := &res{Requests: 1}
-		for i, v := range in {
-			r.Succeeded = append(r.Succeeded, hubspot.Succeeded[int, string]{Index: i, Input: v, Result: "again"})
-		}
-		return r, nil
-	}
-	got, err := resendUnknown(context.Background(), first, &hubspot.BatchError{Operation: "Op", Err: rejected}, send, nil)
-	if fmt.Sprint(resent) != "[[11 13]]" {
-		t.Errorf("resent %v, want [[11 13]] (not the rejected input)", resent)
-	}
-	if len(got.Succeeded) != 3 || len(got.Failed) != 1 || got.Failed[0].Index != 2 || got.Requests != 3 || got.Retries != 1 {
-		t.Errorf("merged = %+v", got)
-	}
-	for i, s := range got.Succeeded {
-		if i > 0 && got.Succeeded[i-1].Index >= s.Index {
-			t.Errorf("succeeded not sorted by index: %+v", got.Succeeded)
-		}
-	}
-	if err == nil {
-		t.Error("err = nil with an input still failed")
 	}
 }

@@ -37,9 +37,7 @@ func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubsp
 	// Each test's server has its own window: a limiter per test, not the
 	// one shared by every client of the token in this process.
 	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token),
-		hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)), hubspot.WithRetryer(hubspot.NewStandardRetryer(func(o *hubspot.StandardOptions) {
-			o.BaseDelay, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
-		})))
+		hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,6 @@ type Document struct {
 	SHA256  string // of Raw, filled in by Prepare
 }
 
-// prepared is a document ready for oasdiff.
-type prepared struct {
-	info *load.SpecInfo
-}
-
 // loadSpec loads data with kin-openapi, with every path rewritten by
 // specfix.VersionFreePath.
 func loadSpec(name string, data []byte, versionFree bool) (*load.SpecInfo, error) {

@@ -80,11 +80,10 @@ type Latency struct {
 	Base   http.RoundTripper
 	Lo, Hi time.Duration
 
-	mu   sync.Mutex
-	rng  *rand.Rand
-	sum  time.Duration
-	n    int
-	seed uint64
+	mu  sync.Mutex
+	rng *rand.Rand
+	sum time.Duration
+	n   int
 }
 
 // NewLatency returns a Latency over a fresh pooled transport.

@@ -315,10 +315,8 @@ func (n *normalizer) security() error {
 	n.eachOperation(func(p, m string, op map[string]any) error {
 		if s, ok := op["security"].([]any); ok {
 			dropped += len(s)
-			delete(op, "security")
-		} else if _, ok := op["security"]; ok {
-			delete(op, "security")
 		}
+		delete(op, "security")
 		return nil
 	})
 	want := map[string]any{

@@ -1,0 +1,183 @@
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The engine's behaviour against the fake API is tested in batch_test.go
+// (package hubspot_test, over hubspottest). This file holds what needs a
+// server no fake would be: one that answers with a hand-written response.
+
+// cfg stands in for a generated association limit configuration.
+type cfg struct {
+	Category string `json:"category"`
+	TypeID   int    `json:"typeId"`
+	Max      int    `json:"maxToObjectIds"`
+}
+
+func cfgKey(c cfg) string { return c.Category + "/" + strconv.Itoa(c.TypeID) }
+
+const cfgBase = "/crm/associations/2026-03/definitions/configurations/0-1/0-2"
+
+// cfgSpec is a BatchSpec posting chunks to base+cfgBase+"/batch/"+path.
+func cfgSpec(op string, idempotent bool, hc *http.Client, base string) BatchSpec[cfg, cfg] {
+	path := map[string]string{"BatchCreateConfigurations": "create", "BatchUpdateConfigurations": "update", "BatchPurgeConfigurations": "purge"}[op]
+	return BatchSpec[cfg, cfg]{
+		Operation:  op,
+		Idempotent: idempotent,
+		InputKey:   cfgKey,
+		KeyFields: func(c cfg) map[string]string {
+			return map[string]string{"category": c.Category, "typeId": strconv.Itoa(c.TypeID)}
+		},
+		ResultKey: cfgKey,
+		Send: func(ctx context.Context, chunk []cfg) (*http.Response, error) {
+			b, _ := json.Marshal(map[string]any{"inputs": chunk})
+			req, err := http.NewRequestWithContext(ctx, "POST", base+cfgBase+"/batch/"+path, bytes.NewReader(b))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			return hc.Do(req)
+		},
+	}
+}
+
+func testClient(t *testing.T) *http.Client {
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()),
+		WithRand(maxRand{}), WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
+}
+
+func inputs(n, from int) []cfg {
+	out := make([]cfg, n)
+	for i := range out {
+		out[i] = cfg{Category: "USER_DEFINED", TypeID: from + i, Max: 1 + i%7}
+	}
+	return out
+}
+
+// checkAccounting asserts every input appears exactly once.
+func checkAccounting[In, Out any](t *testing.T, res *Result[In, Out], n int) {
+	t.Helper()
+	seen := make([]bool, n)
+	for _, i := range resultIndexes(res) {
+		if i < 0 || i >= n || seen[i] {
+			t.Fatalf("index %d out of range or reported twice", i)
+		}
+		seen[i] = true
+	}
+	if got := len(res.Succeeded) + len(res.Failed) + len(res.NotAttempted); got != n {
+		t.Fatalf("accounted for %d of %d inputs", got, n)
+	}
+}
+
+func resultIndexes[In, Out any](res *Result[In, Out]) []int {
+	var out []int
+	for _, s := range res.Succeeded {
+		out = append(out, s.Index)
+	}
+	for _, f := range res.Failed {
+		out = append(out, f.Index)
+	}
+	for _, na := range res.NotAttempted {
+		out = append(out, na.Index)
+	}
+	return out
+}
+
+// TestRunBatch_multiStatusContextForms: 207 errors name their input in the
+// forms HubSpot uses (a context object, the Java-style string, only the
+// rendered key among the values); an error naming no input and a missing
+// result leave ErrNoResult.
+func TestRunBatch_multiStatusContextForms(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Inputs []cfg }
+		json.NewDecoder(r.Body).Decode(&body)
+		var results []cfg
+		var errs []map[string]any
+		for _, c := range body.Inputs {
+			var ctx any
+			switch {
+			case c.TypeID == 4: // applied, but its result is missing
+				continue
+			case c.TypeID%2 == 0:
+				results = append(results, c)
+				continue
+			case c.TypeID == 3: // HubSpot's Java-style string form
+				ctx = fmt.Sprintf("{category=[%s], typeId=[%d]}", c.Category, c.TypeID)
+			case c.TypeID == 7: // only the rendered key among the values
+				ctx = map[string][]string{"ids": {cfgKey(c)}}
+			case c.TypeID == 9: // names nothing we can match
+				ctx = map[string][]string{"category": {c.Category}}
+			default:
+				ctx = map[string][]string{"category": {c.Category}, "typeId": {strconv.Itoa(c.TypeID)}}
+			}
+			errs = append(errs, map[string]any{"status": "error", "category": "VALIDATION_ERROR",
+				"message": "no configuration for " + cfgKey(c), "context": ctx})
+		}
+		slices.Reverse(results) // results come back in another order
+		writeJSON(w, 207, map[string]any{"status": "COMPLETE", "results": results, "errors": errs, "numErrors": len(errs)})
+	})
+	in := inputs(10, 1)
+	res, err := RunBatch(context.Background(), Config{}, cfgSpec("BatchUpdateConfigurations", true, testClient(t), base), in)
+	checkAccounting(t, res, len(in))
+	var be *BatchError
+	if !errors.As(err, &be) || be.Failed != 6 || be.Succeeded != 4 {
+		t.Fatalf("err = %v", err)
+	}
+	var okIDs []int
+	for _, sc := range res.Succeeded {
+		okIDs = append(okIDs, sc.Input.TypeID)
+		if sc.Result != sc.Input {
+			t.Errorf("result %+v mapped to input %+v", sc.Result, sc.Input)
+		}
+	}
+	if !slices.Equal(okIDs, []int{2, 6, 8, 10}) {
+		t.Fatalf("succeeded typeIds %v", okIDs)
+	}
+	for _, f := range res.Failed {
+		id := f.Input.TypeID
+		var ae *APIError
+		switch {
+		case id == 4 || id == 9:
+			if !errors.Is(f.Err, ErrNoResult) || !errors.Is(f.Err, ErrOutcomeUnknown) {
+				t.Errorf("typeId %d: err = %v, want ErrNoResult and ErrOutcomeUnknown", id, f.Err)
+			}
+			if id == 9 && (!errors.As(f.Err, &ae) || !strings.Contains(ae.Message, "/9")) {
+				t.Errorf("typeId 9: want the unmatched error wrapped, got %v", f.Err)
+			}
+		case !errors.As(f.Err, &ae) || !strings.Contains(ae.Message, "/"+strconv.Itoa(id)) || ae.StatusCode != 207 ||
+			ae.Category != CategoryValidation:
+			t.Errorf("typeId %d: err = %#v", id, f.Err)
+		}
+	}
+}
+
+func BenchmarkRunBatch_overhead(b *testing.B) {
+	in := inputs(1000, 1)
+	noop := func(ctx context.Context, chunk []cfg) (*http.Response, error) {
+		return &http.Response{StatusCode: 204, Body: io.NopCloser(strings.NewReader(""))}, nil
+	}
+	spec := BatchSpec[cfg, cfg]{Operation: "Bench", Idempotent: true, InputKey: cfgKey, Send: noop}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := RunBatch(context.Background(), Config{}, spec, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
