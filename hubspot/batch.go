@@ -21,10 +21,6 @@ const (
 	// DefaultBatchAttempts bounds how often the engine sends one input
 	// (see WithMaxAttempts).
 	DefaultBatchAttempts = 3
-	// MaxBatchBodyBytes is the largest batch response body the engine reads
-	// (MaxResponseBodyBytes); a larger one fails its inputs with a
-	// *ResponseTooLargeError wrapped in ErrOutcomeUnknown.
-	MaxBatchBodyBytes = MaxResponseBodyBytes
 )
 
 var (
@@ -217,7 +213,7 @@ func (e *BatchError) Unwrap() error { return e.Err }
 //   - 401, 403 and a DAILY 429 are fatal: the chunk fails and the run stops;
 //     inputs not yet sent are NotAttempted.
 //   - An unreadable 2xx body of an idempotent operation resends the chunk
-//     (at most WithMaxAttempts sends; a body over MaxBatchBodyBytes is not
+//     (at most WithMaxAttempts sends; a body over MaxResponseBodyBytes is not
 //     resent).
 //   - With WithResendUnknown, a chunk that failed without HubSpot rejecting
 //     its inputs (a 5xx or a transport error once the Transport's retries

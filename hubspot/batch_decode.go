@@ -23,11 +23,12 @@ type batchBody[Out any] struct {
 	NumErrors int               `json:"numErrors"`
 }
 
-// decodeBody decodes a 2xx batch answer, at most MaxBatchBodyBytes of it.
+// decodeBody decodes a 2xx batch answer, at most MaxResponseBodyBytes of it
+// (a larger one is a *ResponseTooLargeError).
 // An empty body is io.EOF, unwrapped.
 func (e *engine[In, Out]) decodeBody(resp *http.Response) (*batchBody[Out], error) {
 	var body batchBody[Out]
-	limitBody(resp, http.MethodPost, e.spec.Operation, MaxBatchBodyBytes)
+	limitBody(resp, http.MethodPost, e.spec.Operation, MaxResponseBodyBytes)
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		if err == io.EOF {
 			return nil, err

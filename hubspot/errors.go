@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// MaxErrorBodyBytes is the largest error body ParseError reads. Anything
+// maxErrorBodyBytes is the largest error body ParseError reads. Anything
 // beyond it is ignored.
-const MaxErrorBodyBytes = 1 << 20
+const maxErrorBodyBytes = 1 << 20
 
 // Rate-limit policy names HubSpot reports in the policyName field of a 429.
 const (
@@ -66,7 +66,7 @@ func (c *ErrorContext) UnmarshalJSON(b []byte) error {
 			*c = ErrorContext{"": {string(b)}}
 			return nil
 		}
-		*c = ParseJavaStyleContext(s)
+		*c = parseJavaStyleContext(s)
 		return nil
 	default:
 		*c = ErrorContext{"": contextValues(b)}
@@ -108,11 +108,11 @@ func scalarString(v json.RawMessage) string {
 	return string(v)
 }
 
-// ParseJavaStyleContext parses HubSpot's Java-style context string, for
+// parseJavaStyleContext parses HubSpot's Java-style context string, for
 // example "{invalidPropertyName=[propertyValue], missingScopes=[scope1, scope2]}".
 // Values that are not bracketed are taken as a single value. If the string
 // cannot be parsed it is returned verbatim under the key "".
-func ParseJavaStyleContext(s string) ErrorContext {
+func parseJavaStyleContext(s string) ErrorContext {
 	t := strings.TrimSpace(s)
 	if t == "" || t == "{}" {
 		return ErrorContext{}
@@ -394,7 +394,7 @@ func (b *ErrorBody) apiError(statusCode int, status string) *APIError {
 // ParseError turns an error response into *APIError, or *RateLimitError for
 // a 429. It returns nil for status codes below 400.
 //
-// It reads at most MaxErrorBodyBytes of the body, closes the original body
+// It reads at most 1 MiB of the body, closes the original body
 // and replaces resp.Body with a reader over the bytes read, so the body can
 // be read again. Empty and non-JSON bodies are fine: the message is then the
 // (truncated) body text or the HTTP status text.
@@ -407,7 +407,7 @@ func ParseError(resp *http.Response) error {
 	}
 	var data []byte
 	if resp.Body != nil {
-		data, _ = io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
+		data, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 	}

@@ -120,10 +120,10 @@ func TestParseError_bodies(t *testing.T) {
 		}
 	})
 	t.Run("oversized body is capped", func(t *testing.T) {
-		big := strings.Repeat("x", MaxErrorBodyBytes+10)
+		big := strings.Repeat("x", maxErrorBodyBytes+10)
 		resp := response(500, nil, big)
 		ParseError(resp)
-		if b, _ := io.ReadAll(resp.Body); len(b) != MaxErrorBodyBytes {
+		if b, _ := io.ReadAll(resp.Body); len(b) != maxErrorBodyBytes {
 			t.Fatalf("read %d bytes", len(b))
 		}
 	})

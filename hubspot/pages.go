@@ -10,10 +10,6 @@ import (
 	"net/http"
 )
 
-// MaxPageBodyBytes caps the size of one page of a list response
-// (MaxResponseBodyBytes); a larger page is a *ResponseTooLargeError.
-const MaxPageBodyBytes = MaxResponseBodyBytes
-
 // maxPages stops a server that keeps answering the same cursor.
 const maxPages = 100000
 
@@ -40,7 +36,7 @@ type page[T any] struct {
 // answer yields the *APIError (or *RateLimitError) from ParseError and
 // stops, as does a cancelled context. A page whose body was cut off or
 // could not be decoded is requested again (three requests in all); a body
-// over MaxPageBodyBytes is not.
+// over MaxResponseBodyBytes is not.
 func Pages[T any](ctx context.Context, fetch func(ctx context.Context, after string) (*http.Response, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -101,7 +97,7 @@ func fetchPage[T any](ctx context.Context, fetch func(ctx context.Context, after
 	if resp.Request != nil {
 		method, path = resp.Request.Method, resp.Request.URL.Path
 	}
-	limitBody(resp, method, path, MaxPageBodyBytes)
+	limitBody(resp, method, path, MaxResponseBodyBytes)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, !errors.As(err, new(*ResponseTooLargeError)), fmt.Errorf("hubspot: reading %s %s: %w", method, path, err)
