@@ -111,7 +111,7 @@ func TestRender_smallDocument(t *testing.T) {
 		`if !in.Kind.Valid()`,
 		`if in.Id < 1`,
 		"return b.Widgets(ctx, objectType)",
-		"Matches:    matchesWidget,",
+		" matchesWidget,", // the Matches field (alignment varies)
 		"func matchesWidget(in Widget, out Widget) bool",
 	} {
 		if !strings.Contains(src, want) {

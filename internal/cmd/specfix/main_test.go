@@ -57,7 +57,11 @@ func TestRun_usage(t *testing.T) {
 }
 
 func TestFetch_specFile(t *testing.T) {
-	t.Setenv("SPEC_FILE", mini)
+	abs, err := filepath.Abs(mini) // a relative SPEC_FILE is relative to the module root
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SPEC_FILE", abs)
 	out := filepath.Join(t.TempDir(), "raw.json")
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"fetch", "-pins", "../../../spec/pins.json", "-out", out}, nil, &stdout, &stderr); code != 0 {
