@@ -1,7 +1,7 @@
 // Command gen writes the hand-designed parts of generated/associations
-// that oapi-codegen does not: the API version constant and the batch and
-// list helpers on Batcher, rendered with dave/jennifer from the normalized
-// document.
+// that oapi-codegen does not: the API version constants and Schema, one
+// call per operation returning a value or an error, with the batch and list
+// helpers, rendered with dave/jennifer from the normalized document.
 //
 // Usage:
 //
@@ -10,11 +10,21 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/crmkit/hubspot-associations/internal/specsource"
 )
+
+// markerRE matches the line Go tools recognise as marking generated code.
+var markerRE = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
@@ -60,4 +70,57 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// cleanDir deletes the files in dir whose first line is the generated-code
+// marker, so an operation removed upstream leaves no stale file.
+func cleanDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		gen, err := isGenerated(p)
+		if err != nil {
+			return err
+		}
+		if gen {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isGenerated(p string) (bool, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	if s.Scan() {
+		return markerRE.MatchString(s.Text()), nil
+	}
+	return false, s.Err()
+}
+
+// writeFiles writes every file atomically, in name order.
+func writeFiles(dir string, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := specsource.WriteFileAtomic(filepath.Join(dir, n), files[n]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -9,6 +10,28 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
 )
+
+// model is what the generator needs from the normalized document.
+type model struct {
+	Title   string
+	Version string
+	Batches []batchOp // POSTs whose body is a BatchInput
+	Lists   []listOp  // GETs answering a collection
+	Calls   []callOp  // every other operation
+}
+
+// loadModel reads the normalized document with kin-openapi.
+func loadModel(name string, data []byte) (*model, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation(), openapi3.AllowExtraSiblingFields("description")); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return buildModel(doc)
+}
 
 // batchOp is one batch operation: a POST whose body is a BatchInput, an
 // object with an "inputs" array.
@@ -19,7 +42,7 @@ type batchOp struct {
 	Description string   // HubSpot's description
 	Method      string   // POST
 	Path        string   // as in the document
-	PathParams  []string // Go parameter names, in path order
+	PathParams  []param  // in path order
 	InputType   string   // Go type of one input
 	ResultType  string   // Go type of one result, "" when the batch has none
 	Idempotent  bool     // safe to resend after an ambiguous failure
@@ -54,11 +77,29 @@ type listOp struct {
 	OperationID string
 	Helper      string // Labels, Configurations, AllConfigurations
 	Summary     string
-	PathParams  []string
+	PathParams  []param
 	ItemType    string
 	Paged       bool // the response has paging.next.after and the operation an "after" query parameter
 	Exemptions  []string
 }
+
+// callOp is an operation that is neither a batch nor a list: one request,
+// one answer.
+type callOp struct {
+	OperationID string // CreateLabel
+	Summary     string
+	Method      string
+	Path        string
+	PathParams  []param
+	Body        string // Go type of the JSON request body, "" when none
+	Result      string // Go type of the 2xx JSON answer, "" when it has none
+	Idempotent  bool   // by method: GET, PUT, DELETE
+	Exemptions  []string
+}
+
+// param is a path parameter: its name (also the Go parameter name, as
+// oapi-codegen gives it) and Go type.
+type param struct{ Name, Type string }
 
 func buildModel(doc *openapi3.T) (*model, error) {
 	m := &model{}
@@ -72,31 +113,43 @@ func buildModel(doc *openapi3.T) (*model, error) {
 	sort.Strings(paths)
 	for _, p := range paths {
 		item := doc.Paths.Value(p)
-		for _, method := range []string{http.MethodGet, http.MethodPost} {
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			op := item.GetOperation(method)
 			if op == nil || op.Extensions[derivedMark] == true {
 				// Helpers are part of the curated surface: only operations
 				// the rules name get one (specfix marks the others).
 				continue
 			}
-			switch method {
-			case http.MethodGet:
-				if l, ok := listFrom(p, op); ok {
+			ps, err := pathParams(p, op)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %v", method, p, err)
+			}
+			if method == http.MethodGet {
+				if l, ok := listFrom(op, ps); ok {
 					m.Lists = append(m.Lists, l)
+					continue
 				}
-			case http.MethodPost:
-				b, ok, err := batchFrom(p, op)
+			}
+			if method == http.MethodPost {
+				b, ok, err := batchFrom(p, op, ps)
 				if err != nil {
 					return nil, err
 				}
 				if ok {
 					m.Batches = append(m.Batches, b)
+					continue
 				}
 			}
+			c, err := callFrom(method, p, op, ps)
+			if err != nil {
+				return nil, err
+			}
+			m.Calls = append(m.Calls, c)
 		}
 	}
 	sort.Slice(m.Batches, func(i, j int) bool { return m.Batches[i].Helper < m.Batches[j].Helper })
 	sort.Slice(m.Lists, func(i, j int) bool { return m.Lists[i].Helper < m.Lists[j].Helper })
+	sort.Slice(m.Calls, func(i, j int) bool { return m.Calls[i].OperationID < m.Calls[j].OperationID })
 	for i := range m.Batches {
 		b := &m.Batches[i]
 		if b.Idempotent || b.ResultType == "" {
@@ -104,7 +157,7 @@ func buildModel(doc *openapi3.T) (*model, error) {
 		}
 		for j := range m.Lists {
 			l := &m.Lists[j]
-			if l.ItemType == b.ResultType && equalStrings(l.PathParams, b.PathParams) {
+			if l.ItemType == b.ResultType && equalParams(l.PathParams, b.PathParams) {
 				b.ReadBack = l
 				break
 			}
@@ -119,18 +172,61 @@ func buildModel(doc *openapi3.T) (*model, error) {
 // derivedMark is specfix's mark on operations no rule names.
 const derivedMark = "x-specfix-derived-name"
 
-func equalStrings(a, b []string) bool {
-	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
-}
-
-func pathParams(p string, op *openapi3.Operation) []string {
-	var out []string
-	for _, seg := range strings.Split(p, "/") {
-		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			out = append(out, strings.Trim(seg, "{}"))
+func equalParams(a, b []param) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
 		}
 	}
-	return out
+	return true
+}
+
+// pathParams returns the path parameters of op at p in path order, typed
+// from their schemas as oapi-codegen types them.
+func pathParams(p string, op *openapi3.Operation) ([]param, error) {
+	var out []param
+	for _, seg := range strings.Split(p, "/") {
+		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") {
+			continue
+		}
+		name := strings.Trim(seg, "{}")
+		typ := "string"
+		if prm := op.Parameters.GetByInAndName("path", name); prm != nil && prm.Schema != nil && prm.Schema.Value != nil {
+			var err error
+			if typ, err = goType(prm.Schema.Value); err != nil {
+				return nil, fmt.Errorf("path parameter %s: %v", name, err)
+			}
+		}
+		out = append(out, param{Name: name, Type: typ})
+	}
+	return out, nil
+}
+
+// goType is the Go type oapi-codegen gives a scalar schema.
+func goType(s *openapi3.Schema) (string, error) {
+	switch {
+	case s.Type.Is("string"):
+		return "string", nil
+	case s.Type.Is("boolean"):
+		return "bool", nil
+	case s.Type.Is("integer"):
+		switch s.Format {
+		case "int32":
+			return "int32", nil
+		case "int64":
+			return "int64", nil
+		}
+		return "int", nil
+	case s.Type.Is("number"):
+		if s.Format == "double" {
+			return "float64", nil
+		}
+		return "float32", nil
+	}
+	return "", fmt.Errorf("type %v is not a scalar", s.Type)
 }
 
 func exemptions(op *openapi3.Operation) []string {
@@ -161,7 +257,7 @@ func jsonSchema(content openapi3.Content) *openapi3.SchemaRef {
 	return nil
 }
 
-func listFrom(p string, op *openapi3.Operation) (listOp, bool) {
+func listFrom(op *openapi3.Operation, ps []param) (listOp, bool) {
 	r := op.Responses.Status(200)
 	if r == nil || r.Value == nil {
 		return listOp{}, false
@@ -182,7 +278,7 @@ func listFrom(p string, op *openapi3.Operation) (listOp, bool) {
 		OperationID: op.OperationID,
 		Helper:      strings.TrimPrefix(op.OperationID, "List"),
 		Summary:     op.Summary,
-		PathParams:  pathParams(p, op),
+		PathParams:  ps,
 		ItemType:    item,
 		Exemptions:  exemptions(op),
 	}
@@ -196,7 +292,7 @@ func listFrom(p string, op *openapi3.Operation) (listOp, bool) {
 	return l, true
 }
 
-func batchFrom(p string, op *openapi3.Operation) (batchOp, bool, error) {
+func batchFrom(p string, op *openapi3.Operation, ps []param) (batchOp, bool, error) {
 	if op.RequestBody == nil || op.RequestBody.Value == nil {
 		return batchOp{}, false, nil
 	}
@@ -219,7 +315,7 @@ func batchFrom(p string, op *openapi3.Operation) (batchOp, bool, error) {
 		Description: op.Description,
 		Method:      http.MethodPost,
 		Path:        p,
-		PathParams:  pathParams(p, op),
+		PathParams:  ps,
 		InputType:   refName(in),
 		Exemptions:  exemptions(op),
 	}
@@ -268,6 +364,37 @@ func batchFrom(p string, op *openapi3.Operation) (batchOp, bool, error) {
 		b.Values = valuePairs(inFields, fields(result.Value), keySet)
 	}
 	return b, true, nil
+}
+
+// callFrom describes an operation answered with one value, or none.
+func callFrom(method, p string, op *openapi3.Operation, ps []param) (callOp, error) {
+	c := callOp{
+		OperationID: op.OperationID,
+		Summary:     op.Summary,
+		Method:      method,
+		Path:        p,
+		PathParams:  ps,
+		Idempotent:  method != http.MethodPost && method != http.MethodPatch,
+		Exemptions:  exemptions(op),
+	}
+	if op.RequestBody != nil && op.RequestBody.Value != nil && op.RequestBody.Value.Content.Get("application/json") != nil {
+		c.Body = op.OperationID + "JSONRequestBody" // oapi-codegen's name
+	}
+	for _, code := range []int{200, 201} {
+		r := op.Responses.Status(code)
+		if r == nil || r.Value == nil {
+			continue
+		}
+		s := jsonSchema(r.Value.Content)
+		if s == nil {
+			continue
+		}
+		if c.Result = refName(s); c.Result == "" {
+			return callOp{}, fmt.Errorf("%s %s: the %d answer is not a named schema", method, p, code)
+		}
+		break
+	}
+	return c, nil
 }
 
 // valuePairs pairs every non-key input field with the result field showing

@@ -38,7 +38,7 @@ var (
 )
 
 // BatchSpec describes one HubSpot batch operation to RunBatch. The generated
-// Batcher fills it in; the engine is independent of the generated types.
+// Schema fills it in; the engine is independent of the generated types.
 type BatchSpec[In, Out any] struct {
 	// Operation is HubSpot's operation name, e.g. "BatchUpdateConfigurations".
 	Operation string

@@ -16,7 +16,7 @@ import (
 )
 
 // These tests run the batch engine against hubspottest, the fake API, with
-// a BatchSpec written here (the generated Batcher builds the same).
+// a BatchSpec written here (the generated Schema builds the same).
 
 const (
 	token   = "pat-na1-batch-test-token"

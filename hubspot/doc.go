@@ -1,7 +1,7 @@
 // Package hubspot is the hand-written runtime behind the generated HubSpot
 // CRM Associations Schema client: an authenticated, rate-limited, retrying
 // HTTP transport, typed errors, and a generic batch engine that the
-// generated Batcher helpers call.
+// generated Schema calls.
 //
 // Build an *http.Client and hand it to the generated client:
 //

@@ -265,7 +265,7 @@ var (
 // SharedLimiter returns the process-wide limiter for token, creating it with
 // perInterval requests per interval on first use; later calls with the same
 // token return the same limiter (their limits are ignored), so every client
-// and Batcher using one token shares one budget. The registry is keyed by a
+// and Schema using one token shares one budget. The registry is keyed by a
 // SHA-256 of the token, never the token itself. Shared limiters use the real
 // clock.
 func SharedLimiter(token string, perInterval int, interval time.Duration) *AdaptiveLimiter {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,8 +47,7 @@ func (s spec) String() string { return fmt.Sprintf("%s %d", s.category, s.typeID
 // job runs the steps described in the package comment against one client.
 type job struct {
 	cfg       config
-	client    *associations.ClientWithResponses
-	batcher   *associations.Batcher
+	schema    *associations.Schema
 	progress  *progressPrinter
 	log       io.Writer // failure details
 	rng       *rand.Rand
@@ -67,7 +65,6 @@ type job struct {
 func newJob(cfg config, client *associations.ClientWithResponses, stderr io.Writer, labelSuffix string) (*job, error) {
 	j := &job{
 		cfg:       cfg,
-		client:    client,
 		progress:  newProgressPrinter(stderr, cfg.progressEvery),
 		log:       stderr,
 		rng:       rand.New(rand.NewPCG(uint64(cfg.seed), 0x6c696d697473)),
@@ -82,11 +79,11 @@ func newJob(cfg config, client *associations.ClientWithResponses, stderr io.Writ
 	if cfg.concurrency > 0 { // 0: the engine sizes it from the rate limit and round trip
 		bopts = append(bopts, hubspot.WithConcurrency(cfg.concurrency))
 	}
-	b, err := associations.NewBatcher(client, bopts...)
+	b, err := associations.NewSchema(client, bopts...)
 	if err != nil {
 		return nil, err
 	}
-	j.batcher = b
+	j.schema = b
 	return j, nil
 }
 
@@ -192,10 +189,10 @@ func (j *job) listTypes(ctx context.Context) error {
 	var c counter
 	start := time.Now()
 	ctx = c.observe(ctx)
-	types, err := j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
+	types, err := j.schema.Labels(ctx, j.cfg.from, j.cfg.to)
 	var configs []associations.PublicAssociationDefinitionUserConfiguration
 	if err == nil {
-		configs, err = j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
+		configs, err = j.schema.Configurations(ctx, j.cfg.from, j.cfg.to)
 	}
 	s.elapsed = time.Since(start)
 	c.fill(&s)
@@ -233,9 +230,9 @@ func (j *job) listTypes(ctx context.Context) error {
 }
 
 // createLabel creates the job's USER_DEFINED label (step "create label").
-// CreateLabel is not idempotent, so after an ambiguous failure (a 5xx, a
-// reset, a cut-off body) it lists the labels to see whether it exists
-// before trying again.
+// CreateLabel is not idempotent, so when its outcome is unknown
+// (hubspot.ErrOutcomeUnknown: a 5xx, a reset, a cut-off body) it lists the
+// labels to see whether it exists before trying again.
 func (j *job) createLabel(ctx context.Context) error {
 	s := stepResult{name: "create label", hasInputs: true, sent: 1}
 	var c counter
@@ -248,22 +245,25 @@ func (j *job) createLabel(ctx context.Context) error {
 		if attempt > 1 {
 			c.retries.Add(1)
 		}
-		created, err := j.sendCreateLabel(octx, body)
+		created, err := j.schema.CreateLabel(octx, j.cfg.from, j.cfg.to, body)
 		if err == nil {
-			j.label = created
-			break
+			if sp, ok := j.findLabel(created.Results); ok {
+				j.label = sp
+				break
+			}
+			err = fmt.Errorf("the CreateLabel answer has no type labelled %q", j.labelText)
 		}
 		lastErr = err
 		var apiErr *hubspot.APIError
-		if stops(ctx, err) || (errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 &&
-			(apiErr.StatusCode != http.StatusConflict || attempt == 1)) {
-			// Rejected. A 409 on the first attempt is a label this job
-			// did not create: never adopt (and later delete) it.
+		conflictAfterRetry := errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict && attempt > 1
+		if stops(ctx, err) || (!errors.Is(err, hubspot.ErrOutcomeUnknown) && !conflictAfterRetry) {
+			// Rejected (a 409 on the first attempt is a label this job did
+			// not create: never adopt, and later delete, it).
 			break
 		}
-		// Ambiguous, or a 409 after a retry of a create that was applied:
-		// is the label there?
-		labels, lerr := j.batcher.Labels(octx, j.cfg.from, j.cfg.to)
+		// Maybe created (hubspot.ErrOutcomeUnknown), or a 409 after a retry
+		// of a create that was applied: is the label there?
+		labels, lerr := j.schema.Labels(octx, j.cfg.from, j.cfg.to)
 		if lerr != nil {
 			lastErr = lerr
 			if stops(ctx, lerr) {
@@ -292,29 +292,6 @@ func (j *job) createLabel(ctx context.Context) error {
 	j.targets = append([]spec{j.label}, j.targets...)
 	j.sum.steps = append(j.sum.steps, s)
 	return nil
-}
-
-// sendCreateLabel makes one CreateLabel call and returns the type from
-// -from to -to.
-func (j *job) sendCreateLabel(ctx context.Context, body associations.CreateLabelJSONRequestBody) (spec, error) {
-	resp, err := j.client.CreateLabel(ctx, j.cfg.from, j.cfg.to, body)
-	if err != nil {
-		return spec{}, err
-	}
-	defer resp.Body.Close()
-	if err := hubspot.ParseError(resp); err != nil {
-		return spec{}, err
-	}
-	var out struct {
-		Results []associations.AssociationSpecWithLabel `json:"results"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return spec{}, fmt.Errorf("reading the CreateLabel answer: %w", err)
-	}
-	if sp, ok := j.findLabel(out.Results); ok {
-		return sp, nil
-	}
-	return spec{}, fmt.Errorf("the CreateLabel answer has no type labelled %q", j.labelText)
 }
 
 func (j *job) findLabel(labels []associations.AssociationSpecWithLabel) (spec, bool) {
@@ -373,7 +350,7 @@ func (j *job) createLimits(ctx context.Context) error {
 	}
 	start := time.Now()
 	j.progress.begin("create limits", len(inputs))
-	res, err := j.batcher.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	res, err := j.schema.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
 	if res != nil {
 		for _, ok := range res.Succeeded {
@@ -401,7 +378,7 @@ func (j *job) updateLimits(ctx context.Context) error {
 	}
 	start := time.Now()
 	j.progress.begin("update limits", len(inputs))
-	res, err := j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	res, err := j.schema.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
 	if res != nil {
 		for _, ok := range res.Succeeded {
@@ -426,7 +403,7 @@ func (j *job) purgeLimits(ctx context.Context, name string) error {
 	}
 	start := time.Now()
 	j.progress.begin(name, len(inputs))
-	res, err := j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
+	res, err := j.schema.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
 	if res != nil {
 		for _, ok := range res.Succeeded {
@@ -449,11 +426,11 @@ func (j *job) readBack(ctx context.Context, name string, all bool) error {
 	var c counter
 	start := time.Now()
 	octx := c.observe(ctx)
-	configs, err := j.batcher.Configurations(octx, j.cfg.from, j.cfg.to)
+	configs, err := j.schema.Configurations(octx, j.cfg.from, j.cfg.to)
 	total := 0
 	if err == nil && all {
 		// The iterator form: count without holding every configuration.
-		for _, ierr := range j.batcher.AllConfigurationsSeq(octx) {
+		for _, ierr := range j.schema.AllConfigurationsSeq(octx) {
 			if ierr != nil {
 				err = ierr
 				break
@@ -501,11 +478,7 @@ func (j *job) deleteLabel(ctx context.Context, name string) error {
 	s := stepResult{name: name, hasInputs: true, sent: 1}
 	var c counter
 	start := time.Now()
-	resp, err := j.client.DeleteLabel(c.observe(ctx), j.cfg.from, j.cfg.to, j.label.typeID)
-	if err == nil {
-		err = hubspot.ParseError(resp)
-		resp.Body.Close()
-	}
+	err := j.schema.DeleteLabel(c.observe(ctx), j.cfg.from, j.cfg.to, j.label.typeID)
 	var apiErr *hubspot.APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && c.requests.Load() > 1 {
 		s.note = "already gone after a retry"
@@ -537,10 +510,10 @@ func (j *job) verify(ctx context.Context) error {
 	var c counter
 	start := time.Now()
 	octx := c.observe(ctx)
-	configs, err := j.batcher.Configurations(octx, j.cfg.from, j.cfg.to)
+	configs, err := j.schema.Configurations(octx, j.cfg.from, j.cfg.to)
 	var labels []associations.AssociationSpecWithLabel
 	if err == nil {
-		labels, err = j.batcher.Labels(octx, j.cfg.from, j.cfg.to)
+		labels, err = j.schema.Labels(octx, j.cfg.from, j.cfg.to)
 	}
 	s.elapsed = time.Since(start)
 	c.fill(&s)

@@ -14,12 +14,12 @@
 //     a limit (the job never touches limits it did not create);
 //  2. create label:   CreateLabel, a USER_DEFINED label (and its inverse),
 //     the first target; at most -n targets in all;
-//  3. create limits:  Batcher.CreateConfigurations for every target;
+//  3. create limits:  Schema.CreateConfigurations for every target;
 //  4. read back:      Configurations (checked against what was sent) and
 //     AllConfigurationsSeq (a portal-wide count);
-//  5. update limits:  Batcher.UpdateConfigurations for every created limit;
+//  5. update limits:  Schema.UpdateConfigurations for every created limit;
 //  6. read back:      Configurations, checked against the updates;
-//  7. purge limits:   Batcher.PurgeConfigurations for every target;
+//  7. purge limits:   Schema.PurgeConfigurations for every target;
 //  8. delete label:   DeleteLabel;
 //  9. verify:         Configurations and Labels: none of the job's limits and
 //     not its label are left.

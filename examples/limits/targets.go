@@ -116,7 +116,7 @@ func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout
 // listLive prints the association types between the object types with
 // their limits, and the number of limits across all object pairs.
 func listLive(ctx context.Context, cfg config, client *associations.ClientWithResponses, stdout io.Writer) error {
-	b, err := associations.NewBatcher(client)
+	b, err := associations.NewSchema(client)
 	if err != nil {
 		return err
 	}

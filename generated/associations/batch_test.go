@@ -24,8 +24,8 @@ const (
 )
 
 // setup starts the fake with n USER_DEFINED association types (typeId
-// 1..n) from -> to and returns a Batcher over a default client.
-func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubspot.BatchOption) (*hubspottest.Server, *associations.Batcher) {
+// 1..n) from -> to and returns a Schema over a default client.
+func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubspot.BatchOption) (*hubspottest.Server, *associations.Schema) {
 	t.Helper()
 	opts := []hubspottest.Option{hubspottest.WithToken(token), hubspottest.WithRateLimit(10000, time.Second)}
 	for i := 1; i <= n; i++ {
@@ -41,7 +41,7 @@ func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubsp
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := associations.NewBatcher(client, batchOpts...)
+	b, err := associations.NewSchema(client, batchOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func limitsByType(srv *hubspottest.Server) map[int32]int32 {
 	return m
 }
 
-func TestBatcher_lifecycle(t *testing.T) {
+func TestSchema_lifecycle(t *testing.T) {
 	t.Parallel()
 	const n = 250
 	var progress []hubspot.Progress
@@ -167,7 +167,7 @@ func TestBatcher_lifecycle(t *testing.T) {
 	}
 }
 
-func TestBatcher_Labels(t *testing.T) {
+func TestSchema_Labels(t *testing.T) {
 	t.Parallel()
 	srv, b := setup(t, 0, nil)
 	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token))
@@ -204,7 +204,7 @@ func TestBatcher_Labels(t *testing.T) {
 	}
 }
 
-func TestBatcher_validation_sendsNothing(t *testing.T) {
+func TestSchema_validation_sendsNothing(t *testing.T) {
 	t.Parallel()
 	srv, b := setup(t, 5, nil)
 	in := creates(5, 1)
@@ -239,7 +239,7 @@ func contains(s, sub string) bool {
 	return false
 }
 
-func TestBatcher_partialFailure207(t *testing.T) {
+func TestSchema_partialFailure207(t *testing.T) {
 	t.Parallel()
 	srv, b := setup(t, 10, nil)
 	for i := int32(1); i <= 5; i++ {
@@ -267,7 +267,7 @@ func TestBatcher_partialFailure207(t *testing.T) {
 	}
 }
 
-func TestBatcher_splitsChunksHubSpotRejects(t *testing.T) {
+func TestSchema_splitsChunksHubSpotRejects(t *testing.T) {
 	t.Parallel()
 	const n = 90
 	srv, b := setup(t, n, []hubspottest.Option{hubspottest.WithMaxBatchInputs(20)})
@@ -281,7 +281,7 @@ func TestBatcher_splitsChunksHubSpotRejects(t *testing.T) {
 	}
 }
 
-func TestBatcher_dailyLimitStops(t *testing.T) {
+func TestSchema_dailyLimitStops(t *testing.T) {
 	t.Parallel()
 	const n = 500
 	srv, b := setup(t, n, []hubspottest.Option{hubspottest.WithDailyLimit(3)}, hubspot.WithConcurrency(1))
@@ -299,7 +299,7 @@ func TestBatcher_dailyLimitStops(t *testing.T) {
 	}
 }
 
-func TestBatcher_cancel(t *testing.T) {
+func TestSchema_cancel(t *testing.T) {
 	t.Parallel()
 	const n = 1000
 	ctx, cancel := context.WithCancel(context.Background())
@@ -318,10 +318,10 @@ func TestBatcher_cancel(t *testing.T) {
 	}
 }
 
-// TestBatcher_faults drives creates through random faults (5xx, resets
+// TestSchema_faults drives creates through random faults (5xx, resets
 // before and after applying, truncated bodies) and 429s: every input is
 // accounted once and the server holds exactly the inputs reported done.
-func TestBatcher_faults(t *testing.T) {
+func TestSchema_faults(t *testing.T) {
 	t.Parallel()
 	for seed := int64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
@@ -358,10 +358,10 @@ func TestBatcher_faults(t *testing.T) {
 	}
 }
 
-// TestBatcher_rateLimitedRun updates 20,000 limits against a server that
+// TestSchema_rateLimitedRun updates 20,000 limits against a server that
 // allows 100 requests per second and reports the figures the issue asks
 // for. It asserts correctness only; the numbers are logged, not timed.
-func TestBatcher_rateLimitedRun(t *testing.T) {
+func TestSchema_rateLimitedRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20,000 inputs; skipped with -short")
 	}
@@ -389,9 +389,9 @@ func TestBatcher_rateLimitedRun(t *testing.T) {
 		limit, interval, st.Requests, chunks, st.RateLimited, wall.Round(time.Millisecond), minimum, float64(wall)/float64(minimum))
 }
 
-// TestBatcher_resendsAfterUnreadableAnswer: a cut-off answer to an
+// TestSchema_resendsAfterUnreadableAnswer: a cut-off answer to an
 // idempotent update is resent; a 503 on a create is resolved by read-back.
-func TestBatcher_resendsAfterUnreadableAnswer(t *testing.T) {
+func TestSchema_resendsAfterUnreadableAnswer(t *testing.T) {
 	t.Parallel()
 	const n = 150
 	srv, b := setup(t, n, nil)

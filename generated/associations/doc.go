@@ -3,34 +3,38 @@
 // published OpenAPI document (see APIVersion) after normalization, so that
 // its names and types are the same for every API version.
 //
-// Everything here except this file and generate.go is generated: models and
-// the client by oapi-codegen, Batcher and the version constants by the
-// generator in gen/. Do not edit; run `make generate`.
+// Everything here except this file, generate.go and the tests is
+// generated: models and the raw client by oapi-codegen, Schema and the
+// version constants by the generator in gen/. Do not edit; run `make
+// generate`.
 //
-// A client with production defaults (rate limiting shared per token,
-// retries with backoff, User-Agent, timeout):
+// Schema has one call per operation. Each returns its value or an error;
+// HubSpot's refusals are a *hubspot.APIError (a *hubspot.RateLimitError for
+// a 429), found with errors.As:
 //
 //	client, err := associations.NewDefaultClient("", hubspot.WithToken(token))
 //	if err != nil {
 //		return err
 //	}
-//	resp, err := client.ListLabelsWithResponse(ctx, "contacts", "companies")
+//	schema, err := associations.NewSchema(client)
 //	if err != nil {
 //		return err
 //	}
-//	if resp.JSONDefault != nil { // HubSpot's error body, typed
-//		return fmt.Errorf("HubSpot: %s (%s)", resp.JSONDefault.Message, resp.JSONDefault.Category)
+//	labels, err := schema.Labels(ctx, "contacts", "companies")
+//	var apiErr *hubspot.APIError
+//	if errors.As(err, &apiErr) {
+//		return fmt.Errorf("HubSpot says %s (%s)", apiErr.Message, apiErr.Category)
 //	}
-//	for _, l := range resp.JSON200.Results {
+//	for _, l := range labels {
 //		fmt.Println(l.TypeId, l.Category)
 //	}
 //
-// Any number of inputs in one call, with an exact account of the outcome:
+// Batch calls take any number of inputs, with an exact account of the
+// outcome:
 //
-//	b, err := associations.NewBatcher(client, hubspot.WithProgress(func(p hubspot.Progress) {
-//		fmt.Fprintf(os.Stderr, "\r%d/%d", p.Done, p.Total)
-//	}))
-//	res, err := b.UpdateConfigurations(ctx, "contacts", "companies", inputs)
+//	schema, err := associations.NewSchema(client, hubspot.WithResendUnknown(),
+//		hubspot.WithProgress(func(p hubspot.Progress) { fmt.Fprintf(os.Stderr, "\r%d/%d", p.Done, p.Total) }))
+//	res, err := schema.UpdateConfigurations(ctx, "contacts", "companies", inputs)
 //	for _, f := range res.Failed {
 //		var apiErr *hubspot.APIError
 //		if errors.As(f.Err, &apiErr) {
@@ -41,4 +45,7 @@
 //	if errors.As(err, &rl) && rl.Daily() {
 //		log.Printf("daily limit reached; %d inputs not attempted", len(res.NotAttempted))
 //	}
+//
+// NewDefaultClient's *ClientWithResponses is the raw oapi-codegen client,
+// for anything Schema does not cover.
 package associations

@@ -27,12 +27,12 @@ func createOf(typeID, max int32) associations.PublicAssociationDefinitionConfigu
 		Category: associations.AssociationCategoryUserDefined, TypeId: typeID, MaxToObjectIds: max}
 }
 
-// TestBatcher_CreateConfigurations_preExistingNeverSucceeds: the portal
+// TestSchema_CreateConfigurations_preExistingNeverSucceeds: the portal
 // holds limit 279 = 1; a create of {279 -> 7, 280 -> 7} meets a cut-off
 // list and a reset after apply. 279 is never reported created: with the
 // baseline read again it fails as pre-existing; with no usable baseline both
 // inputs fail with ErrOutcomeUnknown.
-func TestBatcher_CreateConfigurations_preExistingNeverSucceeds(t *testing.T) {
+func TestSchema_CreateConfigurations_preExistingNeverSucceeds(t *testing.T) {
 	t.Parallel()
 	truncList := hubspottest.Fault{Kind: hubspottest.FaultTruncateBody, Op: hubspottest.OpListConfigurations}
 	resetCreate := hubspottest.Fault{Kind: hubspottest.FaultResetAfterApply, Op: hubspottest.OpBatchCreateConfigurations}
@@ -90,12 +90,12 @@ func TestBatcher_CreateConfigurations_preExistingNeverSucceeds(t *testing.T) {
 	}
 }
 
-// TestBatcher_outcomeUnknownAfterMaybeApplied: after a reset once the
+// TestSchema_outcomeUnknownAfterMaybeApplied: after a reset once the
 // change is applied, then 503s until the transport gives up (update,
 // purge) or cut-off read-backs (create), every input fails with
 // ErrOutcomeUnknown wrapping the last error, and the server holds the
 // change.
-func TestBatcher_outcomeUnknownAfterMaybeApplied(t *testing.T) {
+func TestSchema_outcomeUnknownAfterMaybeApplied(t *testing.T) {
 	t.Parallel()
 	const n = 3
 	reset := func(op hubspottest.Operation) hubspottest.Fault {
@@ -110,18 +110,18 @@ func TestBatcher_outcomeUnknownAfterMaybeApplied(t *testing.T) {
 		op       string
 		existing bool
 		script   []hubspottest.Fault
-		run      func(b *associations.Batcher) ([]error, error)
+		run      func(b *associations.Schema) ([]error, error)
 		want     map[int32]int32 // server limits afterwards
 		lastErr  func(error) bool
 	}{
 		{"update", true, []hubspottest.Fault{reset(upd), s503(upd), s503(upd), s503(upd), s503(upd)},
-			func(b *associations.Batcher) ([]error, error) {
+			func(b *associations.Schema) ([]error, error) {
 				res, err := b.UpdateConfigurations(context.Background(), from, to, updates(n, 42))
 				return failures(res), err
 			},
 			map[int32]int32{1: 42, 2: 42, 3: 42}, is503},
 		{"purge", true, []hubspottest.Fault{reset(purge), s503(purge), s503(purge), s503(purge), s503(purge)},
-			func(b *associations.Batcher) ([]error, error) {
+			func(b *associations.Schema) ([]error, error) {
 				in := make([]associations.PublicAssociationSpec, n)
 				for i := range in {
 					in[i] = associations.PublicAssociationSpec{Category: associations.AssociationCategoryUserDefined, TypeId: int32(i + 1)}
@@ -131,7 +131,7 @@ func TestBatcher_outcomeUnknownAfterMaybeApplied(t *testing.T) {
 			},
 			map[int32]int32{}, is503},
 		{"create", false, []hubspottest.Fault{reset(create), trunc, trunc, trunc},
-			func(b *associations.Batcher) ([]error, error) {
+			func(b *associations.Schema) ([]error, error) {
 				res, err := b.CreateConfigurations(context.Background(), from, to, creates(n, 42))
 				return failures(res), err
 			},
@@ -183,13 +183,13 @@ func is503(err error) bool {
 	return errors.As(err, &ae) && ae.StatusCode == 503
 }
 
-// TestBatcher_CreateConfigurations_chaos: creates over a portal where some
+// TestSchema_CreateConfigurations_chaos: creates over a portal where some
 // limits already exist, with seeded resets (before and after apply), cut-off
 // answers and 5xx on every operation, reads included. Whatever happens, the
 // server holds exactly the pre-existing limits, unchanged, plus the inputs
 // reported Succeeded with the value asked, plus possibly inputs reported
 // Failed with ErrOutcomeUnknown; nothing else.
-func TestBatcher_CreateConfigurations_chaos(t *testing.T) {
+func TestSchema_CreateConfigurations_chaos(t *testing.T) {
 	t.Parallel()
 	const n, pre, want = 400, 1, 5
 	// Cut-off answers and resets after apply are what make outcomes

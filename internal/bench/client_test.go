@@ -103,7 +103,7 @@ func BenchmarkClient_batcher(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bt, err := associations.NewBatcher(client)
+	bt, err := associations.NewSchema(client)
 	if err != nil {
 		b.Fatal(err)
 	}

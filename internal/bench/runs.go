@@ -56,7 +56,7 @@ func RunBatcher(ctx context.Context, url string, rt http.RoundTripper, inputs []
 	if o.ChunkSize > 0 {
 		bopts = append(bopts, hubspot.WithChunkSize(o.ChunkSize))
 	}
-	b, err := associations.NewBatcher(client, bopts...)
+	b, err := associations.NewSchema(client, bopts...)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -143,7 +143,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
 func windowSection(ctx context.Context, w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "\n## 1. 20,000 updates under a rolling window\n\n")
-	fmt.Fprintf(w, "20,000 limit updates (200 requests of 100) with `Batcher.UpdateConfigurations` (default options,\n")
+	fmt.Fprintf(w, "20,000 limit updates (200 requests of 100) with `Schema.UpdateConfigurations` (default options,\n")
 	fmt.Fprintf(w, "a fresh limiter) and, beside it, a plain sequential loop over the generated client that sleeps\n")
 	fmt.Fprintf(w, "1 s after a 429, a 5xx or a connection error (what a user writes by hand). Round trips 5-15 ms.\n")
 	fmt.Fprintf(w, "Faults: 5%% of requests answered 503, 3%% reset after the change was applied (seeded).\n\n")

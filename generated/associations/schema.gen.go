@@ -12,11 +12,12 @@ import (
 	"strconv"
 )
 
-// NewDefaultClient returns a client with production defaults: server is
+// NewDefaultClient returns the raw client with production defaults: server is
 // HubSpot's API (hubspot.DefaultBaseURL when empty), requests carry UserAgent,
 // a bearer token, a request timeout, client-side rate limiting shared by
 // every client of the same token, and retries with backoff (see package hubspot).
-// Pass the token with hubspot.WithToken or hubspot.WithTokenSource.
+// Pass the token with hubspot.WithToken or hubspot.WithTokenSource. Hand it to
+// NewSchema for calls that return values and errors.
 func NewDefaultClient(server string, opts ...hubspot.Option) (*ClientWithResponses, error) {
 	if server == "" {
 		server = hubspot.DefaultBaseURL
@@ -28,29 +29,63 @@ func NewDefaultClient(server string, opts ...hubspot.Option) (*ClientWithRespons
 	return NewClientWithResponses(server, WithHTTPClient(hc))
 }
 
-// Batcher runs HubSpot's batch operations over any number of inputs and
-// lists whole collections: it chunks, bounds concurrency, rate-limits,
-// retries and accounts for every input (see hubspot.RunBatch). Use a client
-// from NewDefaultClient so that requests are rate-limited and retried.
-type Batcher struct {
+// Schema is HubSpot's Associations Schema API (association labels and
+// association limits) as Go calls: each operation returns its value or an
+// error, a *hubspot.APIError or *hubspot.RateLimitError for HubSpot's
+// refusals (use errors.As); batch calls take any number of inputs and account
+// for each (see hubspot.RunBatch); list calls follow paging. Build it with
+// NewSchema over a client from NewDefaultClient, so that requests are
+// rate-limited and retried. The raw client stays available for anything else.
+type Schema struct {
 	client ClientInterface
 	cfg    hubspot.Config
 }
 
-// NewBatcher returns a Batcher sending through client. Options set the chunk
-// size, concurrency, progress callback and logger; invalid ones are an error.
-func NewBatcher(client ClientInterface, opts ...hubspot.BatchOption) (*Batcher, error) {
+// NewSchema returns a Schema sending through client. Options tune the batch
+// calls (chunk size, concurrency, resending, progress, logger); invalid ones
+// are an error.
+func NewSchema(client ClientInterface, opts ...hubspot.BatchOption) (*Schema, error) {
 	if client == nil {
-		return nil, errors.New("associations: NewBatcher: nil client")
+		return nil, errors.New("associations: NewSchema: nil client")
 	}
 	cfg, err := hubspot.NewConfig(opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Batcher{
+	return &Schema{
 		cfg:    cfg,
 		client: client,
 	}, nil
+}
+
+// CreateLabel calls HubSpot's CreateLabel (POST
+// /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels): Create
+// association label. It returns its answer on success; HubSpot's refusal is a
+// *hubspot.APIError (a *hubspot.RateLimitError for a 429).
+// It is not idempotent: when it may have been applied without an answer (a
+// reset after sending, a 5xx, a cut-off answer) the error satisfies
+// errors.Is(err, hubspot.ErrOutcomeUnknown); look before calling it again.
+// HubSpot exempts this operation from these rate limits: ten-secondly.
+func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body CreateLabelJSONRequestBody) (*CollectionResponseAssociationSpecWithLabelNoPaging, error) {
+	return hubspot.Decode[CollectionResponseAssociationSpecWithLabelNoPaging](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
+}
+
+// DeleteLabel calls HubSpot's DeleteLabel (DELETE
+// /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId}):
+// Delete association label. It returns nil on success; HubSpot's refusal is a
+// *hubspot.APIError (a *hubspot.RateLimitError for a 429).
+// HubSpot exempts this operation from these rate limits: ten-secondly.
+func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32) error {
+	return hubspot.Check(s.client.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeId))
+}
+
+// UpdateLabel calls HubSpot's UpdateLabel (PUT
+// /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels): Update
+// association label. It returns nil on success; HubSpot's refusal is a
+// *hubspot.APIError (a *hubspot.RateLimitError for a 429).
+// HubSpot exempts this operation from these rate limits: ten-secondly.
+func (s *Schema) UpdateLabel(ctx context.Context, fromObjectType string, toObjectType string, body UpdateLabelJSONRequestBody) error {
+	return hubspot.Check(s.client.UpdateLabel(ctx, fromObjectType, toObjectType, body))
 }
 
 // CreateConfigurations runs HubSpot's BatchCreateConfigurations (POST
@@ -65,8 +100,8 @@ func NewBatcher(client ClientInterface, opts ...hubspot.BatchOption) (*Batcher, 
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
-func (b *Batcher) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration], error) {
-	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration]{
+func (s *Schema) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration], error) {
+	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration]{
 		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationCreateRequest,
 		AppendResultKey: appendKeyPublicAssociationDefinitionUserConfiguration,
 		Idempotent:      false,
@@ -75,11 +110,11 @@ func (b *Batcher) CreateConfigurations(ctx context.Context, fromObjectType strin
 		Matches:         matchesPublicAssociationDefinitionConfigurationCreateRequest,
 		Operation:       "BatchCreateConfigurations",
 		ReadBack: func(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
-			return b.Configurations(ctx, fromObjectType, toObjectType)
+			return s.Configurations(ctx, fromObjectType, toObjectType)
 		},
 		ResultKey: keyPublicAssociationDefinitionUserConfiguration,
 		Send: func(ctx context.Context, chunk []PublicAssociationDefinitionConfigurationCreateRequest) (*http.Response, error) {
-			return b.client.BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
+			return s.client.BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
 		Validate: validatePublicAssociationDefinitionConfigurationCreateRequest,
 	}, inputs)
@@ -108,19 +143,20 @@ func validatePublicAssociationDefinitionConfigurationCreateRequest(in PublicAsso
 //
 // Inputs are validated before anything is sent, then sent in chunks; results
 // are matched to inputs by category and typeId. It is idempotent: a chunk is
-// resent after a timeout or a 5xx.
+// resent after a cut-off answer (and, with hubspot.WithResendUnknown, after a
+// timeout or a 5xx).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
-func (b *Batcher) PurgeConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationSpec) (*hubspot.Result[PublicAssociationSpec, struct{}], error) {
-	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationSpec, struct{}]{
+func (s *Schema) PurgeConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationSpec) (*hubspot.Result[PublicAssociationSpec, struct{}], error) {
+	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[PublicAssociationSpec, struct{}]{
 		AppendInputKey: appendKeyPublicAssociationSpec,
 		Idempotent:     true,
 		InputKey:       keyPublicAssociationSpec,
 		KeyFields:      keyFieldsPublicAssociationSpec,
 		Operation:      "BatchPurgeConfigurations",
 		Send: func(ctx context.Context, chunk []PublicAssociationSpec) (*http.Response, error) {
-			return b.client.BatchPurgeConfigurations(ctx, fromObjectType, toObjectType, BatchPurgeConfigurationsJSONRequestBody{Inputs: chunk})
+			return s.client.BatchPurgeConfigurations(ctx, fromObjectType, toObjectType, BatchPurgeConfigurationsJSONRequestBody{Inputs: chunk})
 		},
 		Validate: validatePublicAssociationSpec,
 	}, inputs)
@@ -146,12 +182,13 @@ func validatePublicAssociationSpec(in PublicAssociationSpec) []string {
 //
 // Inputs are validated before anything is sent, then sent in chunks; results
 // are matched to inputs by category and typeId. It is idempotent: a chunk is
-// resent after a timeout or a 5xx.
+// resent after a cut-off answer (and, with hubspot.WithResendUnknown, after a
+// timeout or a 5xx).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
-func (b *Batcher) UpdateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult], error) {
-	return hubspot.RunBatch(ctx, b.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult]{
+func (s *Schema) UpdateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult], error) {
+	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult]{
 		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationUpdateRequest,
 		AppendResultKey: appendKeyPublicAssociationDefinitionConfigurationUpdateResult,
 		Idempotent:      true,
@@ -160,7 +197,7 @@ func (b *Batcher) UpdateConfigurations(ctx context.Context, fromObjectType strin
 		Operation:       "BatchUpdateConfigurations",
 		ResultKey:       keyPublicAssociationDefinitionConfigurationUpdateResult,
 		Send: func(ctx context.Context, chunk []PublicAssociationDefinitionConfigurationUpdateRequest) (*http.Response, error) {
-			return b.client.BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
+			return s.client.BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
 		Validate: validatePublicAssociationDefinitionConfigurationUpdateRequest,
 	}, inputs)
@@ -292,49 +329,50 @@ func keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAsso
 // AllConfigurationsSeq yields every result of HubSpot's ListAllConfigurations
 // (Retrieve all association limits), following paging if the API version
 // pages, and stops at the first error.
-func (b *Batcher) AllConfigurationsSeq(ctx context.Context) iter.Seq2[PublicAssociationDefinitionUserConfiguration, error] {
+func (s *Schema) AllConfigurationsSeq(ctx context.Context) iter.Seq2[PublicAssociationDefinitionUserConfiguration, error] {
 	return hubspot.Pages[PublicAssociationDefinitionUserConfiguration](ctx, func(ctx context.Context, after string) (*http.Response, error) {
 		_ = after // this version does not page
-		return b.client.ListAllConfigurations(ctx)
+		return s.client.ListAllConfigurations(ctx)
 	})
 }
 
 // AllConfigurations returns every result of HubSpot's ListAllConfigurations
 // (Retrieve all association limits) as one slice, whatever paging the API
-// version has.
-func (b *Batcher) AllConfigurations(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
-	return hubspot.Collect(b.AllConfigurationsSeq(ctx))
+// version has. A page whose answer is cut off is asked for again.
+func (s *Schema) AllConfigurations(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
+	return hubspot.Collect(s.AllConfigurationsSeq(ctx))
 }
 
 // ConfigurationsSeq yields every result of HubSpot's ListConfigurations
 // (Retrieve association limits), following paging if the API version pages,
 // and stops at the first error.
-func (b *Batcher) ConfigurationsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[PublicAssociationDefinitionUserConfiguration, error] {
+func (s *Schema) ConfigurationsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[PublicAssociationDefinitionUserConfiguration, error] {
 	return hubspot.Pages[PublicAssociationDefinitionUserConfiguration](ctx, func(ctx context.Context, after string) (*http.Response, error) {
 		_ = after // this version does not page
-		return b.client.ListConfigurations(ctx, fromObjectType, toObjectType)
+		return s.client.ListConfigurations(ctx, fromObjectType, toObjectType)
 	})
 }
 
 // Configurations returns every result of HubSpot's ListConfigurations
 // (Retrieve association limits) as one slice, whatever paging the API version
-// has.
-func (b *Batcher) Configurations(ctx context.Context, fromObjectType string, toObjectType string) ([]PublicAssociationDefinitionUserConfiguration, error) {
-	return hubspot.Collect(b.ConfigurationsSeq(ctx, fromObjectType, toObjectType))
+// has. A page whose answer is cut off is asked for again.
+func (s *Schema) Configurations(ctx context.Context, fromObjectType string, toObjectType string) ([]PublicAssociationDefinitionUserConfiguration, error) {
+	return hubspot.Collect(s.ConfigurationsSeq(ctx, fromObjectType, toObjectType))
 }
 
 // LabelsSeq yields every result of HubSpot's ListLabels (Retrieve association
 // labels), following paging if the API version pages, and stops at the first
 // error.
-func (b *Batcher) LabelsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[AssociationSpecWithLabel, error] {
+func (s *Schema) LabelsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[AssociationSpecWithLabel, error] {
 	return hubspot.Pages[AssociationSpecWithLabel](ctx, func(ctx context.Context, after string) (*http.Response, error) {
 		_ = after // this version does not page
-		return b.client.ListLabels(ctx, fromObjectType, toObjectType)
+		return s.client.ListLabels(ctx, fromObjectType, toObjectType)
 	})
 }
 
 // Labels returns every result of HubSpot's ListLabels (Retrieve association
-// labels) as one slice, whatever paging the API version has.
-func (b *Batcher) Labels(ctx context.Context, fromObjectType string, toObjectType string) ([]AssociationSpecWithLabel, error) {
-	return hubspot.Collect(b.LabelsSeq(ctx, fromObjectType, toObjectType))
+// labels) as one slice, whatever paging the API version has. A page whose
+// answer is cut off is asked for again.
+func (s *Schema) Labels(ctx context.Context, fromObjectType string, toObjectType string) ([]AssociationSpecWithLabel, error) {
+	return hubspot.Collect(s.LabelsSeq(ctx, fromObjectType, toObjectType))
 }
