@@ -253,6 +253,66 @@ func TestTransport_RoundTrip_connectionRefusedRetriesPOST(t *testing.T) {
 	}
 }
 
+// TestTransport_RoundTrip_retryPolicy: a RetryPolicy bounds the attempts
+// and delays, and its CheckRetry replaces the built-in decision (here: a
+// POST 500 the built-in one would not retry, and nothing else).
+func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
+	t.Parallel()
+	fail := func(code int) step { return step{status: code, body: `{"message":"boom"}`} }
+	ok := step{status: 200, body: `{}`}
+	onlyPOST500 := func(a Attempt) (bool, string) {
+		return a.Request.Method == "POST" && a.Response != nil && a.Response.StatusCode == 500, "test policy"
+	}
+	tests := []struct {
+		name       string
+		policy     RetryPolicy
+		steps      []step
+		wantStatus int
+		wantSleeps []time.Duration
+	}{
+		{"bounded attempts and delays", RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: 1500 * time.Millisecond},
+			[]step{rl(PolicySecondly, nil)}, 429, []time.Duration{time.Second, 1500 * time.Millisecond}},
+		{"Retry-After over the cap ends the retries", RetryPolicy{MaxRetryAfter: 2 * time.Second},
+			[]step{rl(PolicySecondly, map[string]string{"Retry-After": "3"}), ok}, 429, nil},
+		{"CheckRetry retries what the built-in decision would not", RetryPolicy{CheckRetry: onlyPOST500},
+			[]step{fail(500), ok}, 200, []time.Duration{DefaultBaseDelay}},
+		{"CheckRetry refuses what the built-in decision would retry", RetryPolicy{CheckRetry: onlyPOST500},
+			[]step{rl(PolicySecondly, nil), ok}, 429, nil},
+		{"MaxAttempts 1 disables retries", RetryPolicy{MaxAttempts: 1}, []step{rl(PolicySecondly, nil), ok}, 429, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			mux, base := setup(t)
+			srv := &stepServer{t: t, steps: tc.steps}
+			mux.Handle("/x", srv)
+			clock := newFakeClock()
+			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock), WithRand(maxRand{}),
+				WithBaseTransport(testTransport(t)), WithRetryPolicy(tc.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("POST", base+"/x", strings.NewReader(`{"a":1}`))
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus || len(srv.requests()) != len(tc.wantSleeps)+1 {
+				t.Fatalf("status %d after %d requests, want %d after %d", resp.StatusCode, len(srv.requests()), tc.wantStatus, len(tc.wantSleeps)+1)
+			}
+			if got := clock.Sleeps(); !slices.Equal(got, tc.wantSleeps) {
+				t.Fatalf("sleeps = %v, want %v", got, tc.wantSleeps)
+			}
+			for _, r := range srv.requests() {
+				if r.body != `{"a":1}` {
+					t.Fatalf("body %q, want the same on every attempt", r.body)
+				}
+			}
+		})
+	}
+}
+
 func TestTransport_RoundTrip_contextCancelledDuringWait(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
