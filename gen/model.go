@@ -36,19 +36,19 @@ func loadModel(name string, data []byte) (*model, error) {
 // batchOp is one batch operation: a POST whose body is a BatchInput, an
 // object with an "inputs" array.
 type batchOp struct {
-	OperationID string   // BatchUpdateConfigurations
-	Helper      string   // UpdateConfigurations
-	Summary     string   // HubSpot's summary
-	Description string   // HubSpot's description
-	Method      string   // POST
-	Path        string   // as in the document
-	PathParams  []param  // in path order
-	InputType   string   // Go type of one input
-	ResultType  string   // Go type of one result, "" when the batch has none
-	Idempotent  bool     // safe to resend after an ambiguous failure
-	Keys        []field  // fields that match a result to its input
-	Checks      []field  // input fields with constraints to validate
-	ReadBack    *listOp  // list operation that reads back what exists, for non-idempotent batches
+	OperationID string  // BatchUpdateConfigurations
+	Helper      string  // UpdateConfigurations
+	Summary     string  // HubSpot's summary
+	Description string  // HubSpot's description
+	Method      string  // POST
+	Path        string  // as in the document
+	PathParams  []param // in path order
+	InputType   string  // Go type of one input
+	ResultType  string  // Go type of one result, "" when the batch has none
+	Idempotent  bool    // safe to resend after an ambiguous failure
+	Keys        []field // fields that match a result to its input
+	Checks      []field // input fields with constraints to validate
+	ReadBack    *listOp // list operation that reads back what exists, for non-idempotent batches
 	// Values pairs each non-key input field with the result field that shows
 	// it (same JSON name, else the one whose name ends with it, as
 	// maxToObjectIds -> userEnforcedMaxToObjectIds); nil when a field has no
