@@ -143,3 +143,42 @@ func TestCleanDir(t *testing.T) {
 		t.Error("hand-written file removed")
 	}
 }
+
+// TestRender_calls: an operation that is neither a batch nor a list gets a
+// call returning its answer (typed path parameters, the JSON body) or only
+// an error when it answers without a body.
+func TestRender_calls(t *testing.T) {
+	t.Parallel()
+	doc := `{"openapi":"3.0.3","info":{"title":"t","version":"2026-03"},
+	"paths":{"/w/{widgetId}":{
+		"put":{"operationId":"PutWidget","summary":"Replace a widget.",
+			"parameters":[{"name":"widgetId","in":"path","required":true,"schema":{"type":"integer","format":"int64"}}],
+			"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Widget"}}}},
+			"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Widget"}}}}}},
+		"delete":{"operationId":"DeleteWidget","summary":"Delete a widget.",
+			"parameters":[{"name":"widgetId","in":"path","required":true,"schema":{"type":"integer","format":"int64"}}],
+			"responses":{"204":{"description":"gone"}}}}},
+	"components":{"schemas":{"Widget":{"type":"object","properties":{"id":{"type":"integer"}}}}}}`
+	m, err := loadModel("calls", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Calls) != 2 || m.Calls[1].OperationID != "PutWidget" || !m.Calls[1].Idempotent || m.Calls[1].PathParams[0] != (param{"widgetId", "int64"}) {
+		t.Fatalf("calls = %+v", m.Calls)
+	}
+	files, err := render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(files["schema.gen.go"])
+	for _, want := range []string{
+		"func (s *Schema) PutWidget(ctx context.Context, widgetId int64, body PutWidgetJSONRequestBody) (*Widget, error) {",
+		"return hubspot.Decode[Widget](s.client.PutWidget(ctx, widgetId, body))",
+		"func (s *Schema) DeleteWidget(ctx context.Context, widgetId int64) error {",
+		"return hubspot.Check(s.client.DeleteWidget(ctx, widgetId))",
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("schema.gen.go lacks %q", want)
+		}
+	}
+}
