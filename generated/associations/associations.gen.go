@@ -73,105 +73,10 @@ func (e BatchStatus) Valid() bool {
 // AssociationCategory AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
 type AssociationCategory string
 
-// AssociationSpecWithLabel Defines the type, direction, and details of the relationship between two CRM objects.
-type AssociationSpecWithLabel struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category         AssociationCategory `json:"category"`
-	FromObjectTypeId *string             `json:"fromObjectTypeId,omitempty"`
-
-	// Label An optional descriptor that provides additional context about the relationship between associated records, such as "Mentor" and "Mentee".
-	Label          *string `json:"label,omitempty"`
-	ToObjectTypeId *string `json:"toObjectTypeId,omitempty"`
-
-	// TypeId An integer value used to uniquely identify a specific association type within its Association Category.
-	TypeId int32 `json:"typeId"`
-}
-
-// BatchInputPublicAssociationDefinitionConfigurationCreateRequest defines model for BatchInputPublicAssociationDefinitionConfigurationCreateRequest.
-type BatchInputPublicAssociationDefinitionConfigurationCreateRequest struct {
-	Inputs []PublicAssociationDefinitionConfigurationCreateRequest `json:"inputs"`
-}
-
-// BatchInputPublicAssociationDefinitionConfigurationUpdateRequest defines model for BatchInputPublicAssociationDefinitionConfigurationUpdateRequest.
-type BatchInputPublicAssociationDefinitionConfigurationUpdateRequest struct {
-	Inputs []PublicAssociationDefinitionConfigurationUpdateRequest `json:"inputs"`
-}
-
-// BatchInputPublicAssociationSpec defines model for BatchInputPublicAssociationSpec.
-type BatchInputPublicAssociationSpec struct {
-	Inputs []PublicAssociationSpec `json:"inputs"`
-}
-
-// BatchResponsePublicAssociationDefinitionConfigurationUpdateResult defines model for BatchResponsePublicAssociationDefinitionConfigurationUpdateResult.
-type BatchResponsePublicAssociationDefinitionConfigurationUpdateResult struct {
-	// CompletedAt The date and time when the batch update operation was completed.
-	CompletedAt time.Time `json:"completedAt"`
-
-	// Links URLs linking to documentation or resources associated with the batch update operation.
-	Links *map[string]string `json:"links,omitempty"`
-
-	// RequestedAt The date and time when the batch update operation was requested.
-	RequestedAt *time.Time                                             `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionConfigurationUpdateResult `json:"results"`
-
-	// StartedAt The date and time when the batch update operation started.
-	StartedAt time.Time `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors defines model for BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors.
-type BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors struct {
-	CompletedAt time.Time                                              `json:"completedAt"`
-	Errors      *[]StandardError                                       `json:"errors,omitempty"`
-	Links       *map[string]string                                     `json:"links,omitempty"`
-	NumErrors   *int32                                                 `json:"numErrors,omitempty"`
-	RequestedAt *time.Time                                             `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionConfigurationUpdateResult `json:"results"`
-	StartedAt   time.Time                                              `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponsePublicAssociationDefinitionUserConfiguration defines model for BatchResponsePublicAssociationDefinitionUserConfiguration.
-type BatchResponsePublicAssociationDefinitionUserConfiguration struct {
-	// CompletedAt The date and time when the batch operation was completed.
-	CompletedAt time.Time `json:"completedAt"`
-
-	// Links A collection of URLs linking to related documentation or resources associated with the batch operation.
-	Links *map[string]string `json:"links,omitempty"`
-
-	// RequestedAt The date and time when the batch operation was requested.
-	RequestedAt *time.Time                                     `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionUserConfiguration `json:"results"`
-
-	// StartedAt The date and time when the batch operation started.
-	StartedAt time.Time `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors defines model for BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors.
-type BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors struct {
-	CompletedAt time.Time                                      `json:"completedAt"`
-	Errors      *[]StandardError                               `json:"errors,omitempty"`
-	Links       *map[string]string                             `json:"links,omitempty"`
-	NumErrors   *int32                                         `json:"numErrors,omitempty"`
-	RequestedAt *time.Time                                     `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionUserConfiguration `json:"results"`
-	StartedAt   time.Time                                      `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponseVoid defines model for BatchResponseVoid.
-type BatchResponseVoid struct {
+// BatchResultVoid HubSpot schema: BatchResponseVoid.
+type BatchResultVoid struct {
 	CompletedAt time.Time          `json:"completedAt"`
-	Errors      *[]StandardError   `json:"errors,omitempty"`
+	Errors      *[]InputError      `json:"errors,omitempty"`
 	Links       *map[string]string `json:"links,omitempty"`
 	NumErrors   *int32             `json:"numErrors,omitempty"`
 	RequestedAt *time.Time         `json:"requestedAt,omitempty"`
@@ -185,17 +90,9 @@ type BatchResponseVoid struct {
 // BatchStatus BatchStatus is the state of a batch operation.
 type BatchStatus string
 
-// CollectionResponseAssociationSpecWithLabelNoPaging defines model for CollectionResponseAssociationSpecWithLabelNoPaging.
-type CollectionResponseAssociationSpecWithLabelNoPaging struct {
-	Results []AssociationSpecWithLabel `json:"results"`
-}
-
-// CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging defines model for CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging.
-type CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging struct {
-	Results []PublicAssociationDefinitionUserConfiguration `json:"results"`
-}
-
-// Error Example: {"category":"VALIDATION_ERROR","correlationId":"aeb5f871-7f07-4993-9211-075dc63e7cbf","links":{"knowledge-base":"https://www.hubspot.com/products/service/knowledge-base"},"message":"Invalid input (details will vary based on the error)"}
+// Error HubSpot schema: Error.
+//
+// Example: {"category":"VALIDATION_ERROR","correlationId":"aeb5f871-7f07-4993-9211-075dc63e7cbf","links":{"knowledge-base":"https://www.hubspot.com/products/service/knowledge-base"},"message":"Invalid input (details will vary based on the error)"}
 type Error struct {
 	// Category The error category
 	Category string `json:"category"`
@@ -205,10 +102,10 @@ type Error struct {
 	// Example: {invalidPropertyName=[propertyValue], missingScopes=[scope1, scope2]}
 	Context hubspot.ErrorContext `json:"context,omitempty"`
 
-	// CorrelationId A unique identifier for the request. Include this value with any error reports or support tickets
+	// CorrelationID A unique identifier for the request. Include this value with any error reports or support tickets
 	//
 	// Example: aeb5f871-7f07-4993-9211-075dc63e7cbf
-	CorrelationId string `json:"correlationId"`
+	CorrelationID string `json:"correlationId"`
 
 	// Errors further information about the error
 	Errors *[]ErrorDetail `json:"errors,omitempty"`
@@ -225,7 +122,7 @@ type Error struct {
 	SubCategory *string `json:"subCategory,omitempty"`
 }
 
-// ErrorDetail defines model for ErrorDetail.
+// ErrorDetail HubSpot schema: ErrorDetail.
 type ErrorDetail struct {
 	// Code The status code associated with the error detail
 	Code *string `json:"code,omitempty"`
@@ -245,92 +142,10 @@ type ErrorDetail struct {
 	SubCategory *string `json:"subCategory,omitempty"`
 }
 
-// PublicAssociationDefinitionConfigurationCreateRequest defines model for PublicAssociationDefinitionConfigurationCreateRequest.
-type PublicAssociationDefinitionConfigurationCreateRequest struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// MaxToObjectIds The maximum number of target object IDs that can be associated with a single source object.
-	MaxToObjectIds int32 `json:"maxToObjectIds"`
-
-	// TypeId An integer used to uniquely identify a specific association type within its category.
-	TypeId int32 `json:"typeId"`
-}
-
-// PublicAssociationDefinitionConfigurationUpdateRequest defines model for PublicAssociationDefinitionConfigurationUpdateRequest.
-type PublicAssociationDefinitionConfigurationUpdateRequest struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// MaxToObjectIds Defines the maximum number of target object IDs that can be associated.
-	MaxToObjectIds int32 `json:"maxToObjectIds"`
-
-	// TypeId A unique identifier for the association type.
-	TypeId int32 `json:"typeId"`
-}
-
-// PublicAssociationDefinitionConfigurationUpdateResult defines model for PublicAssociationDefinitionConfigurationUpdateResult.
-type PublicAssociationDefinitionConfigurationUpdateResult struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// TypeId An integer value used to uniquely identify a specific association type within its Association Category.
-	TypeId int32 `json:"typeId"`
-
-	// UserEnforcedMaxToObjectIds The maximum number of object IDs that a user can enforce for associations.
-	UserEnforcedMaxToObjectIds *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
-}
-
-// PublicAssociationDefinitionCreateRequest defines model for PublicAssociationDefinitionCreateRequest.
-type PublicAssociationDefinitionCreateRequest struct {
-	// InverseLabel An optional descriptor that clarifies the reverse relationship in the association.
-	InverseLabel *string `json:"inverseLabel,omitempty"`
-
-	// Label A descriptor that provides context about the relationship between two associated CRM objects.
-	Label string `json:"label"`
-
-	// Name The unique identifier for the association definition.
-	Name string `json:"name"`
-}
-
-// PublicAssociationDefinitionUpdateRequest defines model for PublicAssociationDefinitionUpdateRequest.
-type PublicAssociationDefinitionUpdateRequest struct {
-	// AssociationTypeId The unique identifier for the association type.
-	AssociationTypeId int32 `json:"associationTypeId"`
-
-	// InverseLabel An optional descriptor for the inverse relationship between associated records.
-	InverseLabel *string `json:"inverseLabel,omitempty"`
-
-	// Label A descriptor that provides context about the relationship between associated records.
-	Label string `json:"label"`
-}
-
-// PublicAssociationDefinitionUserConfiguration defines model for PublicAssociationDefinitionUserConfiguration.
-type PublicAssociationDefinitionUserConfiguration struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// Label A descriptor providing context about the relationship between associated records.
-	Label *string `json:"label,omitempty"`
-
-	// TypeId A unique integer identifier for the association type within its category.
-	TypeId int32 `json:"typeId"`
-
-	// UserEnforcedMaxToObjectIds The maximum number of target object IDs that a user can enforce in an association.
-	UserEnforcedMaxToObjectIds *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
-}
-
-// PublicAssociationSpec defines model for PublicAssociationSpec.
-type PublicAssociationSpec struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// TypeId A unique integer identifier for the specific association type within its category.
-	TypeId int32 `json:"typeId"`
-}
-
-// StandardError Represents a standard error response in the HubSpot API, providing detailed information about an error that occurred during an API request.
-type StandardError struct {
+// InputError Represents a standard error response in the HubSpot API, providing detailed information about an error that occurred during an API request.
+//
+// HubSpot schema: StandardError.
+type InputError struct {
 	// Category The main category of the error.
 	Category string `json:"category"`
 
@@ -340,8 +155,8 @@ type StandardError struct {
 	// Errors The detailed error objects.
 	Errors []ErrorDetail `json:"errors"`
 
-	// Id A unique ID for the error instance.
-	Id *string `json:"id,omitempty"`
+	// ID A unique ID for the error instance.
+	ID *string `json:"id,omitempty"`
 
 	// Links URLs linking to documentation or resources associated with the error.
 	Links map[string]string `json:"links"`
@@ -356,20 +171,211 @@ type StandardError struct {
 	SubCategory interface{} `json:"subCategory,omitempty"`
 }
 
+// Label Defines the type, direction, and details of the relationship between two CRM objects.
+//
+// HubSpot schema: AssociationSpecWithLabel.
+type Label struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category         AssociationCategory `json:"category"`
+	FromObjectTypeID *string             `json:"fromObjectTypeId,omitempty"`
+
+	// Label An optional descriptor that provides additional context about the relationship between associated records, such as "Mentor" and "Mentee".
+	Label          *string `json:"label,omitempty"`
+	ToObjectTypeID *string `json:"toObjectTypeId,omitempty"`
+
+	// TypeID An integer value used to uniquely identify a specific association type within its Association Category.
+	TypeID int32 `json:"typeId"`
+}
+
+// LabelCreate HubSpot schema: PublicAssociationDefinitionCreateRequest.
+type LabelCreate struct {
+	// InverseLabel An optional descriptor that clarifies the reverse relationship in the association.
+	InverseLabel *string `json:"inverseLabel,omitempty"`
+
+	// Label A descriptor that provides context about the relationship between two associated CRM objects.
+	Label string `json:"label"`
+
+	// Name The unique identifier for the association definition.
+	Name string `json:"name"`
+}
+
+// LabelList HubSpot schema: CollectionResponseAssociationSpecWithLabelNoPaging.
+type LabelList struct {
+	Results []Label `json:"results"`
+}
+
+// LabelUpdate HubSpot schema: PublicAssociationDefinitionUpdateRequest.
+type LabelUpdate struct {
+	// AssociationTypeID The unique identifier for the association type.
+	AssociationTypeID int32 `json:"associationTypeId"`
+
+	// InverseLabel An optional descriptor for the inverse relationship between associated records.
+	InverseLabel *string `json:"inverseLabel,omitempty"`
+
+	// Label A descriptor that provides context about the relationship between associated records.
+	Label string `json:"label"`
+}
+
+// Limit HubSpot schema: PublicAssociationDefinitionUserConfiguration.
+type Limit struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// Label A descriptor providing context about the relationship between associated records.
+	Label *string `json:"label,omitempty"`
+
+	// TypeID A unique integer identifier for the association type within its category.
+	TypeID int32 `json:"typeId"`
+
+	// UserEnforcedMaxToObjectIDs The maximum number of target object IDs that a user can enforce in an association.
+	UserEnforcedMaxToObjectIDs *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
+}
+
+// LimitBatchResult HubSpot schema: BatchResponsePublicAssociationDefinitionUserConfiguration.
+type LimitBatchResult struct {
+	// CompletedAt The date and time when the batch operation was completed.
+	CompletedAt time.Time `json:"completedAt"`
+
+	// Links A collection of URLs linking to related documentation or resources associated with the batch operation.
+	Links *map[string]string `json:"links,omitempty"`
+
+	// RequestedAt The date and time when the batch operation was requested.
+	RequestedAt *time.Time `json:"requestedAt,omitempty"`
+	Results     []Limit    `json:"results"`
+
+	// StartedAt The date and time when the batch operation started.
+	StartedAt time.Time `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitBatchResultWithErrors HubSpot schema: BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors.
+type LimitBatchResultWithErrors struct {
+	CompletedAt time.Time          `json:"completedAt"`
+	Errors      *[]InputError      `json:"errors,omitempty"`
+	Links       *map[string]string `json:"links,omitempty"`
+	NumErrors   *int32             `json:"numErrors,omitempty"`
+	RequestedAt *time.Time         `json:"requestedAt,omitempty"`
+	Results     []Limit            `json:"results"`
+	StartedAt   time.Time          `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitCreate HubSpot schema: PublicAssociationDefinitionConfigurationCreateRequest.
+type LimitCreate struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// MaxToObjectIDs The maximum number of target object IDs that can be associated with a single source object.
+	MaxToObjectIDs int32 `json:"maxToObjectIds"`
+
+	// TypeID An integer used to uniquely identify a specific association type within its category.
+	TypeID int32 `json:"typeId"`
+}
+
+// LimitCreateBatch HubSpot schema: BatchInputPublicAssociationDefinitionConfigurationCreateRequest.
+type LimitCreateBatch struct {
+	Inputs []LimitCreate `json:"inputs"`
+}
+
+// LimitKey HubSpot schema: PublicAssociationSpec.
+type LimitKey struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// TypeID A unique integer identifier for the specific association type within its category.
+	TypeID int32 `json:"typeId"`
+}
+
+// LimitKeyBatch HubSpot schema: BatchInputPublicAssociationSpec.
+type LimitKeyBatch struct {
+	Inputs []LimitKey `json:"inputs"`
+}
+
+// LimitList HubSpot schema: CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging.
+type LimitList struct {
+	Results []Limit `json:"results"`
+}
+
+// LimitUpdate HubSpot schema: PublicAssociationDefinitionConfigurationUpdateRequest.
+type LimitUpdate struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// MaxToObjectIDs Defines the maximum number of target object IDs that can be associated.
+	MaxToObjectIDs int32 `json:"maxToObjectIds"`
+
+	// TypeID A unique identifier for the association type.
+	TypeID int32 `json:"typeId"`
+}
+
+// LimitUpdateBatch HubSpot schema: BatchInputPublicAssociationDefinitionConfigurationUpdateRequest.
+type LimitUpdateBatch struct {
+	Inputs []LimitUpdate `json:"inputs"`
+}
+
+// LimitUpdateBatchResult HubSpot schema: BatchResponsePublicAssociationDefinitionConfigurationUpdateResult.
+type LimitUpdateBatchResult struct {
+	// CompletedAt The date and time when the batch update operation was completed.
+	CompletedAt time.Time `json:"completedAt"`
+
+	// Links URLs linking to documentation or resources associated with the batch update operation.
+	Links *map[string]string `json:"links,omitempty"`
+
+	// RequestedAt The date and time when the batch update operation was requested.
+	RequestedAt *time.Time          `json:"requestedAt,omitempty"`
+	Results     []LimitUpdateResult `json:"results"`
+
+	// StartedAt The date and time when the batch update operation started.
+	StartedAt time.Time `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitUpdateBatchResultWithErrors HubSpot schema: BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors.
+type LimitUpdateBatchResultWithErrors struct {
+	CompletedAt time.Time           `json:"completedAt"`
+	Errors      *[]InputError       `json:"errors,omitempty"`
+	Links       *map[string]string  `json:"links,omitempty"`
+	NumErrors   *int32              `json:"numErrors,omitempty"`
+	RequestedAt *time.Time          `json:"requestedAt,omitempty"`
+	Results     []LimitUpdateResult `json:"results"`
+	StartedAt   time.Time           `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitUpdateResult HubSpot schema: PublicAssociationDefinitionConfigurationUpdateResult.
+type LimitUpdateResult struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// TypeID An integer value used to uniquely identify a specific association type within its Association Category.
+	TypeID int32 `json:"typeId"`
+
+	// UserEnforcedMaxToObjectIDs The maximum number of object IDs that a user can enforce for associations.
+	UserEnforcedMaxToObjectIDs *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
+}
+
 // BatchCreateConfigurationsJSONRequestBody defines body for BatchCreateConfigurations for application/json ContentType.
-type BatchCreateConfigurationsJSONRequestBody = BatchInputPublicAssociationDefinitionConfigurationCreateRequest
+type BatchCreateConfigurationsJSONRequestBody = LimitCreateBatch
 
 // BatchPurgeConfigurationsJSONRequestBody defines body for BatchPurgeConfigurations for application/json ContentType.
-type BatchPurgeConfigurationsJSONRequestBody = BatchInputPublicAssociationSpec
+type BatchPurgeConfigurationsJSONRequestBody = LimitKeyBatch
 
 // BatchUpdateConfigurationsJSONRequestBody defines body for BatchUpdateConfigurations for application/json ContentType.
-type BatchUpdateConfigurationsJSONRequestBody = BatchInputPublicAssociationDefinitionConfigurationUpdateRequest
+type BatchUpdateConfigurationsJSONRequestBody = LimitUpdateBatch
 
 // CreateLabelJSONRequestBody defines body for CreateLabel for application/json ContentType.
-type CreateLabelJSONRequestBody = PublicAssociationDefinitionCreateRequest
+type CreateLabelJSONRequestBody = LabelCreate
 
 // UpdateLabelJSONRequestBody defines body for UpdateLabel for application/json ContentType.
-type UpdateLabelJSONRequestBody = PublicAssociationDefinitionUpdateRequest
+type UpdateLabelJSONRequestBody = LabelUpdate
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -561,7 +567,7 @@ type ClientInterface interface {
 	// Remove a specific label from the association between two CRM object types.
 	//
 	// Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-	DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAllConfigurations Retrieve all association limits
@@ -810,8 +816,8 @@ func (c *Client) UpdateLabel(ctx context.Context, fromObjectType string, toObjec
 // Remove a specific label from the association between two CRM object types.
 //
 // Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-func (c *Client) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteLabelRequest(c.Server, fromObjectType, toObjectType, associationTypeId)
+func (c *Client) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteLabelRequest(c.Server, fromObjectType, toObjectType, associationTypeID)
 	if err != nil {
 		return nil, err
 	}
@@ -1202,7 +1208,7 @@ func NewUpdateLabelRequestWithBody(server string, fromObjectType string, toObjec
 }
 
 // NewDeleteLabelRequest constructs an http.Request for the DeleteLabel method
-func NewDeleteLabelRequest(server string, fromObjectType string, toObjectType string, associationTypeId int32) (*http.Request, error) {
+func NewDeleteLabelRequest(server string, fromObjectType string, toObjectType string, associationTypeID int32) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1221,7 +1227,7 @@ func NewDeleteLabelRequest(server string, fromObjectType string, toObjectType st
 
 	var pathParam2 string
 
-	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "associationTypeId", associationTypeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int32"})
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "associationTypeId", associationTypeID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int32"})
 	if err != nil {
 		return nil, err
 	}
@@ -1417,20 +1423,20 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-	DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error)
+	DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error)
 }
 
 type ListAllConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+	JSON200 *LimitList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListAllConfigurationsResponse) GetJSON200() *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging {
+func (r ListAllConfigurationsResponse) GetJSON200() *LimitList {
 	return r.JSON200
 }
 
@@ -1472,13 +1478,13 @@ type ListConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+	JSON200 *LimitList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListConfigurationsResponse) GetJSON200() *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging {
+func (r ListConfigurationsResponse) GetJSON200() *LimitList {
 	return r.JSON200
 }
 
@@ -1520,27 +1526,27 @@ type BatchCreateConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *BatchResponsePublicAssociationDefinitionUserConfiguration
+	JSON200 *LimitBatchResult
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *BatchResponsePublicAssociationDefinitionUserConfiguration
+	JSON201 *LimitBatchResult
 	// JSON207 the response for an HTTP 207 `application/json` response
-	JSON207 *BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors
+	JSON207 *LimitBatchResultWithErrors
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BatchCreateConfigurationsResponse) GetJSON200() *BatchResponsePublicAssociationDefinitionUserConfiguration {
+func (r BatchCreateConfigurationsResponse) GetJSON200() *LimitBatchResult {
 	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r BatchCreateConfigurationsResponse) GetJSON201() *BatchResponsePublicAssociationDefinitionUserConfiguration {
+func (r BatchCreateConfigurationsResponse) GetJSON201() *LimitBatchResult {
 	return r.JSON201
 }
 
 // GetJSON207 returns the response for an HTTP 207 `application/json` response
-func (r BatchCreateConfigurationsResponse) GetJSON207() *BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors {
+func (r BatchCreateConfigurationsResponse) GetJSON207() *LimitBatchResultWithErrors {
 	return r.JSON207
 }
 
@@ -1582,20 +1588,20 @@ type BatchPurgeConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *BatchResponseVoid
+	JSON200 *BatchResultVoid
 	// JSON207 the response for an HTTP 207 `application/json` response
-	JSON207 *BatchResponseVoid
+	JSON207 *BatchResultVoid
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BatchPurgeConfigurationsResponse) GetJSON200() *BatchResponseVoid {
+func (r BatchPurgeConfigurationsResponse) GetJSON200() *BatchResultVoid {
 	return r.JSON200
 }
 
 // GetJSON207 returns the response for an HTTP 207 `application/json` response
-func (r BatchPurgeConfigurationsResponse) GetJSON207() *BatchResponseVoid {
+func (r BatchPurgeConfigurationsResponse) GetJSON207() *BatchResultVoid {
 	return r.JSON207
 }
 
@@ -1637,27 +1643,27 @@ type BatchUpdateConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+	JSON200 *LimitUpdateBatchResult
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+	JSON201 *LimitUpdateBatchResult
 	// JSON207 the response for an HTTP 207 `application/json` response
-	JSON207 *BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors
+	JSON207 *LimitUpdateBatchResultWithErrors
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BatchUpdateConfigurationsResponse) GetJSON200() *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult {
+func (r BatchUpdateConfigurationsResponse) GetJSON200() *LimitUpdateBatchResult {
 	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r BatchUpdateConfigurationsResponse) GetJSON201() *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult {
+func (r BatchUpdateConfigurationsResponse) GetJSON201() *LimitUpdateBatchResult {
 	return r.JSON201
 }
 
 // GetJSON207 returns the response for an HTTP 207 `application/json` response
-func (r BatchUpdateConfigurationsResponse) GetJSON207() *BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors {
+func (r BatchUpdateConfigurationsResponse) GetJSON207() *LimitUpdateBatchResultWithErrors {
 	return r.JSON207
 }
 
@@ -1699,13 +1705,13 @@ type ListLabelsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponseAssociationSpecWithLabelNoPaging
+	JSON200 *LabelList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListLabelsResponse) GetJSON200() *CollectionResponseAssociationSpecWithLabelNoPaging {
+func (r ListLabelsResponse) GetJSON200() *LabelList {
 	return r.JSON200
 }
 
@@ -1747,13 +1753,13 @@ type CreateLabelResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponseAssociationSpecWithLabelNoPaging
+	JSON200 *LabelList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CreateLabelResponse) GetJSON200() *CollectionResponseAssociationSpecWithLabelNoPaging {
+func (r CreateLabelResponse) GetJSON200() *LabelList {
 	return r.JSON200
 }
 
@@ -2075,8 +2081,8 @@ func (c *ClientWithResponses) UpdateLabelWithResponse(ctx context.Context, fromO
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-func (c *ClientWithResponses) DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error) {
-	rsp, err := c.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeId, reqEditors...)
+func (c *ClientWithResponses) DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error) {
+	rsp, err := c.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2098,7 +2104,7 @@ func ParseListAllConfigurationsResponse(rsp *http.Response) (*ListAllConfigurati
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+		var dest LimitList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2131,7 +2137,7 @@ func ParseListConfigurationsResponse(rsp *http.Response) (*ListConfigurationsRes
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+		var dest LimitList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2164,21 +2170,21 @@ func ParseBatchCreateConfigurationsResponse(rsp *http.Response) (*BatchCreateCon
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest BatchResponsePublicAssociationDefinitionUserConfiguration
+		var dest LimitBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest BatchResponsePublicAssociationDefinitionUserConfiguration
+		var dest LimitBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 207:
-		var dest BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors
+		var dest LimitBatchResultWithErrors
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2211,7 +2217,7 @@ func ParseBatchPurgeConfigurationsResponse(rsp *http.Response) (*BatchPurgeConfi
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest BatchResponseVoid
+		var dest BatchResultVoid
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2221,7 +2227,7 @@ func ParseBatchPurgeConfigurationsResponse(rsp *http.Response) (*BatchPurgeConfi
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 207:
-		var dest BatchResponseVoid
+		var dest BatchResultVoid
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2254,21 +2260,21 @@ func ParseBatchUpdateConfigurationsResponse(rsp *http.Response) (*BatchUpdateCon
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+		var dest LimitUpdateBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+		var dest LimitUpdateBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 207:
-		var dest BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors
+		var dest LimitUpdateBatchResultWithErrors
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2301,7 +2307,7 @@ func ParseListLabelsResponse(rsp *http.Response) (*ListLabelsResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponseAssociationSpecWithLabelNoPaging
+		var dest LabelList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2334,7 +2340,7 @@ func ParseCreateLabelResponse(rsp *http.Response) (*CreateLabelResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponseAssociationSpecWithLabelNoPaging
+		var dest LabelList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2415,64 +2421,68 @@ func ParseDeleteLabelResponse(rsp *http.Response) (*DeleteLabelResponse, error) 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fxbb+O28v8qBP//h3MA2c5m2+bUQB+8ids1TjYxnKR92A0KWhpbbCRSJak4buDvfsCLbpZ8S5zbIk9x",
-	"JJoccub343Bm6Hvs8zjhDJiSuHuPBciEMwnmn74QXOgPPmcKmNIfSZJE1CeKctb5S3Kmn0k/hJjoT/8v",
-	"YIK7+P86Ra8d+1Z2bG+LxcLDAUhf0ER3gru4xxDod4j7fioEBG2sG7nv6W57UnKfmkGPiYIpF3P9eKmb",
-	"eiNEJZqFHAUwoQwCRBgiRSuk5gl00ed0fJFw5SGCUgnC060oUzAVppWHuMjaoAkXaMbFDeLjv8BXso09",
-	"DCyNcfcr/nz16WJ4fvnnSf/XwVn/BHv46qI/Kv07OLvs/zbqXZ6XH/5xPvovvvawlgV3sVSCsin28F1L",
-	"99u6JYKRWKvja9MEP6djmXB1YueHvaY2VxLE2gYDN1m+vtkfXNzg60Xl3UUC/h9UhadkDFFdJbY/iVQI",
-	"ZrE9FFABvl1WwgIUgCI0kohPTBsBkelWhjRBY1AzAIbUjKPj0ZfykieCJyAUtWbql0xinQE2WZG32ohQ",
-	"1m8bHROGxoCWNOyhsoI9VNevNh2j4IWHJ4LH52YKl/MEBoGWtqr0hYej5nXsMcTNZxKh7A0XSIVEoUTw",
-	"WxqARCQIqGtj8HqnEBnzVK1e2QwLECABPheB9JBM/RARib7hL8AUF9+wUZT9F+Ab1utfk1vxjVNT+ava",
-	"3AzaQKBbEqWgQRggxVHK6N8pRHNEA2CKTuaIIJmATyfUr8EYzagKKUNUSVTWYaZoLfWEi5go3MWUqY+H",
-	"xTTc8IZ0BPydUgGBxptfGIkTvsCpNUY9r09E+eGAJakapuOI+qXRjfkbnRxzNqHT1DLKsQCiYAR/pyAN",
-	"p1bNmeq+7CcFsdxk1Q8bdZHPhAhB5rW5OyH2M+GrJHiBCVdHfZoJa/7b/4RMr48VeOR28l2XS6ZRg460",
-	"2BEoCHqqDuHLEJD+smEKRWNAs1ATdwhorEVBqekb6Q4tLGdEorzLCjZ1w5buo4lmIspujDgF1w0rYta+",
-	"URX0anQqke6EsqmmmID7aQxMWaG4QAIkT4Wv2bTgRk0tayZTIsRCBcKa3T7XK+9y+/USRptPBy1jKzVD",
-	"9bBUROxt7q6z7WctFVHpxrkakFzYpl6DkMYVZQrZ3jIPpVlGD81C6ofIt37Cce/suH+qXYLj8y/D0/5l",
-	"30PD/tnJ4Ow3400OR+fH/YuLwdlv7fqmUwJaocDykuYTfBLoa2/OeOpyIwlspw3IO9vKBC8UYQERgTst",
-	"1G1rdw6oLRJL42KKG72CGpjfEPaeCjAvZLX6KFNZjH1vVC++Q/WQz6PIHpE05yzvWMaPh+BhO9dTblmv",
-	"aa+qm8me96hXvTm94V2pprj33ej17Ua7o+st7kK/cxq829y+be57spSLXIoqP5deImpjn7or0CxNmnbi",
-	"LICcETT2cMbQ2MOOovWnnKC3DBiXJDkmzIfIhHbLT90yVJ8OgQW2z/JDwX2QUj+/Xnj4OPdSMsCsigqf",
-	"8SGZ6q/VwLQrJ62MO28KlWQDNamyPpFdqG9/k3sc4e4w4TypA3dEa78aQce/904HJ73LwfnZn/3R6HyE",
-	"PexzkYWPB4EeE8Y/Tv5z9KF1NDk4av3w888fWz8ffvjQOjj6MfB/+ghH/niCSzR1w/gsgmAKrTGRWphQ",
-	"qUR2O53ZbNYObQaj7fO4kwgepL5eFBC31IfO0jcXHo5BSjLVnQzYLYlogEwcDP0ryyTMaBShWyLmSH8l",
-	"QNz6bYaD/617WJ07qLtZNi21FAeuUJGLtK9j41z9q2g5p8KqAMe1IL4ThzM7kKaOTIf4ntr1cGPPz0gM",
-	"v3x1k53/TqIUrj0UUwPhC58nIH/5KvXfDx4yfw+vF7VjgaaVKW+5h5mujAk58cpNWjROuLDRQ6JC3MVT",
-	"qsJ0bJTri/iGqo7ro1UK4MvsoV6DojN5Q5NWlvZoJVxvRwJ3lUhhUTPKWlbBpQ+y5AEFYZJ3NhdiNrM2",
-	"GjA/SgNAKqTSJR/MiYmwuVtrAXpCUrvHMk30Z6SofwNmsygWf0tErPEMqtJPUqFCEIgyuyHqk8aSGWBv",
-	"O14xujox4NiPL7G8zjFJ9M6mO0Jm59HH1NIZ9Go0kCYhRSjTh9jqyXXZuM2a+zyOgQUmLRVDQLOjFiSy",
-	"6eCac0LdCMI0JgwJIAEZR4BcS5dDG5szdT40iTibWgOoDasPgAIQSTSghJ5YRf+1DHaj15KO1ySvi9RW",
-	"Rjc2vedWTqKYCygaWbprMIqlYVentKoAKlZx5Z7hjKjBJw6gmT7d6VQ3aIxK2DWzU3nd5Pr98CZlzbrS",
-	"0M3iCBMKUaChmBBBYlCGiVwwoViqGZFowlMWNGaEXwqUrxJ267C1p6zxPosgLux0XeFGvjDOOkoWuBRh",
-	"qtVH1CsiTKSpXDbRNsZC7i5dBcEgkM0GGpM7GqcxYmk8BmGEIWIKytWFoMGJdKqzwiwTDkEawREgGyd1",
-	"X2usC4gp00Ph7kHTWXiLQoZHlzD468oWcvE+7FLCsLTGa2sa9pTY/65tslzb9HDb3Kf9rXF5l23tjdjV",
-	"ilqEPZrV5fMY0xsofvJwKkH09YnDh+DLgxh52dxtRaVZPbAdG4ss+zBPV5i1ztg2VWDdgpBwunsxnh8R",
-	"UbCUANNPtfiOsmUja/SfVlUCrq7/27LoT80qx7OlysqaHNovbFb/dmwT5Ive3ugm2Tm7MXdU6YatqCTS",
-	"5Qosbj+nlQxax9SDTCkb03152+LN57WjrcZfUnBdC5mAu2p7i0KAt7dLbKMrqyZ9SNqnnrbxKtw+tQU2",
-	"tvZkn2IPWuF5NWxFlC1dCHjGvai5cPRNO8yPsaCXOhStUVk1DVub1QgSAVJrRXtmrm0eNbaZpGyvz26P",
-	"9IYDrwRgG0yAoCHMS7KAorHdLKqIglTDVb/tDQd5HBvvltSICWU1ezCjtZ85CNer3Vho5YZQXpOs6Enx",
-	"RllffcxtVZjf1BllRuACyIUrto/wPl2Hx8FJjj87OGXakH1ov8La6xVK3yLS2MojjVa0FYFGFqCES0l1",
-	"w1qosb2+DKGu1s+Xl8Pt4t/tBwQtq0HJapYyY0wgfljFent9OiCDiLPWTOPFAq8pidAig58KquYX2jKt",
-	"RTio/Kn4DbCmeSSC3po6uyRBxPdBSmTaIqMQdN5LVVh54SFNuYhIpF9xQf8xSuqiT0AECPQtPTj46Jum",
-	"5qMxZYMVLe3YNCrWO1QqsRcSNds0VXJISHhsz6xRlPP4UHCDUt0TVSZDoI9RpV1Zogt7J9LD2oW33R0e",
-	"HP7UOvhoWCijFpfybikKouVUE2eXMX2Nf/zrqN83CopjED6Unoj4czou/g+IIpUHMRE3oEx5QvZIkghK",
-	"nbpEe/ZALwVPgJGE4i7+2D5of9CbC1GhkUfzYqdChm5KneKUJzt+2S+XHRIZl3YKqmkTVYLCLZjVzb4H",
-	"QcULiGisN//MnXUEmTkt1KVws/S/3T5DPkMBnUzAFEkWR1zjUkhERB2PBi5chWAAmdfnmIKHUypVL4oq",
-	"Bw5p64aKy7KHBwd7uyq7p6KUhru2MjVomqRRUYNkuXpCXLCtSbB8pvktXs1RcUxMzUhFjXXdaZiQqalI",
-	"OrUPrssQEERBy7RswR3EiV3d7lesgLUk+JwF0Rxf6yEfZID31ZuXi859+bbiYrNxGv+53GdubcvBrEqQ",
-	"xfFzJcZiDbCNrqSrOgAWGG/BxvwCEMaVzIzeeH8huQU01r1KsDeQV3rLstl2a4ab5/X0Ot9juEsik8Sd",
-	"kEiCzRFaryiL/yzdXsXlbUQ7OV7JsBv2ybnhSElNOnXhbTViWUmPG+/6Hal1pL4xlHZM3WTHN4Fb47Rz",
-	"qVbUXhY7ybqNREO0AsoadExnNlT8jiB32PzEg/newPPYq9OLqj/rTltPhvWH31LaAd6HBx/emsBHLy9w",
-	"6Z5Ig+hxGimaRFlBEshH8+jxGoZ5E0SapGK6kUcDiEDBCmck+02VJR/Iudg7suxQi/NOss9MsvZ3Bl6Q",
-	"RM0lm5245oe6rZ5xlEn2lHS0Stb9k8sIYv52XTR7N34Ttbgb9A3+2RLNlKICO3KKzQi/k8rr8NyWfo3l",
-	"dXpuay7av24Pbk+CH70ewZ/bo7taRUjPQbqbmNUUBsjtwqi2raVRl+mAWnXA9pGqyxAkZJ26GpGG0gNG",
-	"lPaG69nlFSGpUzuj91DUU4aiNl7JfNmwU2YCObzsgwfBy1vhbdiAASKIwcyOWEWGXF8otx4ZVJqiiRAi",
-	"U9bnsmn0H5ujD1BMmFnnaozYJO9gMtG6uoVoXgeIFfrUVcO9Oyx7AMfWxaDP7Jm8YtBm0FmG7P4QmzYA",
-	"NtuHGYI7KpVGzxPAlkQRn9n8TcwDOnHKM3cX83HrZKVfj0EpEEjAJDK91ja/slR1bNv5vWP7ebD9gFPH",
-	"xgjD3t3MPYJqD15m575WpbuwS2J+KaLB+bTRiiIrafGqB6tVhzb/pu+qY/yJGfLhWGkqN15tvltUpz4M",
-	"QN+Xw/q0+LAqfzp8lAqVjBUtlSh9vdYzliBuMzNLRVT6xQqS0HaYjvUfn8dmeZxY99naO/G0prIn9ti4",
-	"qEhMbgmNyDiClh9RYKoV0bEggtpfbjnTCvbwcK5CcxV5lI7n+v/Pw+q8X1v50P8CAAD//w==",
+	"7Fxbb+M2t/0rBM95OAeQ7cxM2/kaoA+ZxO0YzSSBk7QPM0FBS9sWG4lUSSqOG/i/f+BFsm6+K5cJ8pRY",
+	"pnnZXGvtzU1SD9jnccIZMCXx4QMWIBPOJJgPfSG40P/4nClgSv9LkiSiPlGUs97fkjP9TPohxET/978C",
+	"xvgQ/09vUWvPfit7trb5fO7hAKQvaKIrwYf4iCHQ3yHu+6kQEHSxLuR+p6s9kpL71DR6TBRMuJjpx5Vq",
+	"6oUQlWgachTAmDIIEGGILEohNUvgEH1OR5cJVx4iKJUgPF2KMgUTYUp5iIusDBpzgaZc3CI++ht8JbvY",
+	"w8DSGB9+xZ+vP11enF/9ddL/dXDWP8Eevr7sDwsfB2dX/d+GR1fnxYd/ng9/xzce1n3Bh1gqQdkEe/i+",
+	"o+vt3BHBSKyn42vTAD+nI5lwdWLHh72mMtcSxMoCAzdYvrrYn1zc4pu5hz8R5YdDkGmk/uA0qM9EZi07",
+	"g4co+4FBlv6JNlsieAJCUQs1jZcIFARHBmVjLmKi8CEOiIKOojHgqonmHjaoMT+nCmK5DoADlqTKoTCv",
+	"jQhBZvpzRNmtqYIEAdUDIdFFqYu15t0DCwX9gKVxP+9SPgTK1If3i+4baIHpgoB/UpBbDloYw5dG3TAa",
+	"qYjYsmKpiErXGtHM5aUtOndjoAICDdDiJC46WuxM3spN1Xwa8aFFcyfTE1wDDs7gd5l3tgy9wpea/CoE",
+	"pFsExMeIoJH+FulJNcgusvf46Oy4f2ooeXz+5eK0f9XHHr7on50Mzn7T/w3Pj/uXl/rDZmwt9OSYMB8i",
+	"w6viU2et8tMLYIGts/hQcB+k1M81AXNdXk07U8yM8Z7opgzPcvnEfxydDk6OrgbnZ3/1h8PzIfawz4WA",
+	"yNhmEGg4wejH8X8+vut8HB987Pzw888fOj+/f/euc/Dxx8D/6QN89EdjXKDOLePTCIIJdEZEagOFSiXy",
+	"sNebTqddN7tdn8e9RPAg9TWsQNxRH3qVX849HIOUZKIrGbA7EtEAUc1f9H8BKEIjiaY0itAdETOkfxIg",
+	"LeghWFfy/7qGisIsdRxX2a9QXqaBHsYH3qtVCpGr0DKpyOlZ7sCxrRqREU/VYhDI58w2VJxD/ECtPVzb",
+	"szMSwy9f3WBnf5AohRsPxdTg5dLnCchfvkr9952HzN/3N3PcxL8J77iH2VwZCLnuFYt0aJxwYYyREBXi",
+	"QzyhKkxHZnJ9Ed9S1cvYXPC4MnuobbCoTN7SpMMTa9JOwrVECnyoRArzGihrbh+ljP6TAqIBMEXHFIRx",
+	"09qMTmC7aMD8KA0AqZBKdKdNhKZUhYiwmbO1AD0gqZ29TBP9P1LUvwUjYAvjb8iIFa6q3PtxKlQIAlFm",
+	"RVqHJRUYYG8z92bm6sSQox3/VrVzTBIto7oiZGQOKZ7HUxCg6+FAaswqQhllExRwP42BqcZRIWNzn8cx",
+	"sAACJCCGwMVlUkEicYODzTWhDoIwjQlDAkhARhEgVxLZYiPdnUXTJOJsYgFQaxZNQxCASKIJJfTASvNf",
+	"i1UbPWk6WhGmIpmAT8fUz+UGqZCozHISxVzAopCVuwZQVJqt+uKFlJUJtLDiZj44D5iK+NrM99jCTcFe",
+	"AM0ybKMDpAsUkWWmajF/1iQvW6Rfj/5S1jxXWgK0HmhTjClEgaZ0QgSJQRlFQ9OQ+sV5mxKJxjxlJv6v",
+	"mf+5yP0i6bsDRxfSX1jo1Po/hESA1I4DEU03FhAR5D7QRtp67nRXM1IfXQw8lAh+RwOj66YhCBqcFsnk",
+	"0Zgk00gUpHqQ+tuji0Hulb+xb6yqG5euR3nsuk0QFxPKFrPioAlZTU8pFkd5fci10skRUbSa0WUItCNt",
+	"6uuL14ZlYY2ejRwmzmEuMiZthDN0VSg4OMlDQNs4ZRrqPjTiYN/I6Hp4Kk1UZISIV+IeyyueCh/kcp/W",
+	"3SXc6eSKaLu2RBBZgBIuJdUFa5LYXZ0KqE/r56uri838dHcHcS2LZ3lVZqqnDAHxwzLXu6vDn4wiDq3Z",
+	"jC8MvGVaoiRSelCnZAQNQZFNp9kshK7WQwEV4Nusop6WbCnrpCqL0mRIEzQCNQVgSE05Oh5+yfnTpJqF",
+	"bN1lAv6fVIWmS6sFdBX7mjKu3vKE62Im0DFhaASokg31UDEZ6qF6LlQTxSRD5x4eCx6fm/FezRKwq746",
+	"bZuNfsRQJlco+yZzSNaHaR7W9LngoRunoYByvWwRgfSQTP0QEYm+4S/AFBffsJlV+xHgG25kgOJrh6by",
+	"r2pjc+lDt4hNpXUeVveiWbYInmnnnrGomvLOeESVLCIHHeds8tZnL5fzzXV+MyotQ27OqmMBOkxbu+C4",
+	"SEcR9QvVGfKZSbZVDF3UUaMEZXcgJJxuDyc/IoKOqWO4AFNPGT4ukipMQbMLWtL4cgRvCFutHgXoFoWk",
+	"qR86pm+W/eVJliK8gtzo3bUhrh2za3MztGw6yTl6TqlU67FzzKPIynKWa14GyzN+QSaUTeooakjLrxTY",
+	"HOXlwKZio6zWzcyz/ThyQ10nwb40s1UspVkBJldL5G1znGljbCRT3m70ztp0P97UJTwttzdqvwKo+ixk",
+	"HdybgaX5N8CiMVX7QUqCXuGM6SRd7Ng8XkCj8VddPhYM5rmEhr8kwqnHNGbvuBj4dDcFxGK13SYYVkQW",
+	"OfFcfLEBAYtxhL9N7ODhVILo63WwD8EXcn/lQqJBIJet7O9pnMaIpfEIhJkbIiagnDNDgxNpOWT38M0U",
+	"ga1fu+Dyvv9TxjfbgDvnTGGDfcvN9T25VN6Eb1jSEwUmxFU0BjQNwUY3lW1Vk+fL6ypZe+UG9P47FH7u",
+	"ADVEquvyLNmy5fq8YdO4tlKv7OTvZbm8rs0tt3XwYZR53bGBnUfhatm8/9sfPWiU7lQIYCpLTjgBr3Su",
+	"IuLZtr+Hsl1/D7lNfyPei23/7hMfd9hXOXSs11+SnmtNQxaNvB3pafVITwv0fR2nfnZDY06INtIHxSbW",
+	"5BLajEYvbf7GZReeIC6N2wzEXGeqDpUgSdkkAmQ9rvtZY0QWU6abwocHTUTbIEW2d3JsZVCbd+/dNsFj",
+	"xcbtRZPLUVrhgmHXhi7ByGtL1DCnt7bUOMfedVkSV/UW6rL7wHJr/g6zHWRFk/qVycY+S8rnouF+rNMm",
+	"LuJgf0o1w2IXymhYPhVfSnbYNdW6jYNvMf3aHEK1nH7dZWy5QVtIyZYaWJOffdWhS3EndvcQps0wZd9E",
+	"90sOP5ozwfbpo4Ufa+C9i5Y6Bj5z+LHWmm1nChtb1020nTFMTd3Pnzjc8wBP82AeIU/YaK+nShcWgdB2",
+	"6rA2sBeYQaz28TUkEpcyfbnMPEZacWk33tKLz5Ze3Irurz7VuAFCK5TZ1Cm35Ie/v13w7+CMWxv71Bts",
+	"UOu4v3gQ+4XsT69wDprM4KeCqtmlrsmC0FX+l+K3wJqWPImgdyYMSBJEfB+kRKYsMqeU0flRqsLSFx6S",
+	"2h0TifRXXNB/TWcO0ScgAgT6lh4cfPBNUfOvWSqZselxj0yhhe1CpRL7/gHKxrzp7rCEhMd2PqIov/5w",
+	"Ibg5Madrospc7zkefinCSqJLa1AP34GQtrr3B+9/6hx8KNnd3XvtKAqi4+Yvzt694Gtpxr8O+31zajmO",
+	"QfhQeCLiz+lo8TkgipQexETcgtJimz+SJIJCpe62bfZAm4InwEhC8SH+0D3ovtPKQlRo+tPzRdwr3RBw",
+	"Q+otjvnJnl+EieyRyBxtmYBqunuiBIU7MNbNfgdBibyRllCZH2txhxUz0aHuHmd2cNoeign5FAV0PAYT",
+	"vC3OOBolkIiI+j6EOUPOVQjmlHoe1Jlbz6dUqqMoKuFfWn+zeDfG+4OD1t6MscifNbwdQ6aGEOM0WsSe",
+	"dgkzJs7DNNWddzZ/74aHZRrHxNz9Ls1E3fwa6WRirrGf2gc3RRQL7eVNyQ7cQ5xYAx1+xQpYR4LPWRDN",
+	"8I1ucicMPZTPf897D8Uz0/P1+DJZp2KdOWCqWls6KOu8SemcrMVQF11Ld3sYWGBuwViXFIAwl6gy3BqN",
+	"D8kdoJGuVYJ9Z8hSPyWb4VfDXn6vTtv5AcN9EplLlGMSSbB39Oxtn+wMb+UMPS66CyVS8ArYbIjUZkbm",
+	"JDXXGefeRi0WJ2m/9m5eKdm+M6L1zMq35+d76AlvyvGbIHqh56vkXLOsxKsa+k1ldsftjQRuufeJB7N2",
+	"8V/cCp6XY0l3s+9x+VfMW25Bw/cH715IPz4+Wj+KK8p6j+I0UjSJspvyIPdWp+MVvP0u5ClJxWStOgUQ",
+	"gYIlXjp7PVglOHDh45badaG78yZdjyZd+X77E+tW9a1nW8nFD3VcnnGU9atlRdmgp+3LyBBi/v2GOGm+",
+	"175KRNwWQEN8UxGUwtp2S/WweZY3+Xg0+SjuQj9H5FPft33O+GfP3nx85N48dSx0vYzgTyFi65TKXBuT",
+	"myXXbFkrS+6lEFC7O7Z58uMqBAlZpe6aYsPFNEaUjiPrewZLshyndkRv2Y0WNSa/9fy82Y1sZnPW2Ac7",
+	"scZb4pTtIhYRxGBqWywDXq6+Fr8a8FSaPZoQInOJ3+2v0H/te4wCFBNmjuuVs4nm9SUwHoOv6B1Eszru",
+	"badP3d33N7/eFuazo+JP7NKfnG4Z6Ktka49raQPVMsfIENxTqTTuH4FwJIr41OboYx7QsZsT857JvN26",
+	"zOivR6AUCCRgHJlaa96o2Ks6K+343ljZNiuzE5SbsHLtGrn10K5F3rQQ2fUeai9nmFuTmLdENwR8dsW9",
+	"2FyylNSN1c4RN79NatlS9MQ0uTsdmt4ysRyhG5zD2I0jrytIfFx+2Cl/PH4UjowYFFUOi3y90SOWIO4y",
+	"mKUiKrxAnCS0G6Yj/cfnsTGP69ZDZnvXPT1T2RO7VJuXekzuCI3IKIKOH1FgqhPRkSCC2re2n+kJ9vDF",
+	"TIXmja7DdDTTnz9flMf90g5y/DcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -11,4 +11,4 @@ package associations
 //go:generate go run ../../internal/cmd/specfix -in ../../.cache/raw.json -rules ../../spec/rules.json -pins ../../spec/pins.json -api=${SPEC_API} -version=${SPEC_VERSION} -out ../../.cache/normalized.json
 //go:generate go run ../../gen -clean .
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../spec/oapi-codegen.yaml ../../.cache/normalized.json
-//go:generate go run ../../gen -in ../../.cache/normalized.json -out .
+//go:generate go run ../../gen -in ../../.cache/normalized.json -out . -docs ../../docs/type-names.md

@@ -106,6 +106,7 @@ func Normalize(name string, raw []byte, rules *Rules, opts Options) (*Result, er
 		n.batchResponses,
 		n.errorShapes,
 		n.enums,
+		n.typeNames,
 		n.edits,
 	}
 	for _, step := range steps {
@@ -819,6 +820,12 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 		if item := refName(obj(results, "items")); item != "" && obj(obj(n.schemas(), item), "properties") == nil {
 			results["items"] = map[string]any{}
 			n.changed("batch-responses", pointer("components", "schemas", batchVoid, "properties", "results", "items"), "any value (was %s, which has no properties)", item)
+		}
+		// It answers 207 too: the per-input errors, as in every version.
+		if props := ensureObj(v, "properties"); props["errors"] == nil && obj(n.schemas(), "StandardError") != nil {
+			props["errors"] = map[string]any{"type": "array", "items": schemaRef("StandardError")}
+			props["numErrors"] = map[string]any{"type": "integer", "format": "int32"}
+			n.changed("batch-responses", pointer("components", "schemas", batchVoid, "properties", "errors"), "added errors and numErrors, for 207 Multi-Status")
 		}
 		return nil
 	}

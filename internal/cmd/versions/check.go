@@ -81,11 +81,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		}
 		variants = append(variants, variant{name: pin.Version, file: f, version: pin.Version, surface: true})
 	}
-	// Earlier revisions of pinned versions (revisions/) must keep the
-	// surface; samples of older revisions (samples/, spelled differently:
-	// other titles, /crm/v4 paths, merged versions, fewer operations) must
-	// generate, build and compile internal/contract, or be refused in one
-	// line when they lack operations.
+	// Earlier revisions of pinned versions (revisions/) and samples of
+	// older revisions (samples/, spelled differently: other titles, /crm/v4
+	// paths, merged versions, fewer operations) must generate, build,
+	// compile internal/contract and keep the guarded surface (the curated
+	// names), or be refused in one line when they lack operations.
 	rules, err := specfix.LoadRules(c.rules)
 	if err != nil {
 		return err
@@ -103,7 +103,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%s: %v", c.rules, err)
 			}
 			name := strings.TrimSuffix(kind, "s") + " " + filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
-			variants = append(variants, variant{name: name, file: f, missing: missing, surface: kind == "revisions"})
+			variants = append(variants, variant{name: name, file: f, missing: missing, surface: true})
 		}
 	}
 
