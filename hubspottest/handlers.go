@@ -34,12 +34,12 @@ type updateResult struct {
 }
 
 type batchResponse struct {
-	Status      string          `json:"status"`
-	Results     any             `json:"results"`
+	Status      string       `json:"status"`
+	Results     any          `json:"results"`
 	Errors      []InputError `json:"errors,omitempty"`
-	NumErrors   *int            `json:"numErrors,omitempty"`
-	StartedAt   string          `json:"startedAt"`
-	CompletedAt string          `json:"completedAt"`
+	NumErrors   *int         `json:"numErrors,omitempty"`
+	StartedAt   string       `json:"startedAt"`
+	CompletedAt string       `json:"completedAt"`
 }
 
 // Wire types of the requests.

@@ -31,8 +31,8 @@ type result struct {
 	v       variant
 	curated []string // curated Go type names generated (docs/type-names.md)
 	version string   // APIVersion in the generated code
-	failed  string // step that failed, "" if all passed
-	refusal string // for a document that must be refused: specfix's line
+	failed  string   // step that failed, "" if all passed
+	refusal string   // for a document that must be refused: specfix's line
 	output  string
 	took    time.Duration
 }
