@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/crmkit/hubspot-associations/internal/specfix"
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
 )
 
 // batchOp is one batch operation: a POST whose body is a BatchInput, an
@@ -95,6 +95,19 @@ func buildModel(doc *openapi3.T) (*model, error) {
 			}
 		}
 	}
+	if doc.Components != nil {
+		for name, s := range doc.Components.Schemas {
+			if s == nil || s.Value == nil {
+				continue
+			}
+			hub, _ := s.Value.Extensions[specfix.HubSpotSchemaExt].(string)
+			if hub == "" {
+				continue // ours (the shared enums)
+			}
+			m.Types = append(m.Types, typeName{Go: goName(name), Schema: name, HubSpot: hub, Curated: !strings.Contains(s.Value.Description, specfix.UncuratedNote)})
+		}
+	}
+	sort.Slice(m.Types, func(i, j int) bool { return m.Types[i].Go < m.Types[j].Go })
 	sort.Slice(m.Batches, func(i, j int) bool { return m.Batches[i].Helper < m.Batches[j].Helper })
 	sort.Slice(m.Lists, func(i, j int) bool { return m.Lists[i].Helper < m.Lists[j].Helper })
 	for i := range m.Batches {
@@ -183,7 +196,7 @@ func listFrom(p string, op *openapi3.Operation) (listOp, bool) {
 		Helper:      strings.TrimPrefix(op.OperationID, "List"),
 		Summary:     op.Summary,
 		PathParams:  pathParams(p, op),
-		ItemType:    item,
+		ItemType:    goName(item),
 		Exemptions:  exemptions(op),
 	}
 	if paging := s.Value.Properties["paging"]; paging != nil && paging.Value != nil {
@@ -220,7 +233,7 @@ func batchFrom(p string, op *openapi3.Operation) (batchOp, bool, error) {
 		Method:      http.MethodPost,
 		Path:        p,
 		PathParams:  pathParams(p, op),
-		InputType:   refName(in),
+		InputType:   goName(refName(in)),
 		Exemptions:  exemptions(op),
 	}
 	// Creating is the one batch that is not safe to resend blindly.
@@ -244,7 +257,7 @@ func batchFrom(p string, op *openapi3.Operation) (batchOp, bool, error) {
 		keySet[r] = true
 	}
 	if result != nil {
-		b.ResultType = refName(result)
+		b.ResultType = goName(refName(result))
 		common := map[string]bool{}
 		for _, r := range result.Value.Required {
 			if keySet[r] {
@@ -317,9 +330,9 @@ func fields(s *openapi3.Schema) []field {
 	var out []field
 	for _, n := range names {
 		ps := s.Properties[n]
-		f := field{JSON: n, Go: codegen.SchemaNameToTypeName(n), Pointer: !req[n]}
+		f := field{JSON: n, Go: goName(n), Pointer: !req[n]}
 		if ps.Ref != "" && ps.Value != nil && len(ps.Value.Enum) > 0 {
-			f.Enum = refName(ps)
+			f.Enum = goName(refName(ps))
 		}
 		if ps.Value != nil {
 			f.Minimum = ps.Value.Min

@@ -33,6 +33,15 @@ type model struct {
 	Version string
 	Batches []batchOp
 	Lists   []listOp
+	Types   []typeName // schemas with the name HubSpot gives them, by Go name
+}
+
+// typeName maps one schema of HubSpot's to its Go type.
+type typeName struct {
+	Go      string // Go type name
+	HubSpot string // HubSpot's schema name (x-hubspot-schema)
+	Curated bool   // named by a type rule (stable), or HubSpot's name
+	Schema  string // the schema's name in the normalized document
 }
 
 // loadModel reads the normalized document with kin-openapi.
@@ -45,7 +54,22 @@ func loadModel(name string, data []byte) (*model, error) {
 	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation(), openapi3.AllowExtraSiblingFields("description")); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	return buildModel(doc)
+	m, err := buildModel(doc)
+	if err != nil {
+		return nil, err
+	}
+	used, err := reachableSchemas(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	kept := m.Types[:0]
+	for _, t := range m.Types {
+		if used[t.Schema] {
+			kept = append(kept, t)
+		}
+	}
+	m.Types = kept
+	return m, nil
 }
 
 // render returns the generated files by name. It is pure: the same model

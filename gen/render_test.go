@@ -50,6 +50,9 @@ func TestRender_matchesCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want, err := os.ReadFile("../docs/type-names.md"); err != nil || !bytes.Equal(renderTypeNames(model), want) {
+		t.Errorf("docs/type-names.md differs from what is committed (%v): run make generate", err)
+	}
 	for name, got := range files {
 		want, err := os.ReadFile(filepath.Join("../generated/associations", name))
 		if err != nil {
@@ -109,7 +112,7 @@ func TestRender_smallDocument(t *testing.T) {
 		"func (b *Batcher) PostBatchArchive(ctx context.Context, objectType string, inputs []Widget) (*hubspot.Result[Widget, struct{}], error)",
 		"func (b *Batcher) WidgetsSeq(ctx context.Context, objectType string) iter.Seq2[Widget, error]",
 		`if !in.Kind.Valid()`,
-		`if in.Id < 1`,
+		`if in.ID < 1`,
 		"return b.Widgets(ctx, objectType)",
 		" matchesWidget,", // the Matches field (alignment varies)
 		"func matchesWidget(in Widget, out Widget) bool",
@@ -141,5 +144,31 @@ func TestCleanDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "generate.go")); err != nil {
 		t.Error("hand-written file removed")
+	}
+}
+
+// TestNames_matchConfig: gen names fields with the normalizer
+// spec/oapi-codegen.yaml gives oapi-codegen.
+func TestNames_matchConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := os.ReadFile("../spec/oapi-codegen.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), "name-normalizer: "+nameNormalizer) {
+		t.Errorf("spec/oapi-codegen.yaml does not set name-normalizer: %s", nameNormalizer)
+	}
+	for _, i := range additionalInitialisms {
+		if !strings.Contains(string(cfg), "    - "+i+"\n") {
+			t.Errorf("spec/oapi-codegen.yaml lacks the additional initialism %s", i)
+		}
+	}
+	for in, want := range map[string]string{
+		"typeId": "TypeID", "maxToObjectIds": "MaxToObjectIDs", "correlationId": "CorrelationID",
+		"fromObjectTypeId": "FromObjectTypeID", "label": "Label", "LimitCreate": "LimitCreate",
+	} {
+		if got := goName(in); got != want {
+			t.Errorf("goName(%s) = %s, want %s", in, got, want)
+		}
 	}
 }

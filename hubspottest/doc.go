@@ -65,7 +65,7 @@
 //
 // # Errors
 //
-// Error bodies are HubSpot's: ErrorBody for single errors, StandardError
+// Error bodies are HubSpot's: ErrorBody for single errors, InputError
 // inside 207 batch responses and RateLimitBody for 429s. A client can check
 // the fake's answers with errors.As on its own typed errors, for instance:
 //

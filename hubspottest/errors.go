@@ -43,8 +43,9 @@ type ErrorDetail struct {
 	Context map[string][]string `json:"context,omitempty"`
 }
 
-// StandardError is a per-input error inside a 207 batch response.
-type StandardError struct {
+// InputError is a per-input error inside a 207 batch response (HubSpot's
+// StandardError schema; associations.InputError).
+type InputError struct {
 	Status   string              `json:"status"`
 	Category string              `json:"category"`
 	Message  string              `json:"message"`
@@ -98,8 +99,8 @@ func errorResponse(status int, cid, category, msg string, details ...ErrorDetail
 	return jsonResponse(status, ErrorBody{Status: "error", Message: msg, CorrelationID: cid, Category: category, Errors: details})
 }
 
-func perInputError(category, msg, inputCategory string, typeID int32) StandardError {
-	return StandardError{
+func perInputError(category, msg, inputCategory string, typeID int32) InputError {
+	return InputError{
 		Status:   "error",
 		Category: category,
 		Message:  msg,

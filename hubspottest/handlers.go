@@ -34,12 +34,12 @@ type updateResult struct {
 }
 
 type batchResponse struct {
-	Status      string          `json:"status"`
-	Results     any             `json:"results"`
-	Errors      []StandardError `json:"errors,omitempty"`
-	NumErrors   *int            `json:"numErrors,omitempty"`
-	StartedAt   string          `json:"startedAt"`
-	CompletedAt string          `json:"completedAt"`
+	Status      string       `json:"status"`
+	Results     any          `json:"results"`
+	Errors      []InputError `json:"errors,omitempty"`
+	NumErrors   *int         `json:"numErrors,omitempty"`
+	StartedAt   string       `json:"startedAt"`
+	CompletedAt string       `json:"completedAt"`
 }
 
 // Wire types of the requests.
@@ -124,7 +124,7 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 		if r := s.checkBatchSize(len(in.Inputs), cid); r != nil {
 			return r
 		}
-		var errs []StandardError
+		var errs []InputError
 		var created []userConfiguration
 		var updated []updateResult
 		s.mu.Lock()

@@ -221,12 +221,12 @@ func (j *job) listTypes(ctx context.Context) error {
 	var c counter
 	start := time.Now()
 	ctx = c.observe(ctx)
-	types, err := read(ctx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
+	types, err := read(ctx, &c, func(ctx context.Context) ([]associations.Label, error) {
 		return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
 	})
-	var configs []associations.PublicAssociationDefinitionUserConfiguration
+	var configs []associations.Limit
 	if err == nil {
-		configs, err = read(ctx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+		configs, err = read(ctx, &c, func(ctx context.Context) ([]associations.Limit, error) {
 			return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
 		})
 	}
@@ -239,14 +239,14 @@ func (j *job) listTypes(ctx context.Context) error {
 	}
 	limited := map[spec]bool{}
 	for _, cf := range configs {
-		if cf.UserEnforcedMaxToObjectIds != nil {
-			limited[spec{cf.Category, cf.TypeId}] = true
+		if cf.UserEnforcedMaxToObjectIDs != nil {
+			limited[spec{cf.Category, cf.TypeID}] = true
 		}
 	}
 	// HubSpot-defined types first, then the others, in HubSpot's order.
 	var first, rest []spec
 	for _, t := range types {
-		sp := spec{t.Category, t.TypeId}
+		sp := spec{t.Category, t.TypeID}
 		switch {
 		case limited[sp]:
 		case t.Category == associations.AssociationCategoryHubspotDefined:
@@ -296,7 +296,7 @@ func (j *job) createLabel(ctx context.Context) error {
 		}
 		// Ambiguous, or a 409 after a retry of a create that was applied:
 		// is the label there?
-		labels, lerr := read(octx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
+		labels, lerr := read(octx, &c, func(ctx context.Context) ([]associations.Label, error) {
 			return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
 		})
 		if lerr != nil {
@@ -340,9 +340,7 @@ func (j *job) sendCreateLabel(ctx context.Context, body associations.CreateLabel
 	if err := hubspot.ParseError(resp); err != nil {
 		return spec{}, err
 	}
-	var out struct {
-		Results []associations.AssociationSpecWithLabel `json:"results"`
-	}
+	var out associations.LabelList
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return spec{}, fmt.Errorf("reading the CreateLabel answer: %w", err)
 	}
@@ -352,10 +350,10 @@ func (j *job) sendCreateLabel(ctx context.Context, body associations.CreateLabel
 	return spec{}, fmt.Errorf("the CreateLabel answer has no type labelled %q", j.labelText)
 }
 
-func (j *job) findLabel(labels []associations.AssociationSpecWithLabel) (spec, bool) {
+func (j *job) findLabel(labels []associations.Label) (spec, bool) {
 	for _, l := range labels {
 		if l.Category == associations.AssociationCategoryUserDefined && l.Label != nil && *l.Label == j.labelText {
-			return spec{l.Category, l.TypeId}, true
+			return spec{l.Category, l.TypeID}, true
 		}
 	}
 	return spec{}, false
@@ -399,10 +397,10 @@ func (j *job) endBatch(s stepResult) {
 
 // createLimits sets a limit on every target (step "create limits").
 func (j *job) createLimits(ctx context.Context) error {
-	inputs := make([]associations.PublicAssociationDefinitionConfigurationCreateRequest, len(j.targets))
+	inputs := make([]associations.LimitCreate, len(j.targets))
 	for i, t := range j.targets {
-		inputs[i] = associations.PublicAssociationDefinitionConfigurationCreateRequest{
-			Category: t.category, TypeId: t.typeID, MaxToObjectIds: 1 + j.rng.Int32N(10),
+		inputs[i] = associations.LimitCreate{
+			Category: t.category, TypeID: t.typeID, MaxToObjectIDs: 1 + j.rng.Int32N(10),
 		}
 	}
 	start := time.Now()
@@ -412,22 +410,22 @@ func (j *job) createLimits(ctx context.Context) error {
 	// The targets had no limit before the job (see listTypes), so a limit
 	// read back with the value sent is one this job created.
 	var c counter
-	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[associations.PublicAssociationDefinitionConfigurationCreateRequest, associations.PublicAssociationDefinitionUserConfiguration], error) {
+	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.LimitCreate) (*hubspot.Result[associations.LimitCreate, associations.Limit], error) {
 		return j.batcher.CreateConfigurations(ctx, j.cfg.from, j.cfg.to, in)
-	}, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationCreateRequest) (map[int]associations.PublicAssociationDefinitionUserConfiguration, error) {
-		configs, err := read(c.observe(ctx), &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+	}, func(ctx context.Context, in []associations.LimitCreate) (map[int]associations.Limit, error) {
+		configs, err := read(c.observe(ctx), &c, func(ctx context.Context) ([]associations.Limit, error) {
 			return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
 		})
 		if err != nil {
 			return nil, err
 		}
-		byKey := map[spec]associations.PublicAssociationDefinitionUserConfiguration{}
+		byKey := map[spec]associations.Limit{}
 		for _, cf := range configs {
-			byKey[spec{cf.Category, cf.TypeId}] = cf
+			byKey[spec{cf.Category, cf.TypeID}] = cf
 		}
-		applied := map[int]associations.PublicAssociationDefinitionUserConfiguration{}
+		applied := map[int]associations.Limit{}
 		for i, x := range in {
-			if cf, ok := byKey[spec{x.Category, x.TypeId}]; ok && cf.UserEnforcedMaxToObjectIds != nil && *cf.UserEnforcedMaxToObjectIds == x.MaxToObjectIds {
+			if cf, ok := byKey[spec{x.Category, x.TypeID}]; ok && cf.UserEnforcedMaxToObjectIDs != nil && *cf.UserEnforcedMaxToObjectIDs == x.MaxToObjectIDs {
 				applied[i] = cf
 			}
 		}
@@ -435,11 +433,11 @@ func (j *job) createLimits(ctx context.Context) error {
 	})
 	if res != nil {
 		for _, ok := range res.Succeeded {
-			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
+			j.limits[spec{ok.Input.Category, ok.Input.TypeID}] = ok.Input.MaxToObjectIDs
 		}
 	}
-	s, ferr := batchStep(j, "create limits", start, res, err, func(in associations.PublicAssociationDefinitionConfigurationCreateRequest) spec {
-		return spec{in.Category, in.TypeId}
+	s, ferr := batchStep(j, "create limits", start, res, err, func(in associations.LimitCreate) spec {
+		return spec{in.Category, in.TypeID}
 	})
 	s.requests += int(c.requests.Load())
 	s.retries += int(c.retries.Load())
@@ -452,11 +450,11 @@ func (j *job) createLimits(ctx context.Context) error {
 // updateLimits raises every limit the job created by 5 (step "update
 // limits").
 func (j *job) updateLimits(ctx context.Context) error {
-	inputs := make([]associations.PublicAssociationDefinitionConfigurationUpdateRequest, 0, len(j.limits))
+	inputs := make([]associations.LimitUpdate, 0, len(j.limits))
 	for _, t := range j.targets {
 		if v, ok := j.limits[t]; ok {
-			inputs = append(inputs, associations.PublicAssociationDefinitionConfigurationUpdateRequest{
-				Category: t.category, TypeId: t.typeID, MaxToObjectIds: v + 5,
+			inputs = append(inputs, associations.LimitUpdate{
+				Category: t.category, TypeID: t.typeID, MaxToObjectIDs: v + 5,
 			})
 		}
 	}
@@ -464,16 +462,16 @@ func (j *job) updateLimits(ctx context.Context) error {
 	j.progress.begin("update limits", len(inputs))
 	res, err := j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
-	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[associations.PublicAssociationDefinitionConfigurationUpdateRequest, associations.PublicAssociationDefinitionConfigurationUpdateResult], error) {
+	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.LimitUpdate) (*hubspot.Result[associations.LimitUpdate, associations.LimitUpdateResult], error) {
 		return j.batcher.UpdateConfigurations(ctx, j.cfg.from, j.cfg.to, in)
 	}, nil)
 	if res != nil {
 		for _, ok := range res.Succeeded {
-			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
+			j.limits[spec{ok.Input.Category, ok.Input.TypeID}] = ok.Input.MaxToObjectIDs
 		}
 	}
-	s, ferr := batchStep(j, "update limits", start, res, err, func(in associations.PublicAssociationDefinitionConfigurationUpdateRequest) spec {
-		return spec{in.Category, in.TypeId}
+	s, ferr := batchStep(j, "update limits", start, res, err, func(in associations.LimitUpdate) spec {
+		return spec{in.Category, in.TypeID}
 	})
 	s.note = "every created limit +5"
 	j.endBatch(s)
@@ -484,24 +482,24 @@ func (j *job) updateLimits(ctx context.Context) error {
 // idempotent and covers creates whose outcome stayed unknown.
 func (j *job) purgeLimits(ctx context.Context, name string) error {
 	j.purged = true
-	inputs := make([]associations.PublicAssociationSpec, len(j.targets))
+	inputs := make([]associations.LimitKey, len(j.targets))
 	for i, t := range j.targets {
-		inputs[i] = associations.PublicAssociationSpec{Category: t.category, TypeId: t.typeID}
+		inputs[i] = associations.LimitKey{Category: t.category, TypeID: t.typeID}
 	}
 	start := time.Now()
 	j.progress.begin(name, len(inputs))
 	res, err := j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, inputs)
 	j.progress.pause()
-	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.PublicAssociationSpec) (*hubspot.Result[associations.PublicAssociationSpec, struct{}], error) {
+	res, err = resendUnknown(ctx, res, err, func(ctx context.Context, in []associations.LimitKey) (*hubspot.Result[associations.LimitKey, struct{}], error) {
 		return j.batcher.PurgeConfigurations(ctx, j.cfg.from, j.cfg.to, in)
 	}, nil)
 	if res != nil {
 		for _, ok := range res.Succeeded {
-			delete(j.limits, spec{ok.Input.Category, ok.Input.TypeId})
+			delete(j.limits, spec{ok.Input.Category, ok.Input.TypeID})
 		}
 	}
-	s, ferr := batchStep(j, name, start, res, err, func(in associations.PublicAssociationSpec) spec {
-		return spec{in.Category, in.TypeId}
+	s, ferr := batchStep(j, name, start, res, err, func(in associations.LimitKey) spec {
+		return spec{in.Category, in.TypeID}
 	})
 	s.note = "every target"
 	j.endBatch(s)
@@ -516,7 +514,7 @@ func (j *job) readBack(ctx context.Context, name string, all bool) error {
 	var c counter
 	start := time.Now()
 	octx := c.observe(ctx)
-	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.Limit, error) {
 		return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
 	})
 	total := 0
@@ -545,8 +543,8 @@ func (j *job) readBack(ctx context.Context, name string, all bool) error {
 	}
 	got := map[spec]int32{}
 	for _, cf := range configs {
-		if cf.UserEnforcedMaxToObjectIds != nil {
-			got[spec{cf.Category, cf.TypeId}] = *cf.UserEnforcedMaxToObjectIds
+		if cf.UserEnforcedMaxToObjectIDs != nil {
+			got[spec{cf.Category, cf.TypeID}] = *cf.UserEnforcedMaxToObjectIDs
 		}
 	}
 	match := 0
@@ -609,12 +607,12 @@ func (j *job) verify(ctx context.Context) error {
 	var c counter
 	start := time.Now()
 	octx := c.observe(ctx)
-	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.PublicAssociationDefinitionUserConfiguration, error) {
+	configs, err := read(octx, &c, func(ctx context.Context) ([]associations.Limit, error) {
 		return j.batcher.Configurations(ctx, j.cfg.from, j.cfg.to)
 	})
-	var labels []associations.AssociationSpecWithLabel
+	var labels []associations.Label
 	if err == nil {
-		labels, err = read(octx, &c, func(ctx context.Context) ([]associations.AssociationSpecWithLabel, error) {
+		labels, err = read(octx, &c, func(ctx context.Context) ([]associations.Label, error) {
 			return j.batcher.Labels(ctx, j.cfg.from, j.cfg.to)
 		})
 	}
@@ -631,7 +629,7 @@ func (j *job) verify(ctx context.Context) error {
 	}
 	left := 0
 	for _, cf := range configs {
-		if target[spec{cf.Category, cf.TypeId}] && cf.UserEnforcedMaxToObjectIds != nil {
+		if target[spec{cf.Category, cf.TypeID}] && cf.UserEnforcedMaxToObjectIDs != nil {
 			left++
 		}
 	}

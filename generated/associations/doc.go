@@ -22,7 +22,7 @@
 //		return fmt.Errorf("HubSpot: %s (%s)", resp.JSONDefault.Message, resp.JSONDefault.Category)
 //	}
 //	for _, l := range resp.JSON200.Results {
-//		fmt.Println(l.TypeId, l.Category)
+//		fmt.Println(l.TypeID, l.Category)
 //	}
 //
 // Any number of inputs in one call, with an exact account of the outcome:
