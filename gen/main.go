@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	gen -in NORMALIZED.json -out DIR   write DIR/*.gen.go
+//	gen -in NORMALIZED.json -out DIR [-docs FILE]   write DIR/*.gen.go (and the type-name table)
 //	gen -clean DIR                     delete generated files in DIR
 package main
 
@@ -36,6 +36,7 @@ func run(args []string, stderr io.Writer) int {
 	in := fs.String("in", "", "normalized OpenAPI document (`file`)")
 	out := fs.String("out", "", "output `dir`")
 	clean := fs.String("clean", "", "delete files carrying the generated-code marker in `dir`")
+	docs := fs.String("docs", "", "write the table of Go types and HubSpot schemas to `file` (docs/type-names.md)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -68,6 +69,12 @@ func run(args []string, stderr io.Writer) int {
 	if err := writeFiles(*out, files); err != nil {
 		fmt.Fprintf(stderr, "gen: %v\n", err)
 		return 1
+	}
+	if *docs != "" {
+		if err := specsource.WriteFileAtomic(*docs, renderTypeNames(m)); err != nil {
+			fmt.Fprintf(stderr, "gen: %v\n", err)
+			return 1
+		}
 	}
 	return 0
 }

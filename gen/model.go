@@ -9,15 +9,26 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
+
+	"github.com/crmkit/hubspot-associations/internal/specfix"
 )
 
 // model is what the generator needs from the normalized document.
 type model struct {
 	Title   string
 	Version string
-	Batches []batchOp // POSTs whose body is a BatchInput
-	Lists   []listOp  // GETs answering a collection
-	Calls   []callOp  // every other operation
+	Batches []batchOp  // POSTs whose body is a BatchInput
+	Lists   []listOp   // GETs answering a collection
+	Calls   []callOp   // every other operation
+	Types   []typeName // schemas with the name HubSpot gives them, by Go name
+}
+
+// typeName maps one schema of HubSpot's to its Go type.
+type typeName struct {
+	Go      string // Go type name
+	HubSpot string // HubSpot's schema name (x-hubspot-schema)
+	Curated bool   // named by a type rule (stable), or HubSpot's name
+	Schema  string // the schema's name in the normalized document
 }
 
 // loadModel reads the normalized document with kin-openapi.
@@ -30,7 +41,22 @@ func loadModel(name string, data []byte) (*model, error) {
 	if err := doc.Validate(context.Background(), openapi3.DisableExamplesValidation(), openapi3.AllowExtraSiblingFields("description")); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	return buildModel(doc)
+	m, err := buildModel(doc)
+	if err != nil {
+		return nil, err
+	}
+	used, err := reachableSchemas(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	kept := m.Types[:0]
+	for _, t := range m.Types {
+		if used[t.Schema] {
+			kept = append(kept, t)
+		}
+	}
+	m.Types = kept
+	return m, nil
 }
 
 // batchOp is one batch operation: a POST whose body is a BatchInput, an
@@ -97,8 +123,8 @@ type callOp struct {
 	Exemptions  []string
 }
 
-// param is a path parameter: its name (also the Go parameter name, as
-// oapi-codegen gives it) and Go type.
+// param is a path parameter: its Go name (as oapi-codegen gives it) and Go
+// type.
 type param struct{ Name, Type string }
 
 func buildModel(doc *openapi3.T) (*model, error) {
@@ -147,6 +173,19 @@ func buildModel(doc *openapi3.T) (*model, error) {
 			m.Calls = append(m.Calls, c)
 		}
 	}
+	if doc.Components != nil {
+		for name, s := range doc.Components.Schemas {
+			if s == nil || s.Value == nil {
+				continue
+			}
+			hub, _ := s.Value.Extensions[specfix.HubSpotSchemaExt].(string)
+			if hub == "" {
+				continue // ours (the shared enums)
+			}
+			m.Types = append(m.Types, typeName{Go: goName(name), Schema: name, HubSpot: hub, Curated: !strings.Contains(s.Value.Description, specfix.UncuratedNote)})
+		}
+	}
+	sort.Slice(m.Types, func(i, j int) bool { return m.Types[i].Go < m.Types[j].Go })
 	sort.Slice(m.Batches, func(i, j int) bool { return m.Batches[i].Helper < m.Batches[j].Helper })
 	sort.Slice(m.Lists, func(i, j int) bool { return m.Lists[i].Helper < m.Lists[j].Helper })
 	sort.Slice(m.Calls, func(i, j int) bool { return m.Calls[i].OperationID < m.Calls[j].OperationID })
@@ -200,7 +239,8 @@ func pathParams(p string, op *openapi3.Operation) ([]param, error) {
 				return nil, fmt.Errorf("path parameter %s: %v", name, err)
 			}
 		}
-		out = append(out, param{Name: name, Type: typ})
+		// oapi-codegen's variable name: associationTypeId -> associationTypeID.
+		out = append(out, param{Name: codegen.LowercaseFirstCharacter(goName(name)), Type: typ})
 	}
 	return out, nil
 }
@@ -279,7 +319,7 @@ func listFrom(op *openapi3.Operation, ps []param) (listOp, bool) {
 		Helper:      strings.TrimPrefix(op.OperationID, "List"),
 		Summary:     op.Summary,
 		PathParams:  ps,
-		ItemType:    item,
+		ItemType:    goName(item),
 		Exemptions:  exemptions(op),
 	}
 	if paging := s.Value.Properties["paging"]; paging != nil && paging.Value != nil {
@@ -316,7 +356,7 @@ func batchFrom(p string, op *openapi3.Operation, ps []param) (batchOp, bool, err
 		Method:      http.MethodPost,
 		Path:        p,
 		PathParams:  ps,
-		InputType:   refName(in),
+		InputType:   goName(refName(in)),
 		Exemptions:  exemptions(op),
 	}
 	// Creating is the one batch that is not safe to resend blindly.
@@ -340,7 +380,7 @@ func batchFrom(p string, op *openapi3.Operation, ps []param) (batchOp, bool, err
 		keySet[r] = true
 	}
 	if result != nil {
-		b.ResultType = refName(result)
+		b.ResultType = goName(refName(result))
 		common := map[string]bool{}
 		for _, r := range result.Value.Required {
 			if keySet[r] {
@@ -389,9 +429,11 @@ func callFrom(method, p string, op *openapi3.Operation, ps []param) (callOp, err
 		if s == nil {
 			continue
 		}
-		if c.Result = refName(s); c.Result == "" {
+		ref := refName(s)
+		if ref == "" {
 			return callOp{}, fmt.Errorf("%s %s: the %d answer is not a named schema", method, p, code)
 		}
+		c.Result = goName(ref)
 		break
 	}
 	return c, nil
@@ -444,9 +486,9 @@ func fields(s *openapi3.Schema) []field {
 	var out []field
 	for _, n := range names {
 		ps := s.Properties[n]
-		f := field{JSON: n, Go: codegen.SchemaNameToTypeName(n), Pointer: !req[n]}
+		f := field{JSON: n, Go: goName(n), Pointer: !req[n]}
 		if ps.Ref != "" && ps.Value != nil && len(ps.Value.Enum) > 0 {
-			f.Enum = refName(ps)
+			f.Enum = goName(refName(ps))
 		}
 		if ps.Value != nil {
 			f.Minimum = ps.Value.Min

@@ -50,6 +50,9 @@ func TestRender_matchesCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want, err := os.ReadFile("../docs/type-names.md"); err != nil || !bytes.Equal(renderTypeNames(model), want) {
+		t.Errorf("docs/type-names.md differs from what is committed (%v): run make generate", err)
+	}
 	for name, got := range files {
 		want, err := os.ReadFile(filepath.Join("../generated/associations", name))
 		if err != nil {
@@ -109,7 +112,7 @@ func TestRender_smallDocument(t *testing.T) {
 		"func (s *Schema) PostBatchArchive(ctx context.Context, objectType string, inputs []Widget) (*hubspot.Result[Widget, struct{}], error)",
 		"func (s *Schema) WidgetsSeq(ctx context.Context, objectType string) iter.Seq2[Widget, error]",
 		`if !in.Kind.Valid()`,
-		`if in.Id < 1`,
+		`if in.ID < 1`,
 		"return s.Widgets(ctx, objectType)",
 		" matchesWidget,", // the Matches field (alignment varies)
 		"func matchesWidget(in Widget, out Widget) bool",
@@ -163,7 +166,7 @@ func TestRender_calls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Calls) != 2 || m.Calls[1].OperationID != "PutWidget" || !m.Calls[1].Idempotent || m.Calls[1].PathParams[0] != (param{"widgetId", "int64"}) {
+	if len(m.Calls) != 2 || m.Calls[1].OperationID != "PutWidget" || !m.Calls[1].Idempotent || m.Calls[1].PathParams[0] != (param{"widgetID", "int64"}) {
 		t.Fatalf("calls = %+v", m.Calls)
 	}
 	files, err := render(m)
@@ -172,13 +175,39 @@ func TestRender_calls(t *testing.T) {
 	}
 	src := string(files["schema.gen.go"])
 	for _, want := range []string{
-		"func (s *Schema) PutWidget(ctx context.Context, widgetId int64, body PutWidgetJSONRequestBody) (*Widget, error) {",
-		"return hubspot.Decode[Widget](s.client.PutWidget(ctx, widgetId, body))",
-		"func (s *Schema) DeleteWidget(ctx context.Context, widgetId int64) error {",
-		"return hubspot.Check(s.client.DeleteWidget(ctx, widgetId))",
+		"func (s *Schema) PutWidget(ctx context.Context, widgetID int64, body PutWidgetJSONRequestBody) (*Widget, error) {",
+		"return hubspot.Decode[Widget](s.client.PutWidget(ctx, widgetID, body))",
+		"func (s *Schema) DeleteWidget(ctx context.Context, widgetID int64) error {",
+		"return hubspot.Check(s.client.DeleteWidget(ctx, widgetID))",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("schema.gen.go lacks %q", want)
+		}
+	}
+}
+
+// TestNames_matchConfig: gen names fields with the normalizer
+// spec/oapi-codegen.yaml gives oapi-codegen.
+func TestNames_matchConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := os.ReadFile("../spec/oapi-codegen.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), "name-normalizer: "+nameNormalizer) {
+		t.Errorf("spec/oapi-codegen.yaml does not set name-normalizer: %s", nameNormalizer)
+	}
+	for _, i := range additionalInitialisms {
+		if !strings.Contains(string(cfg), "    - "+i+"\n") {
+			t.Errorf("spec/oapi-codegen.yaml lacks the additional initialism %s", i)
+		}
+	}
+	for in, want := range map[string]string{
+		"typeId": "TypeID", "maxToObjectIds": "MaxToObjectIDs", "correlationId": "CorrelationID",
+		"fromObjectTypeId": "FromObjectTypeID", "label": "Label", "LimitCreate": "LimitCreate",
+	} {
+		if got := goName(in); got != want {
+			t.Errorf("goName(%s) = %s, want %s", in, got, want)
 		}
 	}
 }

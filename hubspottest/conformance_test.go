@@ -66,23 +66,23 @@ func conformanceOps(labelID int32) []conformanceOp {
 	createInputs := func(n int) associations.BatchCreateConfigurationsJSONRequestBody {
 		// The first input is new (type 1), the rest already exist (279)
 		// or do not exist; with n == 2 the second one fails.
-		in := []associations.PublicAssociationDefinitionConfigurationCreateRequest{{Category: associations.AssociationCategoryHubspotDefined, TypeId: 1, MaxToObjectIds: 1}}
+		in := []associations.LimitCreate{{Category: associations.AssociationCategoryHubspotDefined, TypeID: 1, MaxToObjectIDs: 1}}
 		for i := 1; i < n; i++ {
-			in = append(in, associations.PublicAssociationDefinitionConfigurationCreateRequest{Category: associations.AssociationCategoryHubspotDefined, TypeId: 279, MaxToObjectIds: 1})
+			in = append(in, associations.LimitCreate{Category: associations.AssociationCategoryHubspotDefined, TypeID: 279, MaxToObjectIDs: 1})
 		}
 		return associations.BatchCreateConfigurationsJSONRequestBody{Inputs: in}
 	}
 	updateInputs := func(n int) associations.BatchUpdateConfigurationsJSONRequestBody {
-		in := []associations.PublicAssociationDefinitionConfigurationUpdateRequest{{Category: associations.AssociationCategoryHubspotDefined, TypeId: 279, MaxToObjectIds: 7}}
+		in := []associations.LimitUpdate{{Category: associations.AssociationCategoryHubspotDefined, TypeID: 279, MaxToObjectIDs: 7}}
 		for i := 1; i < n; i++ {
-			in = append(in, associations.PublicAssociationDefinitionConfigurationUpdateRequest{Category: associations.AssociationCategoryUserDefined, TypeId: 99999, MaxToObjectIds: 1})
+			in = append(in, associations.LimitUpdate{Category: associations.AssociationCategoryUserDefined, TypeID: 99999, MaxToObjectIDs: 1})
 		}
 		return associations.BatchUpdateConfigurationsJSONRequestBody{Inputs: in}
 	}
 	purgeInputs := func(n int) associations.BatchPurgeConfigurationsJSONRequestBody {
-		in := make([]associations.PublicAssociationSpec, n)
+		in := make([]associations.LimitKey, n)
 		for i := range in {
-			in[i] = associations.PublicAssociationSpec{Category: associations.AssociationCategoryHubspotDefined, TypeId: 279}
+			in[i] = associations.LimitKey{Category: associations.AssociationCategoryHubspotDefined, TypeID: 279}
 		}
 		return associations.BatchPurgeConfigurationsJSONRequestBody{Inputs: in}
 	}
@@ -93,7 +93,7 @@ func conformanceOps(labelID int32) []conformanceOp {
 			},
 			ok: func(r genResponse) bool {
 				j := r.(*associations.ListAllConfigurationsResponse).JSON200
-				return j != nil && len(j.Results) == 1 && j.Results[0].TypeId == 279
+				return j != nil && len(j.Results) == 1 && j.Results[0].TypeID == 279
 			}},
 		{op: hubspottest.OpListConfigurations, success: 200,
 			call: func(ctx context.Context, c *associations.ClientWithResponses, from, to string, _ int) (genResponse, error) {
@@ -101,7 +101,7 @@ func conformanceOps(labelID int32) []conformanceOp {
 			},
 			ok: func(r genResponse) bool {
 				j := r.(*associations.ListConfigurationsResponse).JSON200
-				return j != nil && len(j.Results) == 1 && j.Results[0].UserEnforcedMaxToObjectIds != nil && *j.Results[0].UserEnforcedMaxToObjectIds == 5
+				return j != nil && len(j.Results) == 1 && j.Results[0].UserEnforcedMaxToObjectIDs != nil && *j.Results[0].UserEnforcedMaxToObjectIDs == 5
 			}},
 		{op: hubspottest.OpBatchCreateConfigurations, success: 201, batch: true, partial: true,
 			call: func(ctx context.Context, c *associations.ClientWithResponses, from, to string, n int) (genResponse, error) {
@@ -114,7 +114,7 @@ func conformanceOps(labelID int32) []conformanceOp {
 					return j != nil && len(j.Results) == 1 && j.Errors != nil && len(*j.Errors) == 1 && (*j.Errors)[0].Context["typeId"][0] == "279"
 				}
 				j := res.JSON201
-				return j != nil && len(j.Results) == 1 && j.Results[0].TypeId == 1
+				return j != nil && len(j.Results) == 1 && j.Results[0].TypeID == 1
 			}},
 		{op: hubspottest.OpBatchUpdateConfigurations, success: 200, batch: true, partial: true,
 			call: func(ctx context.Context, c *associations.ClientWithResponses, from, to string, n int) (genResponse, error) {
@@ -128,7 +128,7 @@ func conformanceOps(labelID int32) []conformanceOp {
 						(*j.Errors)[0].Category == "OBJECT_NOT_FOUND" && (*j.Errors)[0].Context["category"][0] == "USER_DEFINED"
 				}
 				j := res.JSON200
-				return j != nil && len(j.Results) == 1 && j.Results[0].UserEnforcedMaxToObjectIds != nil && *j.Results[0].UserEnforcedMaxToObjectIds == 7
+				return j != nil && len(j.Results) == 1 && j.Results[0].UserEnforcedMaxToObjectIDs != nil && *j.Results[0].UserEnforcedMaxToObjectIDs == 7
 			}},
 		{op: hubspottest.OpBatchPurgeConfigurations, success: 204, batch: true,
 			call: func(ctx context.Context, c *associations.ClientWithResponses, from, to string, n int) (genResponse, error) {
@@ -153,7 +153,7 @@ func conformanceOps(labelID int32) []conformanceOp {
 			}},
 		{op: hubspottest.OpUpdateLabel, success: 204,
 			call: func(ctx context.Context, c *associations.ClientWithResponses, from, to string, _ int) (genResponse, error) {
-				return c.UpdateLabelWithResponse(ctx, from, to, associations.UpdateLabelJSONRequestBody{AssociationTypeId: labelID, Label: "Renamed"})
+				return c.UpdateLabelWithResponse(ctx, from, to, associations.UpdateLabelJSONRequestBody{AssociationTypeID: labelID, Label: "Renamed"})
 			},
 			ok: func(r genResponse) bool { return len(r.GetBody()) == 0 }},
 		{op: hubspottest.OpDeleteLabel, success: 204,
@@ -220,7 +220,7 @@ func TestConformance_generatedClient(t *testing.T) {
 					t.Fatal(err)
 				}
 				e := r.GetJSONDefault()
-				if r.StatusCode() != 400 || e == nil || e.Category != "VALIDATION_ERROR" || e.Message != want || e.CorrelationId == "" {
+				if r.StatusCode() != 400 || e == nil || e.Category != "VALIDATION_ERROR" || e.Message != want || e.CorrelationID == "" {
 					t.Fatalf("status %d, body %s", r.StatusCode(), r.GetBody())
 				}
 			})
@@ -269,7 +269,7 @@ func TestConformance_generatedClient(t *testing.T) {
 						t.Fatal(err)
 					}
 					e := r.GetJSONDefault()
-					if r.StatusCode() != status || e == nil || e.CorrelationId == "" {
+					if r.StatusCode() != status || e == nil || e.CorrelationID == "" {
 						t.Fatalf("status %d, body %s", r.StatusCode(), r.GetBody())
 					}
 				})

@@ -190,7 +190,7 @@ func (j *job) listTypes(ctx context.Context) error {
 	start := time.Now()
 	ctx = c.observe(ctx)
 	types, err := j.schema.Labels(ctx, j.cfg.from, j.cfg.to)
-	var configs []associations.PublicAssociationDefinitionUserConfiguration
+	var configs []associations.Limit
 	if err == nil {
 		configs, err = j.schema.Configurations(ctx, j.cfg.from, j.cfg.to)
 	}
@@ -203,14 +203,14 @@ func (j *job) listTypes(ctx context.Context) error {
 	}
 	limited := map[spec]bool{}
 	for _, cf := range configs {
-		if cf.UserEnforcedMaxToObjectIds != nil {
-			limited[spec{cf.Category, cf.TypeId}] = true
+		if cf.UserEnforcedMaxToObjectIDs != nil {
+			limited[spec{cf.Category, cf.TypeID}] = true
 		}
 	}
 	// HubSpot-defined types first, then the others, in HubSpot's order.
 	var first, rest []spec
 	for _, t := range types {
-		sp := spec{t.Category, t.TypeId}
+		sp := spec{t.Category, t.TypeID}
 		switch {
 		case limited[sp]:
 		case t.Category == associations.AssociationCategoryHubspotDefined:
@@ -294,10 +294,10 @@ func (j *job) createLabel(ctx context.Context) error {
 	return nil
 }
 
-func (j *job) findLabel(labels []associations.AssociationSpecWithLabel) (spec, bool) {
+func (j *job) findLabel(labels []associations.Label) (spec, bool) {
 	for _, l := range labels {
 		if l.Category == associations.AssociationCategoryUserDefined && l.Label != nil && *l.Label == j.labelText {
-			return spec{l.Category, l.TypeId}, true
+			return spec{l.Category, l.TypeID}, true
 		}
 	}
 	return spec{}, false
@@ -342,10 +342,10 @@ func (j *job) endBatch(s stepResult) {
 
 // createLimits sets a limit on every target (step "create limits").
 func (j *job) createLimits(ctx context.Context) error {
-	inputs := make([]associations.PublicAssociationDefinitionConfigurationCreateRequest, len(j.targets))
+	inputs := make([]associations.LimitCreate, len(j.targets))
 	for i, t := range j.targets {
-		inputs[i] = associations.PublicAssociationDefinitionConfigurationCreateRequest{
-			Category: t.category, TypeId: t.typeID, MaxToObjectIds: 1 + j.rng.Int32N(10),
+		inputs[i] = associations.LimitCreate{
+			Category: t.category, TypeID: t.typeID, MaxToObjectIDs: 1 + j.rng.Int32N(10),
 		}
 	}
 	start := time.Now()
@@ -354,11 +354,11 @@ func (j *job) createLimits(ctx context.Context) error {
 	j.progress.pause()
 	if res != nil {
 		for _, ok := range res.Succeeded {
-			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
+			j.limits[spec{ok.Input.Category, ok.Input.TypeID}] = ok.Input.MaxToObjectIDs
 		}
 	}
-	s, ferr := batchStep(j, "create limits", start, res, err, func(in associations.PublicAssociationDefinitionConfigurationCreateRequest) spec {
-		return spec{in.Category, in.TypeId}
+	s, ferr := batchStep(j, "create limits", start, res, err, func(in associations.LimitCreate) spec {
+		return spec{in.Category, in.TypeID}
 	})
 	s.note = fmt.Sprintf("maxToObjectIds 1-10, %d chunk(s) of up to %d", (len(inputs)+hubspot.DefaultChunkSize-1)/hubspot.DefaultChunkSize, hubspot.DefaultChunkSize)
 	j.endBatch(s)
@@ -368,11 +368,11 @@ func (j *job) createLimits(ctx context.Context) error {
 // updateLimits raises every limit the job created by 5 (step "update
 // limits").
 func (j *job) updateLimits(ctx context.Context) error {
-	inputs := make([]associations.PublicAssociationDefinitionConfigurationUpdateRequest, 0, len(j.limits))
+	inputs := make([]associations.LimitUpdate, 0, len(j.limits))
 	for _, t := range j.targets {
 		if v, ok := j.limits[t]; ok {
-			inputs = append(inputs, associations.PublicAssociationDefinitionConfigurationUpdateRequest{
-				Category: t.category, TypeId: t.typeID, MaxToObjectIds: v + 5,
+			inputs = append(inputs, associations.LimitUpdate{
+				Category: t.category, TypeID: t.typeID, MaxToObjectIDs: v + 5,
 			})
 		}
 	}
@@ -382,11 +382,11 @@ func (j *job) updateLimits(ctx context.Context) error {
 	j.progress.pause()
 	if res != nil {
 		for _, ok := range res.Succeeded {
-			j.limits[spec{ok.Input.Category, ok.Input.TypeId}] = ok.Input.MaxToObjectIds
+			j.limits[spec{ok.Input.Category, ok.Input.TypeID}] = ok.Input.MaxToObjectIDs
 		}
 	}
-	s, ferr := batchStep(j, "update limits", start, res, err, func(in associations.PublicAssociationDefinitionConfigurationUpdateRequest) spec {
-		return spec{in.Category, in.TypeId}
+	s, ferr := batchStep(j, "update limits", start, res, err, func(in associations.LimitUpdate) spec {
+		return spec{in.Category, in.TypeID}
 	})
 	s.note = "every created limit +5"
 	j.endBatch(s)
@@ -397,9 +397,9 @@ func (j *job) updateLimits(ctx context.Context) error {
 // idempotent and covers creates whose outcome stayed unknown.
 func (j *job) purgeLimits(ctx context.Context, name string) error {
 	j.purged = true
-	inputs := make([]associations.PublicAssociationSpec, len(j.targets))
+	inputs := make([]associations.LimitKey, len(j.targets))
 	for i, t := range j.targets {
-		inputs[i] = associations.PublicAssociationSpec{Category: t.category, TypeId: t.typeID}
+		inputs[i] = associations.LimitKey{Category: t.category, TypeID: t.typeID}
 	}
 	start := time.Now()
 	j.progress.begin(name, len(inputs))
@@ -407,11 +407,11 @@ func (j *job) purgeLimits(ctx context.Context, name string) error {
 	j.progress.pause()
 	if res != nil {
 		for _, ok := range res.Succeeded {
-			delete(j.limits, spec{ok.Input.Category, ok.Input.TypeId})
+			delete(j.limits, spec{ok.Input.Category, ok.Input.TypeID})
 		}
 	}
-	s, ferr := batchStep(j, name, start, res, err, func(in associations.PublicAssociationSpec) spec {
-		return spec{in.Category, in.TypeId}
+	s, ferr := batchStep(j, name, start, res, err, func(in associations.LimitKey) spec {
+		return spec{in.Category, in.TypeID}
 	})
 	s.note = "every target"
 	j.endBatch(s)
@@ -450,8 +450,8 @@ func (j *job) readBack(ctx context.Context, name string, all bool) error {
 	}
 	got := map[spec]int32{}
 	for _, cf := range configs {
-		if cf.UserEnforcedMaxToObjectIds != nil {
-			got[spec{cf.Category, cf.TypeId}] = *cf.UserEnforcedMaxToObjectIds
+		if cf.UserEnforcedMaxToObjectIDs != nil {
+			got[spec{cf.Category, cf.TypeID}] = *cf.UserEnforcedMaxToObjectIDs
 		}
 	}
 	match := 0
@@ -511,7 +511,7 @@ func (j *job) verify(ctx context.Context) error {
 	start := time.Now()
 	octx := c.observe(ctx)
 	configs, err := j.schema.Configurations(octx, j.cfg.from, j.cfg.to)
-	var labels []associations.AssociationSpecWithLabel
+	var labels []associations.Label
 	if err == nil {
 		labels, err = j.schema.Labels(octx, j.cfg.from, j.cfg.to)
 	}
@@ -528,7 +528,7 @@ func (j *job) verify(ctx context.Context) error {
 	}
 	left := 0
 	for _, cf := range configs {
-		if target[spec{cf.Category, cf.TypeId}] && cf.UserEnforcedMaxToObjectIds != nil {
+		if target[spec{cf.Category, cf.TypeID}] && cf.UserEnforcedMaxToObjectIDs != nil {
 			left++
 		}
 	}

@@ -134,22 +134,22 @@ func listLive(ctx context.Context, cfg config, client *associations.ClientWithRe
 	}
 	limit := map[spec]int32{}
 	for _, c := range configs {
-		if c.UserEnforcedMaxToObjectIds != nil {
-			limit[spec{c.Category, c.TypeId}] = *c.UserEnforcedMaxToObjectIds
+		if c.UserEnforcedMaxToObjectIDs != nil {
+			limit[spec{c.Category, c.TypeID}] = *c.UserEnforcedMaxToObjectIDs
 		}
 	}
 	fmt.Fprintf(stdout, "HubSpot at %s, %s -> %s (read-only; -apply runs the job)\n", cfg.server, cfg.from, cfg.to)
 	fmt.Fprintf(stdout, "%8s  %-18s  %5s  %s\n", "typeId", "category", "limit", "label")
 	for _, l := range labels {
 		lim := "-"
-		if v, ok := limit[spec{l.Category, l.TypeId}]; ok {
+		if v, ok := limit[spec{l.Category, l.TypeID}]; ok {
 			lim = fmt.Sprint(v)
 		}
 		label := ""
 		if l.Label != nil {
 			label = *l.Label
 		}
-		fmt.Fprintf(stdout, "%8d  %-18s  %5s  %s\n", l.TypeId, l.Category, lim, label)
+		fmt.Fprintf(stdout, "%8d  %-18s  %5s  %s\n", l.TypeID, l.Category, lim, label)
 	}
 	fmt.Fprintf(stdout, "%d association types, %d with a limit; %d limits across all object pairs\n", len(labels), len(limit), len(all))
 	return nil

@@ -68,105 +68,10 @@ func (e BatchStatus) Valid() bool {
 // AssociationCategory AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
 type AssociationCategory string
 
-// AssociationSpecWithLabel Defines the type, direction, and details of the relationship between two CRM objects.
-type AssociationSpecWithLabel struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category         AssociationCategory `json:"category"`
-	FromObjectTypeId *string             `json:"fromObjectTypeId,omitempty"`
-
-	// Label An optional descriptor that provides additional context about the relationship between associated records, such as "Mentor" and "Mentee".
-	Label          *string `json:"label,omitempty"`
-	ToObjectTypeId *string `json:"toObjectTypeId,omitempty"`
-
-	// TypeId An integer value used to uniquely identify a specific association type within its Association Category.
-	TypeId int32 `json:"typeId"`
-}
-
-// BatchInputPublicAssociationDefinitionConfigurationCreateRequest defines model for BatchInputPublicAssociationDefinitionConfigurationCreateRequest.
-type BatchInputPublicAssociationDefinitionConfigurationCreateRequest struct {
-	Inputs []PublicAssociationDefinitionConfigurationCreateRequest `json:"inputs"`
-}
-
-// BatchInputPublicAssociationDefinitionConfigurationUpdateRequest defines model for BatchInputPublicAssociationDefinitionConfigurationUpdateRequest.
-type BatchInputPublicAssociationDefinitionConfigurationUpdateRequest struct {
-	Inputs []PublicAssociationDefinitionConfigurationUpdateRequest `json:"inputs"`
-}
-
-// BatchInputPublicAssociationSpec defines model for BatchInputPublicAssociationSpec.
-type BatchInputPublicAssociationSpec struct {
-	Inputs []PublicAssociationSpec `json:"inputs"`
-}
-
-// BatchResponsePublicAssociationDefinitionConfigurationUpdateResult defines model for BatchResponsePublicAssociationDefinitionConfigurationUpdateResult.
-type BatchResponsePublicAssociationDefinitionConfigurationUpdateResult struct {
-	// CompletedAt The date and time when the batch update operation was completed.
-	CompletedAt time.Time `json:"completedAt"`
-
-	// Links URLs linking to documentation or resources associated with the batch update operation.
-	Links *map[string]string `json:"links,omitempty"`
-
-	// RequestedAt The date and time when the batch update operation was requested.
-	RequestedAt *time.Time                                             `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionConfigurationUpdateResult `json:"results"`
-
-	// StartedAt The date and time when the batch update operation started.
-	StartedAt time.Time `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors defines model for BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors.
-type BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors struct {
-	CompletedAt time.Time                                              `json:"completedAt"`
-	Errors      *[]StandardError                                       `json:"errors,omitempty"`
-	Links       *map[string]string                                     `json:"links,omitempty"`
-	NumErrors   *int32                                                 `json:"numErrors,omitempty"`
-	RequestedAt *time.Time                                             `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionConfigurationUpdateResult `json:"results"`
-	StartedAt   time.Time                                              `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponsePublicAssociationDefinitionUserConfiguration defines model for BatchResponsePublicAssociationDefinitionUserConfiguration.
-type BatchResponsePublicAssociationDefinitionUserConfiguration struct {
-	// CompletedAt The date and time when the batch operation was completed.
-	CompletedAt time.Time `json:"completedAt"`
-
-	// Links A collection of URLs linking to related documentation or resources associated with the batch operation.
-	Links *map[string]string `json:"links,omitempty"`
-
-	// RequestedAt The date and time when the batch operation was requested.
-	RequestedAt *time.Time                                     `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionUserConfiguration `json:"results"`
-
-	// StartedAt The date and time when the batch operation started.
-	StartedAt time.Time `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors defines model for BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors.
-type BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors struct {
-	CompletedAt time.Time                                      `json:"completedAt"`
-	Errors      *[]StandardError                               `json:"errors,omitempty"`
-	Links       *map[string]string                             `json:"links,omitempty"`
-	NumErrors   *int32                                         `json:"numErrors,omitempty"`
-	RequestedAt *time.Time                                     `json:"requestedAt,omitempty"`
-	Results     []PublicAssociationDefinitionUserConfiguration `json:"results"`
-	StartedAt   time.Time                                      `json:"startedAt"`
-
-	// Status BatchStatus is the state of a batch operation.
-	Status BatchStatus `json:"status"`
-}
-
-// BatchResponseVoid defines model for BatchResponseVoid.
-type BatchResponseVoid struct {
+// BatchResultVoid HubSpot schema: BatchResponseVoid.
+type BatchResultVoid struct {
 	CompletedAt time.Time          `json:"completedAt"`
-	Errors      *[]StandardError   `json:"errors,omitempty"`
+	Errors      *[]InputError      `json:"errors,omitempty"`
 	Links       *map[string]string `json:"links,omitempty"`
 	NumErrors   *int32             `json:"numErrors,omitempty"`
 	RequestedAt *time.Time         `json:"requestedAt,omitempty"`
@@ -180,17 +85,9 @@ type BatchResponseVoid struct {
 // BatchStatus BatchStatus is the state of a batch operation.
 type BatchStatus string
 
-// CollectionResponseAssociationSpecWithLabelNoPaging defines model for CollectionResponseAssociationSpecWithLabelNoPaging.
-type CollectionResponseAssociationSpecWithLabelNoPaging struct {
-	Results []AssociationSpecWithLabel `json:"results"`
-}
-
-// CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging defines model for CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging.
-type CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging struct {
-	Results []PublicAssociationDefinitionUserConfiguration `json:"results"`
-}
-
-// Error Example: {"category":"VALIDATION_ERROR","correlationId":"aeb5f871-7f07-4993-9211-075dc63e7cbf","links":{"knowledge-base":"https://www.hubspot.com/products/service/knowledge-base"},"message":"Invalid input (details will vary based on the error)"}
+// Error HubSpot schema: Error.
+//
+// Example: {"category":"VALIDATION_ERROR","correlationId":"aeb5f871-7f07-4993-9211-075dc63e7cbf","links":{"knowledge-base":"https://www.hubspot.com/products/service/knowledge-base"},"message":"Invalid input (details will vary based on the error)"}
 type Error struct {
 	// Category The error category
 	Category string `json:"category"`
@@ -200,10 +97,10 @@ type Error struct {
 	// Example: {invalidPropertyName=[propertyValue], missingScopes=[scope1, scope2]}
 	Context hubspot.ErrorContext `json:"context,omitempty"`
 
-	// CorrelationId A unique identifier for the request. Include this value with any error reports or support tickets
+	// CorrelationID A unique identifier for the request. Include this value with any error reports or support tickets
 	//
 	// Example: aeb5f871-7f07-4993-9211-075dc63e7cbf
-	CorrelationId string `json:"correlationId"`
+	CorrelationID string `json:"correlationId"`
 
 	// Errors further information about the error
 	Errors *[]ErrorDetail `json:"errors,omitempty"`
@@ -220,7 +117,7 @@ type Error struct {
 	SubCategory *string `json:"subCategory,omitempty"`
 }
 
-// ErrorDetail defines model for ErrorDetail.
+// ErrorDetail HubSpot schema: ErrorDetail.
 type ErrorDetail struct {
 	// Code The status code associated with the error detail
 	Code *string `json:"code,omitempty"`
@@ -240,92 +137,10 @@ type ErrorDetail struct {
 	SubCategory *string `json:"subCategory,omitempty"`
 }
 
-// PublicAssociationDefinitionConfigurationCreateRequest defines model for PublicAssociationDefinitionConfigurationCreateRequest.
-type PublicAssociationDefinitionConfigurationCreateRequest struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// MaxToObjectIds The maximum number of target object IDs that can be associated with a single source object.
-	MaxToObjectIds int32 `json:"maxToObjectIds"`
-
-	// TypeId An integer used to uniquely identify a specific association type within its category.
-	TypeId int32 `json:"typeId"`
-}
-
-// PublicAssociationDefinitionConfigurationUpdateRequest defines model for PublicAssociationDefinitionConfigurationUpdateRequest.
-type PublicAssociationDefinitionConfigurationUpdateRequest struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// MaxToObjectIds Defines the maximum number of target object IDs that can be associated.
-	MaxToObjectIds int32 `json:"maxToObjectIds"`
-
-	// TypeId A unique identifier for the association type.
-	TypeId int32 `json:"typeId"`
-}
-
-// PublicAssociationDefinitionConfigurationUpdateResult defines model for PublicAssociationDefinitionConfigurationUpdateResult.
-type PublicAssociationDefinitionConfigurationUpdateResult struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// TypeId An integer value used to uniquely identify a specific association type within its Association Category.
-	TypeId int32 `json:"typeId"`
-
-	// UserEnforcedMaxToObjectIds The maximum number of object IDs that a user can enforce for associations.
-	UserEnforcedMaxToObjectIds *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
-}
-
-// PublicAssociationDefinitionCreateRequest defines model for PublicAssociationDefinitionCreateRequest.
-type PublicAssociationDefinitionCreateRequest struct {
-	// InverseLabel An optional descriptor that clarifies the reverse relationship in the association.
-	InverseLabel *string `json:"inverseLabel,omitempty"`
-
-	// Label A descriptor that provides context about the relationship between two associated CRM objects.
-	Label string `json:"label"`
-
-	// Name The unique identifier for the association definition.
-	Name string `json:"name"`
-}
-
-// PublicAssociationDefinitionUpdateRequest defines model for PublicAssociationDefinitionUpdateRequest.
-type PublicAssociationDefinitionUpdateRequest struct {
-	// AssociationTypeId The unique identifier for the association type.
-	AssociationTypeId int32 `json:"associationTypeId"`
-
-	// InverseLabel An optional descriptor for the inverse relationship between associated records.
-	InverseLabel *string `json:"inverseLabel,omitempty"`
-
-	// Label A descriptor that provides context about the relationship between associated records.
-	Label string `json:"label"`
-}
-
-// PublicAssociationDefinitionUserConfiguration defines model for PublicAssociationDefinitionUserConfiguration.
-type PublicAssociationDefinitionUserConfiguration struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// Label A descriptor providing context about the relationship between associated records.
-	Label *string `json:"label,omitempty"`
-
-	// TypeId A unique integer identifier for the association type within its category.
-	TypeId int32 `json:"typeId"`
-
-	// UserEnforcedMaxToObjectIds The maximum number of target object IDs that a user can enforce in an association.
-	UserEnforcedMaxToObjectIds *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
-}
-
-// PublicAssociationSpec defines model for PublicAssociationSpec.
-type PublicAssociationSpec struct {
-	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
-	Category AssociationCategory `json:"category"`
-
-	// TypeId A unique integer identifier for the specific association type within its category.
-	TypeId int32 `json:"typeId"`
-}
-
-// StandardError Represents a standard error response in the HubSpot API, providing detailed information about an error that occurred during an API request.
-type StandardError struct {
+// InputError Represents a standard error response in the HubSpot API, providing detailed information about an error that occurred during an API request.
+//
+// HubSpot schema: StandardError.
+type InputError struct {
 	// Category The main category of the error.
 	Category string `json:"category"`
 
@@ -335,8 +150,8 @@ type StandardError struct {
 	// Errors The detailed error objects.
 	Errors []ErrorDetail `json:"errors"`
 
-	// Id A unique ID for the error instance.
-	Id *string `json:"id,omitempty"`
+	// ID A unique ID for the error instance.
+	ID *string `json:"id,omitempty"`
 
 	// Links URLs linking to documentation or resources associated with the error.
 	Links map[string]string `json:"links"`
@@ -351,20 +166,211 @@ type StandardError struct {
 	SubCategory interface{} `json:"subCategory,omitempty"`
 }
 
+// Label Defines the type, direction, and details of the relationship between two CRM objects.
+//
+// HubSpot schema: AssociationSpecWithLabel.
+type Label struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category         AssociationCategory `json:"category"`
+	FromObjectTypeID *string             `json:"fromObjectTypeId,omitempty"`
+
+	// Label An optional descriptor that provides additional context about the relationship between associated records, such as "Mentor" and "Mentee".
+	Label          *string `json:"label,omitempty"`
+	ToObjectTypeID *string `json:"toObjectTypeId,omitempty"`
+
+	// TypeID An integer value used to uniquely identify a specific association type within its Association Category.
+	TypeID int32 `json:"typeId"`
+}
+
+// LabelCreate HubSpot schema: PublicAssociationDefinitionCreateRequest.
+type LabelCreate struct {
+	// InverseLabel An optional descriptor that clarifies the reverse relationship in the association.
+	InverseLabel *string `json:"inverseLabel,omitempty"`
+
+	// Label A descriptor that provides context about the relationship between two associated CRM objects.
+	Label string `json:"label"`
+
+	// Name The unique identifier for the association definition.
+	Name string `json:"name"`
+}
+
+// LabelList HubSpot schema: CollectionResponseAssociationSpecWithLabelNoPaging.
+type LabelList struct {
+	Results []Label `json:"results"`
+}
+
+// LabelUpdate HubSpot schema: PublicAssociationDefinitionUpdateRequest.
+type LabelUpdate struct {
+	// AssociationTypeID The unique identifier for the association type.
+	AssociationTypeID int32 `json:"associationTypeId"`
+
+	// InverseLabel An optional descriptor for the inverse relationship between associated records.
+	InverseLabel *string `json:"inverseLabel,omitempty"`
+
+	// Label A descriptor that provides context about the relationship between associated records.
+	Label string `json:"label"`
+}
+
+// Limit HubSpot schema: PublicAssociationDefinitionUserConfiguration.
+type Limit struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// Label A descriptor providing context about the relationship between associated records.
+	Label *string `json:"label,omitempty"`
+
+	// TypeID A unique integer identifier for the association type within its category.
+	TypeID int32 `json:"typeId"`
+
+	// UserEnforcedMaxToObjectIDs The maximum number of target object IDs that a user can enforce in an association.
+	UserEnforcedMaxToObjectIDs *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
+}
+
+// LimitBatchResult HubSpot schema: BatchResponsePublicAssociationDefinitionUserConfiguration.
+type LimitBatchResult struct {
+	// CompletedAt The date and time when the batch operation was completed.
+	CompletedAt time.Time `json:"completedAt"`
+
+	// Links A collection of URLs linking to related documentation or resources associated with the batch operation.
+	Links *map[string]string `json:"links,omitempty"`
+
+	// RequestedAt The date and time when the batch operation was requested.
+	RequestedAt *time.Time `json:"requestedAt,omitempty"`
+	Results     []Limit    `json:"results"`
+
+	// StartedAt The date and time when the batch operation started.
+	StartedAt time.Time `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitBatchResultWithErrors HubSpot schema: BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors.
+type LimitBatchResultWithErrors struct {
+	CompletedAt time.Time          `json:"completedAt"`
+	Errors      *[]InputError      `json:"errors,omitempty"`
+	Links       *map[string]string `json:"links,omitempty"`
+	NumErrors   *int32             `json:"numErrors,omitempty"`
+	RequestedAt *time.Time         `json:"requestedAt,omitempty"`
+	Results     []Limit            `json:"results"`
+	StartedAt   time.Time          `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitCreate HubSpot schema: PublicAssociationDefinitionConfigurationCreateRequest.
+type LimitCreate struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// MaxToObjectIDs The maximum number of target object IDs that can be associated with a single source object.
+	MaxToObjectIDs int32 `json:"maxToObjectIds"`
+
+	// TypeID An integer used to uniquely identify a specific association type within its category.
+	TypeID int32 `json:"typeId"`
+}
+
+// LimitCreateBatch HubSpot schema: BatchInputPublicAssociationDefinitionConfigurationCreateRequest.
+type LimitCreateBatch struct {
+	Inputs []LimitCreate `json:"inputs"`
+}
+
+// LimitKey HubSpot schema: PublicAssociationSpec.
+type LimitKey struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// TypeID A unique integer identifier for the specific association type within its category.
+	TypeID int32 `json:"typeId"`
+}
+
+// LimitKeyBatch HubSpot schema: BatchInputPublicAssociationSpec.
+type LimitKeyBatch struct {
+	Inputs []LimitKey `json:"inputs"`
+}
+
+// LimitList HubSpot schema: CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging.
+type LimitList struct {
+	Results []Limit `json:"results"`
+}
+
+// LimitUpdate HubSpot schema: PublicAssociationDefinitionConfigurationUpdateRequest.
+type LimitUpdate struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// MaxToObjectIDs Defines the maximum number of target object IDs that can be associated.
+	MaxToObjectIDs int32 `json:"maxToObjectIds"`
+
+	// TypeID A unique identifier for the association type.
+	TypeID int32 `json:"typeId"`
+}
+
+// LimitUpdateBatch HubSpot schema: BatchInputPublicAssociationDefinitionConfigurationUpdateRequest.
+type LimitUpdateBatch struct {
+	Inputs []LimitUpdate `json:"inputs"`
+}
+
+// LimitUpdateBatchResult HubSpot schema: BatchResponsePublicAssociationDefinitionConfigurationUpdateResult.
+type LimitUpdateBatchResult struct {
+	// CompletedAt The date and time when the batch update operation was completed.
+	CompletedAt time.Time `json:"completedAt"`
+
+	// Links URLs linking to documentation or resources associated with the batch update operation.
+	Links *map[string]string `json:"links,omitempty"`
+
+	// RequestedAt The date and time when the batch update operation was requested.
+	RequestedAt *time.Time          `json:"requestedAt,omitempty"`
+	Results     []LimitUpdateResult `json:"results"`
+
+	// StartedAt The date and time when the batch update operation started.
+	StartedAt time.Time `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitUpdateBatchResultWithErrors HubSpot schema: BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors.
+type LimitUpdateBatchResultWithErrors struct {
+	CompletedAt time.Time           `json:"completedAt"`
+	Errors      *[]InputError       `json:"errors,omitempty"`
+	Links       *map[string]string  `json:"links,omitempty"`
+	NumErrors   *int32              `json:"numErrors,omitempty"`
+	RequestedAt *time.Time          `json:"requestedAt,omitempty"`
+	Results     []LimitUpdateResult `json:"results"`
+	StartedAt   time.Time           `json:"startedAt"`
+
+	// Status BatchStatus is the state of a batch operation.
+	Status BatchStatus `json:"status"`
+}
+
+// LimitUpdateResult HubSpot schema: PublicAssociationDefinitionConfigurationUpdateResult.
+type LimitUpdateResult struct {
+	// Category AssociationCategory is who defined an association type: HubSpot, a user, an integration, or HubSpot for work objects.
+	Category AssociationCategory `json:"category"`
+
+	// TypeID An integer value used to uniquely identify a specific association type within its Association Category.
+	TypeID int32 `json:"typeId"`
+
+	// UserEnforcedMaxToObjectIDs The maximum number of object IDs that a user can enforce for associations.
+	UserEnforcedMaxToObjectIDs *int32 `json:"userEnforcedMaxToObjectIds,omitempty"`
+}
+
 // BatchCreateConfigurationsJSONRequestBody defines body for BatchCreateConfigurations for application/json ContentType.
-type BatchCreateConfigurationsJSONRequestBody = BatchInputPublicAssociationDefinitionConfigurationCreateRequest
+type BatchCreateConfigurationsJSONRequestBody = LimitCreateBatch
 
 // BatchPurgeConfigurationsJSONRequestBody defines body for BatchPurgeConfigurations for application/json ContentType.
-type BatchPurgeConfigurationsJSONRequestBody = BatchInputPublicAssociationSpec
+type BatchPurgeConfigurationsJSONRequestBody = LimitKeyBatch
 
 // BatchUpdateConfigurationsJSONRequestBody defines body for BatchUpdateConfigurations for application/json ContentType.
-type BatchUpdateConfigurationsJSONRequestBody = BatchInputPublicAssociationDefinitionConfigurationUpdateRequest
+type BatchUpdateConfigurationsJSONRequestBody = LimitUpdateBatch
 
 // CreateLabelJSONRequestBody defines body for CreateLabel for application/json ContentType.
-type CreateLabelJSONRequestBody = PublicAssociationDefinitionCreateRequest
+type CreateLabelJSONRequestBody = LabelCreate
 
 // UpdateLabelJSONRequestBody defines body for UpdateLabel for application/json ContentType.
-type UpdateLabelJSONRequestBody = PublicAssociationDefinitionUpdateRequest
+type UpdateLabelJSONRequestBody = LabelUpdate
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -556,7 +562,7 @@ type ClientInterface interface {
 	// Remove a specific label from the association between two CRM object types.
 	//
 	// Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-	DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAllConfigurations Retrieve all association limits
@@ -805,8 +811,8 @@ func (c *Client) UpdateLabel(ctx context.Context, fromObjectType string, toObjec
 // Remove a specific label from the association between two CRM object types.
 //
 // Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-func (c *Client) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteLabelRequest(c.Server, fromObjectType, toObjectType, associationTypeId)
+func (c *Client) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteLabelRequest(c.Server, fromObjectType, toObjectType, associationTypeID)
 	if err != nil {
 		return nil, err
 	}
@@ -1197,7 +1203,7 @@ func NewUpdateLabelRequestWithBody(server string, fromObjectType string, toObjec
 }
 
 // NewDeleteLabelRequest constructs an http.Request for the DeleteLabel method
-func NewDeleteLabelRequest(server string, fromObjectType string, toObjectType string, associationTypeId int32) (*http.Request, error) {
+func NewDeleteLabelRequest(server string, fromObjectType string, toObjectType string, associationTypeID int32) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1216,7 +1222,7 @@ func NewDeleteLabelRequest(server string, fromObjectType string, toObjectType st
 
 	var pathParam2 string
 
-	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "associationTypeId", associationTypeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int32"})
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "associationTypeId", associationTypeID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int32"})
 	if err != nil {
 		return nil, err
 	}
@@ -1412,20 +1418,20 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-	DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error)
+	DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error)
 }
 
 type ListAllConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+	JSON200 *LimitList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListAllConfigurationsResponse) GetJSON200() *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging {
+func (r ListAllConfigurationsResponse) GetJSON200() *LimitList {
 	return r.JSON200
 }
 
@@ -1467,13 +1473,13 @@ type ListConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+	JSON200 *LimitList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListConfigurationsResponse) GetJSON200() *CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging {
+func (r ListConfigurationsResponse) GetJSON200() *LimitList {
 	return r.JSON200
 }
 
@@ -1515,27 +1521,27 @@ type BatchCreateConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *BatchResponsePublicAssociationDefinitionUserConfiguration
+	JSON200 *LimitBatchResult
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *BatchResponsePublicAssociationDefinitionUserConfiguration
+	JSON201 *LimitBatchResult
 	// JSON207 the response for an HTTP 207 `application/json` response
-	JSON207 *BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors
+	JSON207 *LimitBatchResultWithErrors
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BatchCreateConfigurationsResponse) GetJSON200() *BatchResponsePublicAssociationDefinitionUserConfiguration {
+func (r BatchCreateConfigurationsResponse) GetJSON200() *LimitBatchResult {
 	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r BatchCreateConfigurationsResponse) GetJSON201() *BatchResponsePublicAssociationDefinitionUserConfiguration {
+func (r BatchCreateConfigurationsResponse) GetJSON201() *LimitBatchResult {
 	return r.JSON201
 }
 
 // GetJSON207 returns the response for an HTTP 207 `application/json` response
-func (r BatchCreateConfigurationsResponse) GetJSON207() *BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors {
+func (r BatchCreateConfigurationsResponse) GetJSON207() *LimitBatchResultWithErrors {
 	return r.JSON207
 }
 
@@ -1577,20 +1583,20 @@ type BatchPurgeConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *BatchResponseVoid
+	JSON200 *BatchResultVoid
 	// JSON207 the response for an HTTP 207 `application/json` response
-	JSON207 *BatchResponseVoid
+	JSON207 *BatchResultVoid
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BatchPurgeConfigurationsResponse) GetJSON200() *BatchResponseVoid {
+func (r BatchPurgeConfigurationsResponse) GetJSON200() *BatchResultVoid {
 	return r.JSON200
 }
 
 // GetJSON207 returns the response for an HTTP 207 `application/json` response
-func (r BatchPurgeConfigurationsResponse) GetJSON207() *BatchResponseVoid {
+func (r BatchPurgeConfigurationsResponse) GetJSON207() *BatchResultVoid {
 	return r.JSON207
 }
 
@@ -1632,27 +1638,27 @@ type BatchUpdateConfigurationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+	JSON200 *LimitUpdateBatchResult
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+	JSON201 *LimitUpdateBatchResult
 	// JSON207 the response for an HTTP 207 `application/json` response
-	JSON207 *BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors
+	JSON207 *LimitUpdateBatchResultWithErrors
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BatchUpdateConfigurationsResponse) GetJSON200() *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult {
+func (r BatchUpdateConfigurationsResponse) GetJSON200() *LimitUpdateBatchResult {
 	return r.JSON200
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r BatchUpdateConfigurationsResponse) GetJSON201() *BatchResponsePublicAssociationDefinitionConfigurationUpdateResult {
+func (r BatchUpdateConfigurationsResponse) GetJSON201() *LimitUpdateBatchResult {
 	return r.JSON201
 }
 
 // GetJSON207 returns the response for an HTTP 207 `application/json` response
-func (r BatchUpdateConfigurationsResponse) GetJSON207() *BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors {
+func (r BatchUpdateConfigurationsResponse) GetJSON207() *LimitUpdateBatchResultWithErrors {
 	return r.JSON207
 }
 
@@ -1694,13 +1700,13 @@ type ListLabelsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponseAssociationSpecWithLabelNoPaging
+	JSON200 *LabelList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListLabelsResponse) GetJSON200() *CollectionResponseAssociationSpecWithLabelNoPaging {
+func (r ListLabelsResponse) GetJSON200() *LabelList {
 	return r.JSON200
 }
 
@@ -1742,13 +1748,13 @@ type CreateLabelResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *CollectionResponseAssociationSpecWithLabelNoPaging
+	JSON200 *LabelList
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CreateLabelResponse) GetJSON200() *CollectionResponseAssociationSpecWithLabelNoPaging {
+func (r CreateLabelResponse) GetJSON200() *LabelList {
 	return r.JSON200
 }
 
@@ -2070,8 +2076,8 @@ func (c *ClientWithResponses) UpdateLabelWithResponse(ctx context.Context, fromO
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId} (the `DeleteLabel` operationId).
-func (c *ClientWithResponses) DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error) {
-	rsp, err := c.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeId, reqEditors...)
+func (c *ClientWithResponses) DeleteLabelWithResponse(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32, reqEditors ...RequestEditorFn) (*DeleteLabelResponse, error) {
+	rsp, err := c.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2093,7 +2099,7 @@ func ParseListAllConfigurationsResponse(rsp *http.Response) (*ListAllConfigurati
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+		var dest LimitList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2126,7 +2132,7 @@ func ParseListConfigurationsResponse(rsp *http.Response) (*ListConfigurationsRes
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponsePublicAssociationDefinitionUserConfigurationNoPaging
+		var dest LimitList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2159,21 +2165,21 @@ func ParseBatchCreateConfigurationsResponse(rsp *http.Response) (*BatchCreateCon
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest BatchResponsePublicAssociationDefinitionUserConfiguration
+		var dest LimitBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest BatchResponsePublicAssociationDefinitionUserConfiguration
+		var dest LimitBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 207:
-		var dest BatchResponsePublicAssociationDefinitionUserConfigurationWithErrors
+		var dest LimitBatchResultWithErrors
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2206,7 +2212,7 @@ func ParseBatchPurgeConfigurationsResponse(rsp *http.Response) (*BatchPurgeConfi
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest BatchResponseVoid
+		var dest BatchResultVoid
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2216,7 +2222,7 @@ func ParseBatchPurgeConfigurationsResponse(rsp *http.Response) (*BatchPurgeConfi
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 207:
-		var dest BatchResponseVoid
+		var dest BatchResultVoid
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2249,21 +2255,21 @@ func ParseBatchUpdateConfigurationsResponse(rsp *http.Response) (*BatchUpdateCon
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+		var dest LimitUpdateBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+		var dest LimitUpdateBatchResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 207:
-		var dest BatchResponsePublicAssociationDefinitionConfigurationUpdateResultWithErrors
+		var dest LimitUpdateBatchResultWithErrors
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2296,7 +2302,7 @@ func ParseListLabelsResponse(rsp *http.Response) (*ListLabelsResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponseAssociationSpecWithLabelNoPaging
+		var dest LabelList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2329,7 +2335,7 @@ func ParseCreateLabelResponse(rsp *http.Response) (*CreateLabelResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest CollectionResponseAssociationSpecWithLabelNoPaging
+		var dest LabelList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -48,21 +48,21 @@ func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubsp
 	return srv, b
 }
 
-func creates(n int, max int32) []associations.PublicAssociationDefinitionConfigurationCreateRequest {
-	in := make([]associations.PublicAssociationDefinitionConfigurationCreateRequest, n)
+func creates(n int, max int32) []associations.LimitCreate {
+	in := make([]associations.LimitCreate, n)
 	for i := range in {
-		in[i] = associations.PublicAssociationDefinitionConfigurationCreateRequest{
-			Category: associations.AssociationCategoryUserDefined, TypeId: int32(i + 1), MaxToObjectIds: max,
+		in[i] = associations.LimitCreate{
+			Category: associations.AssociationCategoryUserDefined, TypeID: int32(i + 1), MaxToObjectIDs: max,
 		}
 	}
 	return in
 }
 
-func updates(n int, max int32) []associations.PublicAssociationDefinitionConfigurationUpdateRequest {
-	in := make([]associations.PublicAssociationDefinitionConfigurationUpdateRequest, n)
+func updates(n int, max int32) []associations.LimitUpdate {
+	in := make([]associations.LimitUpdate, n)
 	for i := range in {
-		in[i] = associations.PublicAssociationDefinitionConfigurationUpdateRequest{
-			Category: associations.AssociationCategoryUserDefined, TypeId: int32(i + 1), MaxToObjectIds: max,
+		in[i] = associations.LimitUpdate{
+			Category: associations.AssociationCategoryUserDefined, TypeID: int32(i + 1), MaxToObjectIDs: max,
 		}
 	}
 	return in
@@ -112,7 +112,7 @@ func TestSchema_lifecycle(t *testing.T) {
 		t.Fatalf("create succeeded %d, want %d", len(res.Succeeded), n)
 	}
 	for _, s := range res.Succeeded {
-		if s.Result.TypeId != s.Input.TypeId || s.Result.Category != s.Input.Category {
+		if s.Result.TypeID != s.Input.TypeID || s.Result.Category != s.Input.Category {
 			t.Fatalf("input %d matched to result %+v", s.Index, s.Result)
 		}
 	}
@@ -141,7 +141,7 @@ func TestSchema_lifecycle(t *testing.T) {
 	}
 	limited := 0
 	for _, c := range configs {
-		if c.UserEnforcedMaxToObjectIds != nil && *c.UserEnforcedMaxToObjectIds == 7 {
+		if c.UserEnforcedMaxToObjectIDs != nil && *c.UserEnforcedMaxToObjectIDs == 7 {
 			limited++
 		}
 	}
@@ -153,9 +153,9 @@ func TestSchema_lifecycle(t *testing.T) {
 		t.Fatalf("AllConfigurations = %d, %v", len(all), err)
 	}
 
-	purge := make([]associations.PublicAssociationSpec, n)
+	purge := make([]associations.LimitKey, n)
 	for i := range purge {
-		purge[i] = associations.PublicAssociationSpec{Category: associations.AssociationCategoryUserDefined, TypeId: int32(i + 1)}
+		purge[i] = associations.LimitKey{Category: associations.AssociationCategoryUserDefined, TypeID: int32(i + 1)}
 	}
 	pr, err := b.PurgeConfigurations(ctx, from, to, purge)
 	if err != nil {
@@ -209,9 +209,9 @@ func TestSchema_validation_sendsNothing(t *testing.T) {
 	srv, b := setup(t, 5, nil)
 	in := creates(5, 1)
 	in[1].Category = "MADE_UP"
-	in[2].TypeId = 0
-	in[3].MaxToObjectIds = -1
-	in[4].TypeId = 1 // duplicate of input 0
+	in[2].TypeID = 0
+	in[3].MaxToObjectIDs = -1
+	in[4].TypeID = 1 // duplicate of input 0
 	res, err := b.CreateConfigurations(context.Background(), from, to, in)
 	var ve *hubspot.ValidationError
 	if !errors.As(err, &ve) {
@@ -257,8 +257,8 @@ func TestSchema_partialFailure207(t *testing.T) {
 		t.Fatalf("succeeded %d failed %d, want 5 and 5", len(res.Succeeded), len(res.Failed))
 	}
 	for _, f := range res.Failed {
-		if f.Input.TypeId < 6 {
-			t.Errorf("input %d (typeId %d) failed, want only 6..10", f.Index, f.Input.TypeId)
+		if f.Input.TypeID < 6 {
+			t.Errorf("input %d (typeId %d) failed, want only 6..10", f.Index, f.Input.TypeID)
 		}
 		var apiErr *hubspot.APIError
 		if !errors.As(f.Err, &apiErr) || apiErr.Message == "" {
@@ -335,14 +335,14 @@ func TestSchema_faults(t *testing.T) {
 			checkAccounted(t, res, n)
 			got := limitsByType(srv)
 			for _, s := range res.Succeeded {
-				if got[s.Input.TypeId] != 9 {
-					t.Errorf("input %d reported created, server has %d", s.Index, got[s.Input.TypeId])
+				if got[s.Input.TypeID] != 9 {
+					t.Errorf("input %d reported created, server has %d", s.Index, got[s.Input.TypeID])
 				}
-				delete(got, s.Input.TypeId)
+				delete(got, s.Input.TypeID)
 			}
 			for _, f := range res.Failed {
 				if errors.Is(f.Err, hubspot.ErrOutcomeUnknown) {
-					delete(got, f.Input.TypeId) // may or may not have been applied
+					delete(got, f.Input.TypeID) // may or may not have been applied
 				}
 			}
 			if len(got) != 0 {

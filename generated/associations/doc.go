@@ -26,7 +26,7 @@
 //		return fmt.Errorf("HubSpot says %s (%s)", apiErr.Message, apiErr.Category)
 //	}
 //	for _, l := range labels {
-//		fmt.Println(l.TypeId, l.Category)
+//		fmt.Println(l.TypeID, l.Category)
 //	}
 //
 // Batch calls take any number of inputs, with an exact account of the

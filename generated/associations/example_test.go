@@ -70,10 +70,10 @@ func ExampleSchema_UpdateConfigurations() {
 	schema, stop := fakeHubSpot(opts...)
 	defer stop()
 
-	inputs := make([]associations.PublicAssociationDefinitionConfigurationUpdateRequest, 251)
+	inputs := make([]associations.LimitUpdate, 251)
 	for i := range inputs {
-		inputs[i] = associations.PublicAssociationDefinitionConfigurationUpdateRequest{
-			Category: associations.AssociationCategoryUserDefined, TypeId: int32(i + 1), MaxToObjectIds: 5,
+		inputs[i] = associations.LimitUpdate{
+			Category: associations.AssociationCategoryUserDefined, TypeID: int32(i + 1), MaxToObjectIDs: 5,
 		}
 	}
 	res, err := schema.UpdateConfigurations(context.Background(), "2-100", "2-200", inputs)
@@ -81,7 +81,7 @@ func ExampleSchema_UpdateConfigurations() {
 	for _, f := range res.Failed {
 		var apiErr *hubspot.APIError
 		if errors.As(f.Err, &apiErr) {
-			fmt.Println("typeId", f.Input.TypeId, "refused:", apiErr.Category)
+			fmt.Println("typeId", f.Input.TypeID, "refused:", apiErr.Category)
 		}
 	}
 	var be *hubspot.BatchError
@@ -108,7 +108,7 @@ func ExampleSchema_Labels() {
 		if l.Label != nil {
 			text = *l.Label
 		}
-		fmt.Println(l.Category, l.TypeId, text)
+		fmt.Println(l.Category, l.TypeID, text)
 	}
 	// Output:
 	// HUBSPOT_DEFINED 1 Primary

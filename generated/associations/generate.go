@@ -13,4 +13,4 @@ package associations
 //go:generate go run ../../gen -clean ./openapispec
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../spec/oapi-codegen.yaml ../../.cache/normalized.json
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../spec/oapi-codegen-openapispec.yaml ../../.cache/normalized.json
-//go:generate go run ../../gen -in ../../.cache/normalized.json -out .
+//go:generate go run ../../gen -in ../../.cache/normalized.json -out . -docs ../../docs/type-names.md

@@ -22,9 +22,9 @@ func limit(typeID, max int32) hubspottest.Limit {
 	return hubspottest.Limit{FromObjectType: from, ToObjectType: to, Category: "USER_DEFINED", TypeID: typeID, MaxToObjectIDs: max}
 }
 
-func createOf(typeID, max int32) associations.PublicAssociationDefinitionConfigurationCreateRequest {
-	return associations.PublicAssociationDefinitionConfigurationCreateRequest{
-		Category: associations.AssociationCategoryUserDefined, TypeId: typeID, MaxToObjectIds: max}
+func createOf(typeID, max int32) associations.LimitCreate {
+	return associations.LimitCreate{
+		Category: associations.AssociationCategoryUserDefined, TypeID: typeID, MaxToObjectIDs: max}
 }
 
 // TestSchema_CreateConfigurations_preExistingNeverSucceeds: the portal
@@ -52,20 +52,20 @@ func TestSchema_CreateConfigurations_preExistingNeverSucceeds(t *testing.T) {
 			if err := srv.Script(tc.script...); err != nil {
 				t.Fatal(err)
 			}
-			in := []associations.PublicAssociationDefinitionConfigurationCreateRequest{createOf(279, 7), createOf(280, 7)}
+			in := []associations.LimitCreate{createOf(279, 7), createOf(280, 7)}
 			res, err := b.CreateConfigurations(context.Background(), from, to, in)
 			checkAccounted(t, res, len(in))
 			if err == nil {
 				t.Fatal("err = nil, want the failure of 279")
 			}
 			for _, s := range res.Succeeded {
-				if s.Input.TypeId == 279 {
+				if s.Input.TypeID == 279 {
 					t.Fatalf("pre-existing 279 reported as created with %+v", s.Result)
 				}
 			}
 			failed := map[int32]error{}
 			for _, f := range res.Failed {
-				failed[f.Input.TypeId] = f.Err
+				failed[f.Input.TypeID] = f.Err
 			}
 			if e := failed[279]; e == nil || !strings.Contains(e.Error(), tc.want279Text) {
 				t.Fatalf("279: %v, want a failure saying %q", e, tc.want279Text)
@@ -122,9 +122,9 @@ func TestSchema_outcomeUnknownAfterMaybeApplied(t *testing.T) {
 			map[int32]int32{1: 42, 2: 42, 3: 42}, is503},
 		{"purge", true, []hubspottest.Fault{reset(purge), s503(purge), s503(purge), s503(purge), s503(purge)},
 			func(b *associations.Schema) ([]error, error) {
-				in := make([]associations.PublicAssociationSpec, n)
+				in := make([]associations.LimitKey, n)
 				for i := range in {
-					in[i] = associations.PublicAssociationSpec{Category: associations.AssociationCategoryUserDefined, TypeId: int32(i + 1)}
+					in[i] = associations.LimitKey{Category: associations.AssociationCategoryUserDefined, TypeID: int32(i + 1)}
 				}
 				res, err := b.PurgeConfigurations(context.Background(), from, to, in)
 				return failures(res), err
@@ -224,7 +224,7 @@ func TestSchema_CreateConfigurations_chaos(t *testing.T) {
 				delete(got, id)
 			}
 			for _, s := range res.Succeeded {
-				id := s.Input.TypeId
+				id := s.Input.TypeID
 				if existed[id] {
 					t.Fatalf("pre-existing %d reported as created", id)
 				}
@@ -237,7 +237,7 @@ func TestSchema_CreateConfigurations_chaos(t *testing.T) {
 			for _, f := range res.Failed {
 				if errors.Is(f.Err, hubspot.ErrOutcomeUnknown) {
 					unknown++
-					delete(got, f.Input.TypeId)
+					delete(got, f.Input.TypeID)
 				}
 			}
 			if len(got) != 0 {

@@ -66,8 +66,8 @@ func NewSchema(client ClientInterface, opts ...hubspot.BatchOption) (*Schema, er
 // reset after sending, a 5xx, a cut-off answer) the error satisfies
 // errors.Is(err, hubspot.ErrOutcomeUnknown); look before calling it again.
 // HubSpot exempts this operation from these rate limits: ten-secondly.
-func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body CreateLabelJSONRequestBody) (*CollectionResponseAssociationSpecWithLabelNoPaging, error) {
-	return hubspot.Decode[CollectionResponseAssociationSpecWithLabelNoPaging](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
+func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body CreateLabelJSONRequestBody) (*LabelList, error) {
+	return hubspot.Decode[LabelList](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
 }
 
 // DeleteLabel calls HubSpot's DeleteLabel (DELETE
@@ -75,8 +75,8 @@ func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjec
 // Delete association label. It returns nil on success; HubSpot's refusal is a
 // *hubspot.APIError (a *hubspot.RateLimitError for a 429).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
-func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32) error {
-	return hubspot.Check(s.client.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeId))
+func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32) error {
+	return hubspot.Check(s.client.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID))
 }
 
 // UpdateLabel calls HubSpot's UpdateLabel (PUT
@@ -100,38 +100,38 @@ func (s *Schema) UpdateLabel(ctx context.Context, fromObjectType string, toObjec
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
-func (s *Schema) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationCreateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration], error) {
-	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationCreateRequest, PublicAssociationDefinitionUserConfiguration]{
-		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationCreateRequest,
-		AppendResultKey: appendKeyPublicAssociationDefinitionUserConfiguration,
+func (s *Schema) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []LimitCreate) (*hubspot.Result[LimitCreate, Limit], error) {
+	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[LimitCreate, Limit]{
+		AppendInputKey:  appendKeyLimitCreate,
+		AppendResultKey: appendKeyLimit,
 		Idempotent:      false,
-		InputKey:        keyPublicAssociationDefinitionConfigurationCreateRequest,
-		KeyFields:       keyFieldsPublicAssociationDefinitionConfigurationCreateRequest,
-		Matches:         matchesPublicAssociationDefinitionConfigurationCreateRequest,
+		InputKey:        keyLimitCreate,
+		KeyFields:       keyFieldsLimitCreate,
+		Matches:         matchesLimitCreate,
 		Operation:       "BatchCreateConfigurations",
-		ReadBack: func(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
+		ReadBack: func(ctx context.Context) ([]Limit, error) {
 			return s.Configurations(ctx, fromObjectType, toObjectType)
 		},
-		ResultKey: keyPublicAssociationDefinitionUserConfiguration,
-		Send: func(ctx context.Context, chunk []PublicAssociationDefinitionConfigurationCreateRequest) (*http.Response, error) {
+		ResultKey: keyLimit,
+		Send: func(ctx context.Context, chunk []LimitCreate) (*http.Response, error) {
 			return s.client.BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
-		Validate: validatePublicAssociationDefinitionConfigurationCreateRequest,
+		Validate: validateLimitCreate,
 	}, inputs)
 }
 
-// validatePublicAssociationDefinitionConfigurationCreateRequest returns the problems of one input, from the constraints of
+// validateLimitCreate returns the problems of one input, from the constraints of
 // the normalized document (enum values, minimums).
-func validatePublicAssociationDefinitionConfigurationCreateRequest(in PublicAssociationDefinitionConfigurationCreateRequest) []string {
+func validateLimitCreate(in LimitCreate) []string {
 	var problems []string
 	if !in.Category.Valid() {
 		problems = append(problems, fmt.Sprintf("category: unknown value %q", in.Category))
 	}
-	if in.MaxToObjectIds < 0 {
-		problems = append(problems, fmt.Sprintf("maxToObjectIds: %d is less than 0", in.MaxToObjectIds))
+	if in.MaxToObjectIDs < 0 {
+		problems = append(problems, fmt.Sprintf("maxToObjectIds: %d is less than 0", in.MaxToObjectIDs))
 	}
-	if in.TypeId < 1 {
-		problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeId))
+	if in.TypeID < 1 {
+		problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeID))
 	}
 	return problems
 }
@@ -148,29 +148,29 @@ func validatePublicAssociationDefinitionConfigurationCreateRequest(in PublicAsso
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
-func (s *Schema) PurgeConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationSpec) (*hubspot.Result[PublicAssociationSpec, struct{}], error) {
-	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[PublicAssociationSpec, struct{}]{
-		AppendInputKey: appendKeyPublicAssociationSpec,
+func (s *Schema) PurgeConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []LimitKey) (*hubspot.Result[LimitKey, struct{}], error) {
+	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[LimitKey, struct{}]{
+		AppendInputKey: appendKeyLimitKey,
 		Idempotent:     true,
-		InputKey:       keyPublicAssociationSpec,
-		KeyFields:      keyFieldsPublicAssociationSpec,
+		InputKey:       keyLimitKey,
+		KeyFields:      keyFieldsLimitKey,
 		Operation:      "BatchPurgeConfigurations",
-		Send: func(ctx context.Context, chunk []PublicAssociationSpec) (*http.Response, error) {
+		Send: func(ctx context.Context, chunk []LimitKey) (*http.Response, error) {
 			return s.client.BatchPurgeConfigurations(ctx, fromObjectType, toObjectType, BatchPurgeConfigurationsJSONRequestBody{Inputs: chunk})
 		},
-		Validate: validatePublicAssociationSpec,
+		Validate: validateLimitKey,
 	}, inputs)
 }
 
-// validatePublicAssociationSpec returns the problems of one input, from the constraints of
+// validateLimitKey returns the problems of one input, from the constraints of
 // the normalized document (enum values, minimums).
-func validatePublicAssociationSpec(in PublicAssociationSpec) []string {
+func validateLimitKey(in LimitKey) []string {
 	var problems []string
 	if !in.Category.Valid() {
 		problems = append(problems, fmt.Sprintf("category: unknown value %q", in.Category))
 	}
-	if in.TypeId < 1 {
-		problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeId))
+	if in.TypeID < 1 {
+		problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeID))
 	}
 	return problems
 }
@@ -187,150 +187,148 @@ func validatePublicAssociationSpec(in PublicAssociationSpec) []string {
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
-func (s *Schema) UpdateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []PublicAssociationDefinitionConfigurationUpdateRequest) (*hubspot.Result[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult], error) {
-	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[PublicAssociationDefinitionConfigurationUpdateRequest, PublicAssociationDefinitionConfigurationUpdateResult]{
-		AppendInputKey:  appendKeyPublicAssociationDefinitionConfigurationUpdateRequest,
-		AppendResultKey: appendKeyPublicAssociationDefinitionConfigurationUpdateResult,
+func (s *Schema) UpdateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []LimitUpdate) (*hubspot.Result[LimitUpdate, LimitUpdateResult], error) {
+	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[LimitUpdate, LimitUpdateResult]{
+		AppendInputKey:  appendKeyLimitUpdate,
+		AppendResultKey: appendKeyLimitUpdateResult,
 		Idempotent:      true,
-		InputKey:        keyPublicAssociationDefinitionConfigurationUpdateRequest,
-		KeyFields:       keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest,
+		InputKey:        keyLimitUpdate,
+		KeyFields:       keyFieldsLimitUpdate,
 		Operation:       "BatchUpdateConfigurations",
-		ResultKey:       keyPublicAssociationDefinitionConfigurationUpdateResult,
-		Send: func(ctx context.Context, chunk []PublicAssociationDefinitionConfigurationUpdateRequest) (*http.Response, error) {
+		ResultKey:       keyLimitUpdateResult,
+		Send: func(ctx context.Context, chunk []LimitUpdate) (*http.Response, error) {
 			return s.client.BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
-		Validate: validatePublicAssociationDefinitionConfigurationUpdateRequest,
+		Validate: validateLimitUpdate,
 	}, inputs)
 }
 
-// validatePublicAssociationDefinitionConfigurationUpdateRequest returns the problems of one input, from the constraints of
+// validateLimitUpdate returns the problems of one input, from the constraints of
 // the normalized document (enum values, minimums).
-func validatePublicAssociationDefinitionConfigurationUpdateRequest(in PublicAssociationDefinitionConfigurationUpdateRequest) []string {
+func validateLimitUpdate(in LimitUpdate) []string {
 	var problems []string
 	if !in.Category.Valid() {
 		problems = append(problems, fmt.Sprintf("category: unknown value %q", in.Category))
 	}
-	if in.MaxToObjectIds < 0 {
-		problems = append(problems, fmt.Sprintf("maxToObjectIds: %d is less than 0", in.MaxToObjectIds))
+	if in.MaxToObjectIDs < 0 {
+		problems = append(problems, fmt.Sprintf("maxToObjectIds: %d is less than 0", in.MaxToObjectIDs))
 	}
-	if in.TypeId < 1 {
-		problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeId))
+	if in.TypeID < 1 {
+		problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeID))
 	}
 	return problems
 }
 
-// appendKeyPublicAssociationDefinitionConfigurationCreateRequest appends the key of a PublicAssociationDefinitionConfigurationCreateRequest (category and typeId) to dst.
-func appendKeyPublicAssociationDefinitionConfigurationCreateRequest(dst []byte, v PublicAssociationDefinitionConfigurationCreateRequest) []byte {
+// appendKeyLimitCreate appends the key of a LimitCreate (category and typeId) to dst.
+func appendKeyLimitCreate(dst []byte, v LimitCreate) []byte {
 	dst = append(dst, "category="...)
 	dst = append(dst, v.Category...)
 	dst = append(dst, " typeId="...)
-	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 	return dst
 }
 
-// keyPublicAssociationDefinitionConfigurationCreateRequest identifies a PublicAssociationDefinitionConfigurationCreateRequest by category and typeId.
-func keyPublicAssociationDefinitionConfigurationCreateRequest(v PublicAssociationDefinitionConfigurationCreateRequest) string {
+// keyLimitCreate identifies a LimitCreate by category and typeId.
+func keyLimitCreate(v LimitCreate) string {
 	var buf [64]byte
-	return string(appendKeyPublicAssociationDefinitionConfigurationCreateRequest(buf[:0], v))
+	return string(appendKeyLimitCreate(buf[:0], v))
 }
 
-// appendKeyPublicAssociationDefinitionUserConfiguration appends the key of a PublicAssociationDefinitionUserConfiguration (category and typeId) to dst.
-func appendKeyPublicAssociationDefinitionUserConfiguration(dst []byte, v PublicAssociationDefinitionUserConfiguration) []byte {
+// appendKeyLimit appends the key of a Limit (category and typeId) to dst.
+func appendKeyLimit(dst []byte, v Limit) []byte {
 	dst = append(dst, "category="...)
 	dst = append(dst, v.Category...)
 	dst = append(dst, " typeId="...)
-	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 	return dst
 }
 
-// keyPublicAssociationDefinitionUserConfiguration identifies a PublicAssociationDefinitionUserConfiguration by category and typeId.
-func keyPublicAssociationDefinitionUserConfiguration(v PublicAssociationDefinitionUserConfiguration) string {
+// keyLimit identifies a Limit by category and typeId.
+func keyLimit(v Limit) string {
 	var buf [64]byte
-	return string(appendKeyPublicAssociationDefinitionUserConfiguration(buf[:0], v))
+	return string(appendKeyLimit(buf[:0], v))
 }
 
-// keyFieldsPublicAssociationDefinitionConfigurationCreateRequest returns the key fields of a PublicAssociationDefinitionConfigurationCreateRequest by JSON name.
-func keyFieldsPublicAssociationDefinitionConfigurationCreateRequest(v PublicAssociationDefinitionConfigurationCreateRequest) map[string]string {
+// keyFieldsLimitCreate returns the key fields of a LimitCreate by JSON name.
+func keyFieldsLimitCreate(v LimitCreate) map[string]string {
 	return map[string]string{
 		"category": string(v.Category),
-		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
+		"typeId":   strconv.FormatInt(int64(v.TypeID), 10),
 	}
 }
 
-// matchesPublicAssociationDefinitionConfigurationCreateRequest reports whether
-// a PublicAssociationDefinitionUserConfiguration read back from HubSpot shows
-// what the PublicAssociationDefinitionConfigurationCreateRequest asked for:
-// maxToObjectIds as userEnforcedMaxToObjectIds.
-func matchesPublicAssociationDefinitionConfigurationCreateRequest(in PublicAssociationDefinitionConfigurationCreateRequest, out PublicAssociationDefinitionUserConfiguration) bool {
-	return out.UserEnforcedMaxToObjectIds != nil && fmt.Sprint(in.MaxToObjectIds) == fmt.Sprint(*out.UserEnforcedMaxToObjectIds)
+// matchesLimitCreate reports whether a Limit read back from HubSpot shows what
+// the LimitCreate asked for: maxToObjectIds as userEnforcedMaxToObjectIds.
+func matchesLimitCreate(in LimitCreate, out Limit) bool {
+	return out.UserEnforcedMaxToObjectIDs != nil && fmt.Sprint(in.MaxToObjectIDs) == fmt.Sprint(*out.UserEnforcedMaxToObjectIDs)
 }
 
-// appendKeyPublicAssociationSpec appends the key of a PublicAssociationSpec (category and typeId) to dst.
-func appendKeyPublicAssociationSpec(dst []byte, v PublicAssociationSpec) []byte {
+// appendKeyLimitKey appends the key of a LimitKey (category and typeId) to dst.
+func appendKeyLimitKey(dst []byte, v LimitKey) []byte {
 	dst = append(dst, "category="...)
 	dst = append(dst, v.Category...)
 	dst = append(dst, " typeId="...)
-	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 	return dst
 }
 
-// keyPublicAssociationSpec identifies a PublicAssociationSpec by category and typeId.
-func keyPublicAssociationSpec(v PublicAssociationSpec) string {
+// keyLimitKey identifies a LimitKey by category and typeId.
+func keyLimitKey(v LimitKey) string {
 	var buf [64]byte
-	return string(appendKeyPublicAssociationSpec(buf[:0], v))
+	return string(appendKeyLimitKey(buf[:0], v))
 }
 
-// keyFieldsPublicAssociationSpec returns the key fields of a PublicAssociationSpec by JSON name.
-func keyFieldsPublicAssociationSpec(v PublicAssociationSpec) map[string]string {
+// keyFieldsLimitKey returns the key fields of a LimitKey by JSON name.
+func keyFieldsLimitKey(v LimitKey) map[string]string {
 	return map[string]string{
 		"category": string(v.Category),
-		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
+		"typeId":   strconv.FormatInt(int64(v.TypeID), 10),
 	}
 }
 
-// appendKeyPublicAssociationDefinitionConfigurationUpdateRequest appends the key of a PublicAssociationDefinitionConfigurationUpdateRequest (category and typeId) to dst.
-func appendKeyPublicAssociationDefinitionConfigurationUpdateRequest(dst []byte, v PublicAssociationDefinitionConfigurationUpdateRequest) []byte {
+// appendKeyLimitUpdate appends the key of a LimitUpdate (category and typeId) to dst.
+func appendKeyLimitUpdate(dst []byte, v LimitUpdate) []byte {
 	dst = append(dst, "category="...)
 	dst = append(dst, v.Category...)
 	dst = append(dst, " typeId="...)
-	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 	return dst
 }
 
-// keyPublicAssociationDefinitionConfigurationUpdateRequest identifies a PublicAssociationDefinitionConfigurationUpdateRequest by category and typeId.
-func keyPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAssociationDefinitionConfigurationUpdateRequest) string {
+// keyLimitUpdate identifies a LimitUpdate by category and typeId.
+func keyLimitUpdate(v LimitUpdate) string {
 	var buf [64]byte
-	return string(appendKeyPublicAssociationDefinitionConfigurationUpdateRequest(buf[:0], v))
+	return string(appendKeyLimitUpdate(buf[:0], v))
 }
 
-// appendKeyPublicAssociationDefinitionConfigurationUpdateResult appends the key of a PublicAssociationDefinitionConfigurationUpdateResult (category and typeId) to dst.
-func appendKeyPublicAssociationDefinitionConfigurationUpdateResult(dst []byte, v PublicAssociationDefinitionConfigurationUpdateResult) []byte {
+// appendKeyLimitUpdateResult appends the key of a LimitUpdateResult (category and typeId) to dst.
+func appendKeyLimitUpdateResult(dst []byte, v LimitUpdateResult) []byte {
 	dst = append(dst, "category="...)
 	dst = append(dst, v.Category...)
 	dst = append(dst, " typeId="...)
-	dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+	dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 	return dst
 }
 
-// keyPublicAssociationDefinitionConfigurationUpdateResult identifies a PublicAssociationDefinitionConfigurationUpdateResult by category and typeId.
-func keyPublicAssociationDefinitionConfigurationUpdateResult(v PublicAssociationDefinitionConfigurationUpdateResult) string {
+// keyLimitUpdateResult identifies a LimitUpdateResult by category and typeId.
+func keyLimitUpdateResult(v LimitUpdateResult) string {
 	var buf [64]byte
-	return string(appendKeyPublicAssociationDefinitionConfigurationUpdateResult(buf[:0], v))
+	return string(appendKeyLimitUpdateResult(buf[:0], v))
 }
 
-// keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest returns the key fields of a PublicAssociationDefinitionConfigurationUpdateRequest by JSON name.
-func keyFieldsPublicAssociationDefinitionConfigurationUpdateRequest(v PublicAssociationDefinitionConfigurationUpdateRequest) map[string]string {
+// keyFieldsLimitUpdate returns the key fields of a LimitUpdate by JSON name.
+func keyFieldsLimitUpdate(v LimitUpdate) map[string]string {
 	return map[string]string{
 		"category": string(v.Category),
-		"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
+		"typeId":   strconv.FormatInt(int64(v.TypeID), 10),
 	}
 }
 
 // AllConfigurationsSeq yields every result of HubSpot's ListAllConfigurations
 // (Retrieve all association limits), following paging if the API version
 // pages, and stops at the first error.
-func (s *Schema) AllConfigurationsSeq(ctx context.Context) iter.Seq2[PublicAssociationDefinitionUserConfiguration, error] {
-	return hubspot.Pages[PublicAssociationDefinitionUserConfiguration](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+func (s *Schema) AllConfigurationsSeq(ctx context.Context) iter.Seq2[Limit, error] {
+	return hubspot.Pages[Limit](ctx, func(ctx context.Context, after string) (*http.Response, error) {
 		_ = after // this version does not page
 		return s.client.ListAllConfigurations(ctx)
 	})
@@ -339,15 +337,15 @@ func (s *Schema) AllConfigurationsSeq(ctx context.Context) iter.Seq2[PublicAssoc
 // AllConfigurations returns every result of HubSpot's ListAllConfigurations
 // (Retrieve all association limits) as one slice, whatever paging the API
 // version has. A page whose answer is cut off is asked for again.
-func (s *Schema) AllConfigurations(ctx context.Context) ([]PublicAssociationDefinitionUserConfiguration, error) {
+func (s *Schema) AllConfigurations(ctx context.Context) ([]Limit, error) {
 	return hubspot.Collect(s.AllConfigurationsSeq(ctx))
 }
 
 // ConfigurationsSeq yields every result of HubSpot's ListConfigurations
 // (Retrieve association limits), following paging if the API version pages,
 // and stops at the first error.
-func (s *Schema) ConfigurationsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[PublicAssociationDefinitionUserConfiguration, error] {
-	return hubspot.Pages[PublicAssociationDefinitionUserConfiguration](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+func (s *Schema) ConfigurationsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[Limit, error] {
+	return hubspot.Pages[Limit](ctx, func(ctx context.Context, after string) (*http.Response, error) {
 		_ = after // this version does not page
 		return s.client.ListConfigurations(ctx, fromObjectType, toObjectType)
 	})
@@ -356,15 +354,15 @@ func (s *Schema) ConfigurationsSeq(ctx context.Context, fromObjectType string, t
 // Configurations returns every result of HubSpot's ListConfigurations
 // (Retrieve association limits) as one slice, whatever paging the API version
 // has. A page whose answer is cut off is asked for again.
-func (s *Schema) Configurations(ctx context.Context, fromObjectType string, toObjectType string) ([]PublicAssociationDefinitionUserConfiguration, error) {
+func (s *Schema) Configurations(ctx context.Context, fromObjectType string, toObjectType string) ([]Limit, error) {
 	return hubspot.Collect(s.ConfigurationsSeq(ctx, fromObjectType, toObjectType))
 }
 
 // LabelsSeq yields every result of HubSpot's ListLabels (Retrieve association
 // labels), following paging if the API version pages, and stops at the first
 // error.
-func (s *Schema) LabelsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[AssociationSpecWithLabel, error] {
-	return hubspot.Pages[AssociationSpecWithLabel](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+func (s *Schema) LabelsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[Label, error] {
+	return hubspot.Pages[Label](ctx, func(ctx context.Context, after string) (*http.Response, error) {
 		_ = after // this version does not page
 		return s.client.ListLabels(ctx, fromObjectType, toObjectType)
 	})
@@ -373,6 +371,6 @@ func (s *Schema) LabelsSeq(ctx context.Context, fromObjectType string, toObjectT
 // Labels returns every result of HubSpot's ListLabels (Retrieve association
 // labels) as one slice, whatever paging the API version has. A page whose
 // answer is cut off is asked for again.
-func (s *Schema) Labels(ctx context.Context, fromObjectType string, toObjectType string) ([]AssociationSpecWithLabel, error) {
+func (s *Schema) Labels(ctx context.Context, fromObjectType string, toObjectType string) ([]Label, error) {
 	return hubspot.Collect(s.LabelsSeq(ctx, fromObjectType, toObjectType))
 }

@@ -77,8 +77,8 @@ func TestSchema_UpdateLabel_DeleteLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := created.Results[0].TypeId
-	if err := s.UpdateLabel(ctx, from, to, associations.UpdateLabelJSONRequestBody{AssociationTypeId: id, Label: "Y"}); err != nil {
+	id := created.Results[0].TypeID
+	if err := s.UpdateLabel(ctx, from, to, associations.UpdateLabelJSONRequestBody{AssociationTypeID: id, Label: "Y"}); err != nil {
 		t.Fatalf("UpdateLabel: %v", err)
 	}
 	labels, err := s.Labels(ctx, from, to)

@@ -25,13 +25,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/constant"
+	"go/token"
 	"go/types"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/crmkit/hubspot-associations/internal/specfix"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -42,10 +45,13 @@ type Line struct {
 }
 
 // Load returns the exported API of the packages matched by patterns, in
-// dir, sorted.
+// dir, sorted. Types whose doc comment carries specfix.UncuratedNote
+// (generated from schemas no type rule names, under HubSpot's changing
+// names) are left out, with their fields and methods: their drift is not a
+// change of this module's API.
 func Load(dir string, patterns ...string) ([]string, error) {
 	cfg := &packages.Config{
-		Mode: packages.NeedName | packages.NeedTypes,
+		Mode: packages.NeedName | packages.NeedTypes | packages.NeedSyntax,
 		Dir:  dir,
 	}
 	pkgs, err := packages.Load(cfg, patterns...)
@@ -61,7 +67,7 @@ func Load(dir string, patterns ...string) ([]string, error) {
 		if p.Types == nil || len(p.Errors) > 0 {
 			continue
 		}
-		lines = append(lines, Surface(p.Types)...)
+		lines = append(lines, surface(p.Types, uncurated(p.Syntax))...)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("loading %s: %w", strings.Join(patterns, " "), errors.Join(errs...))
@@ -71,12 +77,39 @@ func Load(dir string, patterns ...string) ([]string, error) {
 }
 
 // Surface returns the exported API of pkg, sorted.
-func Surface(pkg *types.Package) []string {
+func Surface(pkg *types.Package) []string { return surface(pkg, nil) }
+
+// uncurated returns the names of the types declared with
+// specfix.UncuratedNote in their doc comment.
+func uncurated(files []*ast.File) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				doc := ts.Doc
+				if doc == nil && len(gd.Specs) == 1 {
+					doc = gd.Doc
+				}
+				if doc != nil && strings.Contains(strings.Join(strings.Fields(doc.Text()), " "), specfix.UncuratedNote) {
+					out[ts.Name.Name] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func surface(pkg *types.Package, skip map[string]bool) []string {
 	w := &writer{pkg: pkg, prefix: "pkg " + pkg.Path() + ", "}
 	scope := pkg.Scope()
 	for _, name := range scope.Names() {
 		obj := scope.Lookup(name)
-		if !obj.Exported() {
+		if !obj.Exported() || skip[name] {
 			continue
 		}
 		w.object(obj)

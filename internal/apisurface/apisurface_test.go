@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/crmkit/hubspot-associations/internal/specfix"
 )
 
 const src = `package p
@@ -155,5 +157,48 @@ func TestReadFile_formatRoundTrip(t *testing.T) {
 	got, err := ReadFile(f)
 	if err != nil || !slices.Equal(got, lines) {
 		t.Errorf("ReadFile = %v, %v", got, err)
+	}
+}
+
+// TestLoad_uncuratedLeftOut: types generated from schemas no type rule
+// names carry specfix.UncuratedNote and stay out of the surface, with
+// their fields and methods; curated ones stay in.
+func TestLoad_uncuratedLeftOut(t *testing.T) {
+	t.Parallel()
+	code := `package p
+
+// Limit HubSpot schema: PublicAssociationDefinitionUserConfiguration.
+type Limit struct {
+	TypeID int32
+}
+
+// BatchResponseThing HubSpot schema: BatchResponseThing. ` + specfix.UncuratedNote + `
+type BatchResponseThing struct {
+	Status string
+}
+
+func (BatchResponseThing) Valid() bool { return true }
+
+type (
+	// PagingX HubSpot schema: PagingX. Not curated: the name is HubSpot's
+	// and may change between revisions.
+	PagingX struct{ After string }
+	Other   struct{}
+)
+`
+	lines, err := Load(writeModule(t, code), "./p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{"type Limit struct, TypeID int32", "type Other struct"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("surface lacks %q:\n%s", want, got)
+		}
+	}
+	for _, gone := range []string{"BatchResponseThing", "PagingX"} {
+		if strings.Contains(got, gone) {
+			t.Errorf("surface holds the uncurated %s:\n%s", gone, got)
+		}
 	}
 }

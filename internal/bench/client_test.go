@@ -23,13 +23,13 @@ func newCanned(n, chunk int) canned {
 	c := canned{bodies: map[int][]byte{}}
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	for first := 1; first <= n; first += chunk {
-		var res associations.BatchResponsePublicAssociationDefinitionConfigurationUpdateResult
+		var res associations.LimitUpdateBatchResult
 		res.Status = "COMPLETE"
 		res.StartedAt, res.CompletedAt = now, now
 		for id := first; id < min(first+chunk, n+1); id++ {
 			v := int32(NewValue)
-			res.Results = append(res.Results, associations.PublicAssociationDefinitionConfigurationUpdateResult{
-				Category: associations.AssociationCategoryUserDefined, TypeId: int32(id), UserEnforcedMaxToObjectIds: &v,
+			res.Results = append(res.Results, associations.LimitUpdateResult{
+				Category: associations.AssociationCategoryUserDefined, TypeID: int32(id), UserEnforcedMaxToObjectIDs: &v,
 			})
 		}
 		b, err := json.Marshal(res)
@@ -78,7 +78,7 @@ func BenchmarkClient_plainLoop(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		var done []associations.PublicAssociationDefinitionConfigurationUpdateResult
+		var done []associations.LimitUpdateResult
 		for start := 0; start < len(inputs); start += 100 {
 			resp, err := client.BatchUpdateConfigurationsWithResponse(ctx, From, To,
 				associations.BatchUpdateConfigurationsJSONRequestBody{Inputs: inputs[start:min(start+100, len(inputs))]})

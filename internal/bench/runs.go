@@ -29,11 +29,11 @@ type Outcome struct {
 }
 
 // Updates returns n update inputs for type ids first..first+n-1.
-func Updates(first, n int) []associations.PublicAssociationDefinitionConfigurationUpdateRequest {
-	in := make([]associations.PublicAssociationDefinitionConfigurationUpdateRequest, n)
+func Updates(first, n int) []associations.LimitUpdate {
+	in := make([]associations.LimitUpdate, n)
 	for i := range in {
-		in[i] = associations.PublicAssociationDefinitionConfigurationUpdateRequest{
-			Category: associations.AssociationCategoryUserDefined, TypeId: int32(first + i), MaxToObjectIds: NewValue,
+		in[i] = associations.LimitUpdate{
+			Category: associations.AssociationCategoryUserDefined, TypeID: int32(first + i), MaxToObjectIDs: NewValue,
 		}
 	}
 	return in
@@ -47,7 +47,7 @@ type BatcherOptions struct {
 }
 
 // RunBatcher updates inputs with the generated Batcher through rt.
-func RunBatcher(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.PublicAssociationDefinitionConfigurationUpdateRequest, o BatcherOptions) (Outcome, error) {
+func RunBatcher(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.LimitUpdate, o BatcherOptions) (Outcome, error) {
 	client, err := associations.NewDefaultClient(url, hubspot.WithToken(Token), hubspot.WithLimiter(o.Limiter), hubspot.WithBaseTransport(rt))
 	if err != nil {
 		return Outcome{}, err
@@ -63,13 +63,13 @@ func RunBatcher(ctx context.Context, url string, rt http.RoundTripper, inputs []
 	res, runErr := b.UpdateConfigurations(ctx, From, To, inputs)
 	out := Outcome{Failed: map[int32]bool{}, Err: runErr}
 	for _, s := range res.Succeeded {
-		out.Succeeded = append(out.Succeeded, s.Input.TypeId)
+		out.Succeeded = append(out.Succeeded, s.Input.TypeID)
 	}
 	for _, f := range res.Failed {
-		out.Failed[f.Input.TypeId] = errors.Is(f.Err, hubspot.ErrOutcomeUnknown)
+		out.Failed[f.Input.TypeID] = errors.Is(f.Err, hubspot.ErrOutcomeUnknown)
 	}
 	for _, n := range res.NotAttempted {
-		out.NotAttempted = append(out.NotAttempted, n.Input.TypeId)
+		out.NotAttempted = append(out.NotAttempted, n.Input.TypeID)
 	}
 	return out, nil
 }
@@ -77,7 +77,7 @@ func RunBatcher(ctx context.Context, url string, rt http.RoundTripper, inputs []
 // RunPlainLoop is what a user writes by hand: the generated client, chunks
 // of 100 sent one after the other, a 1 s sleep after a 429, a 5xx or a
 // connection error, at most 10 tries per chunk.
-func RunPlainLoop(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.PublicAssociationDefinitionConfigurationUpdateRequest) (Outcome, error) {
+func RunPlainLoop(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.LimitUpdate) (Outcome, error) {
 	client, err := associations.NewClientWithResponses(url, associations.WithHTTPClient(&http.Client{Transport: rt}),
 		associations.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			req.Header.Set("Authorization", "Bearer "+Token)
@@ -106,9 +106,9 @@ func RunPlainLoop(ctx context.Context, url string, rt http.RoundTripper, inputs 
 		}
 		for _, in := range chunk {
 			if ok {
-				out.Succeeded = append(out.Succeeded, in.TypeId)
+				out.Succeeded = append(out.Succeeded, in.TypeID)
 			} else {
-				out.Failed[in.TypeId] = true // a 5xx or reset may have applied it
+				out.Failed[in.TypeID] = true // a 5xx or reset may have applied it
 			}
 		}
 	}

@@ -30,40 +30,40 @@ func calls(ctx context.Context) error {
 	var _ *associations.Error = list.JSONDefault
 
 	create, _ := c.BatchCreateConfigurationsWithResponse(ctx, from, to, associations.BatchCreateConfigurationsJSONRequestBody{
-		Inputs: []associations.PublicAssociationDefinitionConfigurationCreateRequest{{
-			Category: associations.AssociationCategoryUserDefined, TypeId: 1, MaxToObjectIds: 5,
+		Inputs: []associations.LimitCreate{{
+			Category: associations.AssociationCategoryUserDefined, TypeID: 1, MaxToObjectIDs: 5,
 		}},
 	})
 	batchFields(create.JSON200.Status, create.JSON200.Results)
 	batchFields(create.JSON201.Status, create.JSON201.Results)
 	batchFields(create.JSON207.Status, create.JSON207.Results)
-	var _ *[]associations.StandardError = create.JSON207.Errors
+	var _ *[]associations.InputError = create.JSON207.Errors
 	var _ *int32 = create.JSON207.NumErrors
 	var _ *associations.Error = create.JSONDefault
 
 	update, _ := c.BatchUpdateConfigurationsWithResponse(ctx, from, to, associations.BatchUpdateConfigurationsJSONRequestBody{
-		Inputs: []associations.PublicAssociationDefinitionConfigurationUpdateRequest{{
-			Category: associations.AssociationCategoryHubspotDefined, TypeId: 1, MaxToObjectIds: 5,
+		Inputs: []associations.LimitUpdate{{
+			Category: associations.AssociationCategoryHubspotDefined, TypeID: 1, MaxToObjectIDs: 5,
 		}},
 	})
 	updateResults(update.JSON200.Results)
 	updateResults(update.JSON201.Results)
 	updateResults(update.JSON207.Results)
 	var _ associations.BatchStatus = update.JSON207.Status
-	var _ *[]associations.StandardError = update.JSON207.Errors
+	var _ *[]associations.InputError = update.JSON207.Errors
 	var _ *int32 = update.JSON207.NumErrors
 	var _ *associations.Error = update.JSONDefault
 
 	purge, _ := c.BatchPurgeConfigurationsWithResponse(ctx, from, to, associations.BatchPurgeConfigurationsJSONRequestBody{
-		Inputs: []associations.PublicAssociationSpec{{Category: associations.AssociationCategoryIntegratorDefined, TypeId: 1}},
+		Inputs: []associations.LimitKey{{Category: associations.AssociationCategoryIntegratorDefined, TypeID: 1}},
 	})
 	var _ *associations.Error = purge.JSONDefault
 
 	labels, _ := c.ListLabelsWithResponse(ctx, from, to)
-	var _ []associations.AssociationSpecWithLabel = labels.JSON200.Results
-	created, _ := c.CreateLabelWithResponse(ctx, from, to, associations.CreateLabelJSONRequestBody(associations.PublicAssociationDefinitionCreateRequest{Label: "Mentor", Name: "mentor"}))
+	var _ []associations.Label = labels.JSON200.Results
+	created, _ := c.CreateLabelWithResponse(ctx, from, to, associations.CreateLabelJSONRequestBody(associations.LabelCreate{Label: "Mentor", Name: "mentor"}))
 	var _ *associations.Error = created.JSONDefault
-	updated, _ := c.UpdateLabelWithResponse(ctx, from, to, associations.UpdateLabelJSONRequestBody(associations.PublicAssociationDefinitionUpdateRequest{AssociationTypeId: 1, Label: "Mentee"}))
+	updated, _ := c.UpdateLabelWithResponse(ctx, from, to, associations.UpdateLabelJSONRequestBody(associations.LabelUpdate{AssociationTypeID: 1, Label: "Mentee"}))
 	var _ *associations.Error = updated.JSONDefault
 	var typeID int32 = 1
 	deleted, _ := c.DeleteLabelWithResponse(ctx, from, to, typeID)
@@ -86,10 +86,10 @@ func calls(ctx context.Context) error {
 	} {
 		_ = st
 	}
-	var _ associations.AssociationCategory = associations.PublicAssociationSpec{}.Category
-	var _ associations.AssociationCategory = associations.PublicAssociationDefinitionUserConfiguration{}.Category
-	var _ associations.AssociationCategory = associations.AssociationSpecWithLabel{}.Category
-	var _ associations.StandardError
+	var _ associations.AssociationCategory = associations.LimitKey{}.Category
+	var _ associations.AssociationCategory = associations.Limit{}.Category
+	var _ associations.AssociationCategory = associations.Label{}.Category
+	var _ associations.InputError
 	var _ string = associations.APIVersion
 	var _ string = associations.UserAgent
 
@@ -98,13 +98,13 @@ func calls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cres, err := b.CreateConfigurations(ctx, from, to, []associations.PublicAssociationDefinitionConfigurationCreateRequest{})
+	cres, err := b.CreateConfigurations(ctx, from, to, []associations.LimitCreate{})
 	_ = cres.Succeeded
-	ures, err := b.UpdateConfigurations(ctx, from, to, []associations.PublicAssociationDefinitionConfigurationUpdateRequest{})
+	ures, err := b.UpdateConfigurations(ctx, from, to, []associations.LimitUpdate{})
 	_ = ures.Failed
-	pres, err := b.PurgeConfigurations(ctx, from, to, []associations.PublicAssociationSpec{})
+	pres, err := b.PurgeConfigurations(ctx, from, to, []associations.LimitKey{})
 	_ = pres.NotAttempted
-	var _ []associations.AssociationSpecWithLabel
+	var _ []associations.Label
 	_, err = b.Labels(ctx, from, to)
 	_, err = b.Configurations(ctx, from, to)
 	_, err = b.AllConfigurations(ctx)
@@ -119,7 +119,7 @@ func calls(ctx context.Context) error {
 	return nil
 }
 
-func batchFields(_ associations.BatchStatus, _ []associations.PublicAssociationDefinitionUserConfiguration) {
+func batchFields(_ associations.BatchStatus, _ []associations.Limit) {
 }
 
-func updateResults(_ []associations.PublicAssociationDefinitionConfigurationUpdateResult) {}
+func updateResults(_ []associations.LimitUpdateResult) {}

@@ -15,7 +15,10 @@
 //     are scoped to one API, chosen by what is being generated (Options.API:
 //     the pin or a flag) or else by the operations the document holds, never
 //     by its title: stable names for known operations (matched by
-//     CanonicalPath, so every spelling HubSpot has used matches), shared
+//     CanonicalPath, so every spelling HubSpot has used matches), curated
+//     type names for the schemas those operations take and answer (found
+//     through the operation, recorded with HubSpot's name in
+//     x-hubspot-schema; every other schema is marked UncuratedNote), shared
 //     enums, batch result schemas, and pointed edits. A rule whose target has
 //     vanished is an error unless the rule is marked optional, so upstream
 //     drift is noticed.

@@ -55,16 +55,23 @@ func pathVersion(p string) string {
 
 func isParam(s string) bool { return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") }
 
-// checkTemplate reports a path whose segments are not either fixed text or
-// one whole {parameter}: oapi-codegen cannot generate a client for it.
+// checkTemplate reports a path with an unbalanced, nested or empty
+// {parameter} (/x/{y): oapi-codegen cannot generate a client for it.
 func checkTemplate(p string) error {
 	for _, s := range strings.Split(p, "/") {
-		open, close := strings.Count(s, "{"), strings.Count(s, "}")
-		switch {
-		case open == 0 && close == 0:
-		case open == 1 && close == 1 && isParam(s) && len(s) > 2:
-		default:
-			return fmt.Errorf("path segment %q is not a fixed name or one {parameter}", s)
+		open := -1
+		for i, r := range s {
+			switch {
+			case r == '{' && open < 0:
+				open = i
+			case r == '}' && open >= 0 && i > open+1:
+				open = -1
+			case r == '{' || r == '}':
+				return fmt.Errorf("path segment %q: unbalanced, nested or empty {parameter}", s)
+			}
+		}
+		if open >= 0 {
+			return fmt.Errorf("path segment %q: unbalanced, nested or empty {parameter}", s)
 		}
 	}
 	return nil

@@ -106,6 +106,7 @@ func Normalize(name string, raw []byte, rules *Rules, opts Options) (*Result, er
 		n.batchResponses,
 		n.errorShapes,
 		n.enums,
+		n.typeNames,
 		n.edits,
 	}
 	for _, step := range steps {
@@ -697,16 +698,18 @@ func (n *normalizer) batchResponses() error {
 				return err
 			}
 		}
-		withErrors := success + "WithErrors"
+		withErrors := n.schemaNamed(n.hubSpotName(success) + "WithErrors")
+		inputError := n.schemaNamed("StandardError")
 		if !typed {
-			success, withErrors = batchVoid, batchVoid
+			success = n.schemaNamed(batchVoid)
+			withErrors = success
 		} else if obj(n.schemas(), withErrors) == nil {
-			if obj(n.schemas(), "StandardError") == nil {
+			if obj(n.schemas(), inputError) == nil {
 				withErrors = ""
 			} else {
 				s := deepCopy(obj(n.schemas(), success)).(map[string]any)
 				props := ensureObj(s, "properties")
-				props["errors"] = map[string]any{"type": "array", "items": schemaRef("StandardError")}
+				props["errors"] = map[string]any{"type": "array", "items": schemaRef(inputError)}
 				props["numErrors"] = map[string]any{"type": "integer", "format": "int32"}
 				n.schemas()[withErrors] = s
 				n.changed("batch-responses", pointer("components", "schemas", withErrors), "added: %s with errors and numErrors, for 207 Multi-Status", success)
@@ -745,6 +748,30 @@ func (n *normalizer) batchResponses() error {
 	})
 }
 
+// schemaNamed returns the name of the schema HubSpot calls hub: hub
+// itself, or the curated name a type rule gave it in a normalized document
+// (x-hubspot-schema). hub when there is neither.
+func (n *normalizer) schemaNamed(hub string) string {
+	schemas := n.schemas()
+	if obj(schemas, hub) != nil {
+		return hub
+	}
+	for _, k := range slices.Sorted(maps.Keys(schemas)) {
+		if obj(schemas, k)[HubSpotSchemaExt] == hub {
+			return k
+		}
+	}
+	return hub
+}
+
+// hubSpotName is HubSpot's name of the schema called name.
+func (n *normalizer) hubSpotName(name string) string {
+	if h, ok := obj(n.schemas(), name)[HubSpotSchemaExt].(string); ok && h != "" {
+		return h
+	}
+	return name
+}
+
 // ruledResults is the results schema the rules give the operation op.
 func (n *normalizer) ruledResults(op map[string]any) string {
 	if n.rules == nil {
@@ -762,8 +789,10 @@ func (n *normalizer) ruledResults(op map[string]any) string {
 // declaring results from the rules' schemas when the document lacks it,
 // and returns the response's name.
 func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
-	name := "BatchResponse" + results
-	if obj(n.schemas(), results) == nil {
+	name := n.schemaNamed("BatchResponse" + results)
+	if cur := n.schemaNamed(results); obj(n.schemas(), cur) != nil {
+		results = cur // HubSpot's name, or the curated one of a normalized document
+	} else {
 		var def json.RawMessage
 		for _, sr := range n.rules.Schemas {
 			if sr.Name == results {
@@ -811,12 +840,19 @@ func describeResp(r map[string]any) string {
 // ensureVoid makes sure BatchResponseVoid exists, deriving it from the
 // untyped batch response from when the document has none.
 func (n *normalizer) ensureVoid(from, ptr string) error {
-	if v := obj(n.schemas(), batchVoid); v != nil {
+	voidName, inputError := n.schemaNamed(batchVoid), n.schemaNamed("StandardError")
+	if v := obj(n.schemas(), voidName); v != nil {
 		// Results of an undefined or empty "Void" are results of nothing.
 		results := obj(obj(v, "properties"), "results")
 		if item := refName(obj(results, "items")); item != "" && obj(obj(n.schemas(), item), "properties") == nil {
 			results["items"] = map[string]any{}
-			n.changed("batch-responses", pointer("components", "schemas", batchVoid, "properties", "results", "items"), "any value (was %s, which has no properties)", item)
+			n.changed("batch-responses", pointer("components", "schemas", voidName, "properties", "results", "items"), "any value (was %s, which has no properties)", item)
+		}
+		// It answers 207 too: the per-input errors, as in every version.
+		if props := ensureObj(v, "properties"); props["errors"] == nil && obj(n.schemas(), inputError) != nil {
+			props["errors"] = map[string]any{"type": "array", "items": schemaRef(inputError)}
+			props["numErrors"] = map[string]any{"type": "integer", "format": "int32"}
+			n.changed("batch-responses", pointer("components", "schemas", voidName, "properties", "errors"), "added errors and numErrors, for 207 Multi-Status")
 		}
 		return nil
 	}
@@ -845,8 +881,8 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 	}
 	props := ensureObj(s, "properties")
 	props["results"] = map[string]any{"type": "array", "items": map[string]any{}}
-	if obj(n.schemas(), "StandardError") != nil {
-		props["errors"] = map[string]any{"type": "array", "items": schemaRef("StandardError")}
+	if obj(n.schemas(), inputError) != nil {
+		props["errors"] = map[string]any{"type": "array", "items": schemaRef(inputError)}
 	}
 	props["numErrors"] = map[string]any{"type": "integer", "format": "int32"}
 	n.schemas()[batchVoid] = s
@@ -854,7 +890,7 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 	if src == "" {
 		src = "nothing (no content)"
 	}
-	n.changed("batch-responses", pointer("components", "schemas", batchVoid), "added, derived from %s", src)
+	n.changed("batch-responses", pointer("components", "schemas", voidName), "added, derived from %s", src)
 	return nil
 }
 
@@ -1050,7 +1086,8 @@ var errorSchemas = []string{"Error", "ErrorDetail", "StandardError"}
 // string, so it accepts any value; and correlationId is a plain string, so
 // an id that is not a UUID never makes the error body undecodable.
 func (n *normalizer) errorShapes() error {
-	for _, name := range errorSchemas {
+	for _, hub := range errorSchemas {
+		name := n.schemaNamed(hub)
 		props := obj(obj(n.schemas(), name), "properties")
 		if c := obj(props, "context"); c != nil && c["x-go-type"] != ErrorContextGoType {
 			c["x-go-type"] = ErrorContextGoType

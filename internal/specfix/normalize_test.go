@@ -156,7 +156,9 @@ func TestNormalize_errors(t *testing.T) {
 		{"no version", `{"openapi":"3.0.1","info":{"title":"x"},"paths":{}}`, "", "doc.json: /info/version: missing"},
 		{"operation not object", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/a":{"get":[]}}}`, "", "doc.json: /paths/~1a/get: operation is not an object"},
 		{"dangling ref into a missing schema", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{"description":"d","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Nope/properties/x"}}}}}}}}}`, "", "doc.json: /: normalized document does not load"},
-		{"unclosed brace", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/x/{y":{"get":{"responses":{"default":{"description":"d"}}}}}}`, "", `doc.json: /paths/~1x~1{y: path segment "{y" is not a fixed name or one {parameter}`},
+		{"unclosed brace", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/x/{y":{"get":{"responses":{"default":{"description":"d"}}}}}}`, "", `doc.json: /paths/~1x~1{y: path segment "{y": unbalanced, nested or empty {parameter}`},
+		{"nested brace", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/x/{{y}}":{"get":{"responses":{"default":{"description":"d"}}}}}}`, "", `doc.json: /paths/~1x~1{{y}}: path segment "{{y}}": unbalanced, nested or empty {parameter}`},
+		{"empty brace", `{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/x/{}":{"get":{"responses":{"default":{"description":"d"}}}}}}`, "", `doc.json: /paths/~1x~1{}: path segment "{}": unbalanced, nested or empty {parameter}`},
 		{"vanished operation", string(raw), vanishedOp, `doc.json: /paths: API crm-widgets: 1 operations the rules name are missing (with any version segment): Gone (DELETE /crm/widgets/{version}/gone)`},
 		{"unknown API", string(raw), `{"documents":[{"api":"other"}]}`, `doc.json: /: no rules for API "crm-widgets" (rules name: other)`},
 		{"vanished enum target", string(raw), vanishedEnum, "doc.json: /components/schemas/Nope/properties/x: enum rule WidgetKind: target vanished"},
@@ -267,4 +269,18 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("not deterministic")
 		}
 	})
+}
+
+// TestNormalize_partialTemplate: a parameter inside a segment is not an
+// error (oapi-codegen generates it).
+func TestNormalize_partialTemplate(t *testing.T) {
+	t.Parallel()
+	raw := `{"openapi":"3.0.1","info":{"title":"x","version":"2026-03"},"paths":{"/f/2026-03/files/{fileId}.json":{"get":{"parameters":[{"name":"fileId","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"204":{"description":"d"}}}}}}`
+	res, err := Normalize("x.json", []byte(raw), nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, res.Output)["GET /f/2026-03/files/{fileId}.json"]; got != "GetFilesFileIdJson" {
+		t.Errorf("name = %q", got)
+	}
 }

@@ -28,6 +28,20 @@ type DocumentRules struct {
 	Enums      []EnumRule      `json:"enums,omitempty"`
 	Edits      []EditRule      `json:"edits,omitempty"`
 	Schemas    []SchemaRule    `json:"schemas,omitempty"`
+	Types      []TypeRule      `json:"types,omitempty"`
+}
+
+// TypeRule gives the schema found at each of From the curated name Name
+// (its Go type name), whatever HubSpot calls it in a revision. From
+// places are "<Operation> request[.<property>...]" or "<Operation>
+// response.<code>[.<property>...]": the operation by its rule name, then
+// its JSON request body or the response of that status code, then
+// properties, arrays followed to their items (e.g. "ListLabels
+// response.200.results" is one label). Every place must hold the same
+// schema; a place a revision lacks is an error naming the rule.
+type TypeRule struct {
+	Name string   `json:"name"`
+	From []string `json:"from"`
 }
 
 // SchemaRule defines a schema the API uses, declared when a revision's
@@ -151,6 +165,21 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 		for j, o := range d.Operations {
 			if o.Results != "" && !identRE.MatchString(o.Results) {
 				return nil, fmt.Errorf("%s: %q is not a schema name", at("operations", j, "results"), o.Results)
+			}
+		}
+		typeNames := map[string]bool{}
+		for j, tr := range d.Types {
+			if !identRE.MatchString(tr.Name) || typeNames[tr.Name] {
+				return nil, fmt.Errorf("%s: %q is not an exported Go identifier, or repeated", at("types", j, "name"), tr.Name)
+			}
+			typeNames[tr.Name] = true
+			if len(tr.From) == 0 {
+				return nil, fmt.Errorf("%s: empty", at("types", j, "from"))
+			}
+			for k, f := range tr.From {
+				if _, _, err := parsePlace(f); err != nil {
+					return nil, fmt.Errorf("%s[%d]: %v", at("types", j, "from"), k, err)
+				}
 			}
 		}
 		for j, e := range d.Enums {

@@ -21,6 +21,7 @@ type thingsSpelling struct {
 	updateVoid   bool              // batch update declares results of an undefined Void
 	omit         []string          // rests of operations left out
 	extra        map[string]string // path -> method of further operations
+	listSchema   string            // the list response's schema (default CollectionResponseThing)
 }
 
 func (s thingsSpelling) doc(t *testing.T) []byte {
@@ -30,6 +31,9 @@ func (s thingsSpelling) doc(t *testing.T) []byte {
 	}
 	if s.infoVersion == "" {
 		s.infoVersion = s.versions[0]
+	}
+	if s.listSchema == "" {
+		s.listSchema = "CollectionResponseThing"
 	}
 	ref := func(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
 	jsonResp := func(name string) map[string]any {
@@ -43,7 +47,7 @@ func (s thingsSpelling) doc(t *testing.T) []byte {
 		"{objectType}": {"get": map[string]any{
 			"operationId": "get-things",
 			"parameters":  []any{param("objectType")},
-			"responses":   map[string]any{"200": jsonResp("CollectionResponseThing"), "default": errResp},
+			"responses":   map[string]any{"200": jsonResp(s.listSchema), "default": errResp},
 		}},
 		"{objectType}/batch/update": {"post": map[string]any{
 			"operationId": "post-things-batch-update",
@@ -92,8 +96,8 @@ func (s thingsSpelling) doc(t *testing.T) []byte {
 		"Thing": map[string]any{"type": "object", "required": []any{"typeId", "category"}, "properties": map[string]any{
 			"typeId": map[string]any{"type": "integer", "format": "int32"}, "category": category,
 		}},
-		"BatchInputThing":         map[string]any{"type": "object", "required": []any{"inputs"}, "properties": map[string]any{"inputs": map[string]any{"type": "array", "items": ref("Thing")}}},
-		"CollectionResponseThing": map[string]any{"type": "object", "required": []any{"results"}, "properties": map[string]any{"results": map[string]any{"type": "array", "items": ref("Thing")}}},
+		"BatchInputThing": map[string]any{"type": "object", "required": []any{"inputs"}, "properties": map[string]any{"inputs": map[string]any{"type": "array", "items": ref("Thing")}}},
+		s.listSchema:      map[string]any{"type": "object", "required": []any{"results"}, "properties": map[string]any{"results": map[string]any{"type": "array", "items": ref("Thing")}}},
 		"Error": map[string]any{"type": "object", "required": []any{"message", "category"}, "properties": map[string]any{
 			"message": map[string]any{"type": "string"}, "category": map[string]any{"type": "string"},
 		}},
@@ -418,5 +422,71 @@ func TestNormalize_typeClash(t *testing.T) {
 	_, err = Normalize("x.json", []byte(raw), r, Options{API: "t"})
 	if err == nil || !strings.Contains(err.Error(), "operation name GetThings: oapi-codegen would declare a type for it that schema GetThingsResponse already is") {
 		t.Errorf("error = %v, want the ruled name's clash named", err)
+	}
+}
+
+func TestNormalize_typeNames(t *testing.T) {
+	t.Parallel()
+	for _, s := range []thingsSpelling{
+		{title: "dated", versions: []string{"2026-03"}},
+		{title: "v4 in front", versions: []string{"v4"}, path: func(v, rest string) string { return "/crm/" + v + "/things/" + rest }},
+		{title: "merged", infoVersion: "v4", versions: []string{"v4", "2025-09"}},
+		{title: "renamed list", versions: []string{"2026-03"}, listSchema: "CollectionResponseThingNoPaging"},
+	} {
+		res := normalizeThings(t, s, Options{API: "things"})
+		doc := decode(t, res.Output)
+		hub := "CollectionResponseThing"
+		if s.listSchema != "" {
+			hub = s.listSchema
+		}
+		for p, want := range map[string]any{
+			"/components/schemas/ThingPage/x-hubspot-schema":                   hub,
+			"/components/schemas/ThingPage/description":                        "HubSpot schema: " + hub + ".",
+			"/components/schemas/ThingPage/properties/results/items/$ref":      "#/components/schemas/Thing",
+			"/components/schemas/Thing/description":                            "HubSpot schema: Thing.",
+			"/components/schemas/BatchInputThing/description":                  "HubSpot schema: BatchInputThing. " + UncuratedNote,
+			"/components/schemas/BatchInputThing/properties/inputs/items/$ref": "#/components/schemas/Thing",
+		} {
+			if got := at(t, doc, p); got != want {
+				t.Errorf("%s: %s = %v, want %v", s.title, p, got, want)
+			}
+		}
+		if _, ok := lookup(doc, "/components/schemas/"+hub); ok {
+			t.Errorf("%s: %s is still there under HubSpot's name", s.title, hub)
+		}
+		again, err := Normalize("again", res.Output, mustRules(t, "testdata/things.rules.json"), Options{API: "things"})
+		if err != nil || len(again.Changes) > 0 {
+			t.Errorf("%s: not idempotent: %v %v", s.title, err, again.Changes)
+		}
+	}
+}
+
+func TestNormalize_typeRuleErrors(t *testing.T) {
+	t.Parallel()
+	raw := thingsSpelling{title: "t", versions: []string{"2026-03"}}.doc(t)
+	base := `{"documents":[{"api":"things","operations":[
+		{"name": "ListThings", "method": "GET", "path": "/crm/things/{version}/{objectType}"},
+		{"name": "BatchUpdateThings", "method": "POST", "path": "/crm/things/{version}/{objectType}/batch/update"},
+		{"name": "DeleteThing", "method": "DELETE", "path": "/crm/things/{version}/{objectType}/{thingId}"}],
+		"types": [%s]}]}`
+	tests := map[string]string{
+		`{"name": "Gone", "from": ["DeleteThing response.200"]}`:                                                 "things.json: /paths: type rule Gone: DeleteThing response.200: DeleteThing has no 200 response",
+		`{"name": "Gone", "from": ["ListThings response.200.paging"]}`:                                           `things.json: /paths: type rule Gone: ListThings response.200.paging: no property "paging"`,
+		`{"name": "Mixed", "from": ["ListThings response.200", "ListThings response.200.results"]}`:              "things.json: /paths: type rule Mixed: ListThings response.200.results is schema Thing, but ListThings response.200 is CollectionResponseThing",
+		`{"name": "A", "from": ["ListThings response.200"]}, {"name": "B", "from": ["ListThings response.200"]}`: "things.json: /components/schemas/CollectionResponseThing: type rules A and B name the same schema",
+		`{"name": "Thing", "from": ["ListThings response.200"]}`:                                                 "things.json: /components/schemas/Thing: type rule Thing: the document has another schema of that name (the rule's is CollectionResponseThing)",
+	}
+	for types, want := range tests {
+		r, err := ParseRules("r.json", []byte(strings.Replace(base, "%s", types, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Normalize("things.json", raw, r, Options{API: "things"})
+		if err == nil || err.Error() != want || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s:\n got %v\nwant %s", types, err, want)
+		}
+	}
+	if _, err := ParseRules("r.json", []byte(strings.Replace(base, "%s", `{"name": "X", "from": ["ListThings somewhere"]}`, 1))); err == nil || !strings.Contains(err.Error(), "documents[0].types[0].from[0]") {
+		t.Errorf("bad place: %v", err)
 	}
 }

@@ -25,14 +25,14 @@ type variant struct {
 	file    string   // the document, passed as SPEC_FILE
 	version string   // SPEC_VERSION: the pin's version, "" for the document's info.version
 	missing []string // operations of the rules the document lacks: it must be refused, in one line naming them
-	surface bool     // check the guarded surface too
 }
 
 type result struct {
 	v       variant
-	version string // APIVersion in the generated code
-	failed  string // step that failed, "" if all passed
-	refusal string // for a document that must be refused: specfix's line
+	curated []string // curated Go type names generated (docs/type-names.md)
+	version string   // APIVersion in the generated code
+	failed  string   // step that failed, "" if all passed
+	refusal string   // for a document that must be refused: specfix's line
 	output  string
 	took    time.Duration
 }
@@ -79,13 +79,13 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		if err := specsource.WriteFileAtomic(f, data); err != nil {
 			return err
 		}
-		variants = append(variants, variant{name: pin.Version, file: f, version: pin.Version, surface: true})
+		variants = append(variants, variant{name: pin.Version, file: f, version: pin.Version})
 	}
-	// Earlier revisions of pinned versions (revisions/) must keep the
-	// surface; samples of older revisions (samples/, spelled differently:
-	// other titles, /crm/v4 paths, merged versions, fewer operations) must
-	// generate, build and compile internal/contract, or be refused in one
-	// line when they lack operations.
+	// Earlier revisions of pinned versions (revisions/) and samples of
+	// older revisions (samples/, spelled differently: other titles, /crm/v4
+	// paths, merged versions, fewer operations) must generate, build,
+	// compile internal/contract and keep the guarded surface (the curated
+	// names), or be refused in one line when they lack operations.
 	rules, err := specfix.LoadRules(c.rules)
 	if err != nil {
 		return err
@@ -103,7 +103,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%s: %v", c.rules, err)
 			}
 			name := strings.TrimSuffix(kind, "s") + " " + filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
-			variants = append(variants, variant{name: name, file: f, missing: missing, surface: kind == "revisions"})
+			variants = append(variants, variant{name: name, file: f, missing: missing})
 		}
 	}
 
@@ -136,14 +136,12 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 				results[i] = checkOne(dir, variants[i])
 				r := results[i]
 				mu.Lock()
-				status := "ok"
+				status := fmt.Sprintf("ok, the %d curated type names", len(r.curated))
 				switch {
 				case r.failed != "":
 					status = "FAILED at " + r.failed
 				case r.refusal != "":
 					status = fmt.Sprintf("refused as it must be (%d operations missing)", len(r.v.missing))
-				case !r.v.surface:
-					status = "ok (surface not compared)"
 				}
 				fmt.Fprintf(stdout, "  %-40s APIVersion %-8s %5.1fs  %s\n", r.v.name, r.version, r.took.Seconds(), status)
 				mu.Unlock()
@@ -204,11 +202,13 @@ func checkOne(dir string, v variant) result {
 		}
 		if s.name == "go generate" {
 			r.version = generatedVersion(dir)
+			r.curated = curatedNames(dir)
+			if want := curatedNames("."); !slices.Equal(r.curated, want) {
+				r.failed, r.output = "curated names", fmt.Sprintf("generated %q, committed %q", r.curated, want)
+				r.took = time.Since(start)
+				return r
+			}
 		}
-	}
-	if !v.surface {
-		r.took = time.Since(start)
-		return r
 	}
 	var buf bytes.Buffer
 	ok, err := surfaceOpts(dir, false, false, false, &buf)
@@ -257,6 +257,20 @@ func checkRefused(dir string, v variant, env []string, start time.Time) result {
 		r.refusal = lines[0]
 	}
 	return r
+}
+
+// curatedNames reads the curated Go type names from dir's
+// docs/type-names.md (written by gen with the generated code).
+func curatedNames(dir string) []string {
+	data, _ := os.ReadFile(filepath.Join(dir, "docs", "type-names.md"))
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Split(l, "|")
+		if len(f) == 5 && strings.TrimSpace(f[3]) == "curated" {
+			out = append(out, strings.Trim(strings.TrimSpace(f[1]), "`"))
+		}
+	}
+	return out
 }
 
 // generatedVersion reads APIVersion from the generated code in dir.
