@@ -417,8 +417,15 @@ func callFrom(method, p string, op *openapi3.Operation, ps []param) (callOp, err
 		Idempotent:  method != http.MethodPost && method != http.MethodPatch,
 		Exemptions:  exemptions(op),
 	}
-	if op.RequestBody != nil && op.RequestBody.Value != nil && op.RequestBody.Value.Content.Get("application/json") != nil {
-		c.Body = op.OperationID + "JSONRequestBody" // oapi-codegen's name
+	if op.RequestBody != nil && op.RequestBody.Value != nil {
+		if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil {
+			// The schema's own (curated) name when it has one; oapi-codegen's
+			// <Op>JSONRequestBody is an alias of it.
+			c.Body = op.OperationID + "JSONRequestBody"
+			if ref := refName(mt.Schema); ref != "" {
+				c.Body = goName(ref)
+			}
+		}
 	}
 	for _, code := range []int{200, 201} {
 		r := op.Responses.Status(code)

@@ -175,7 +175,7 @@ func TestRender_calls(t *testing.T) {
 	}
 	src := string(files["schema.gen.go"])
 	for _, want := range []string{
-		"func (s *Schema) PutWidget(ctx context.Context, widgetID int64, body PutWidgetJSONRequestBody) (*Widget, error) {",
+		"func (s *Schema) PutWidget(ctx context.Context, widgetID int64, body Widget) (*Widget, error) {",
 		"return hubspot.Decode[Widget](s.client.PutWidget(ctx, widgetID, body))",
 		"func (s *Schema) DeleteWidget(ctx context.Context, widgetID int64) error {",
 		"return hubspot.Check(s.client.DeleteWidget(ctx, widgetID))",

@@ -176,12 +176,12 @@ func wrapComment(f *jen.File, text string) {
 // renderCall emits the call of one operation answered with one value (or
 // none):
 //
-//	func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body CreateLabelJSONRequestBody) (*Result, error) {
-//		return hubspot.Decode[Result](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
+//	func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelCreate) (*LabelList, error) {
+//		return hubspot.Decode[LabelList](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
 //	}
 //
-//	func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeId int32) error {
-//		return hubspot.Check(s.client.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeId))
+//	func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32) error {
+//		return hubspot.Check(s.client.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID))
 //	}
 func renderCall(f *jen.File, c callOp) {
 	what := "its answer"

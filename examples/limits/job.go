@@ -239,7 +239,7 @@ func (j *job) createLabel(ctx context.Context) error {
 	start := time.Now()
 	octx := c.observe(ctx)
 	inverse := j.labelText + " (inverse)"
-	body := associations.CreateLabelJSONRequestBody{Name: j.labelName, Label: j.labelText, InverseLabel: &inverse}
+	body := associations.LabelCreate{Name: j.labelName, Label: j.labelText, InverseLabel: &inverse}
 	var lastErr error
 	for attempt := 1; attempt <= 3 && j.label.typeID == 0; attempt++ {
 		if attempt > 1 {

@@ -40,7 +40,7 @@ func ExampleSchema_CreateLabel() {
 	defer stop()
 	ctx := context.Background()
 
-	label := associations.CreateLabelJSONRequestBody{Name: "billing_contact", Label: "Billing contact"}
+	label := associations.LabelCreate{Name: "billing_contact", Label: "Billing contact"}
 	created, err := schema.CreateLabel(ctx, "contacts", "companies", label)
 	if err != nil {
 		log.Fatal(err)

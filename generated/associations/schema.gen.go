@@ -66,7 +66,7 @@ func NewSchema(client ClientInterface, opts ...hubspot.BatchOption) (*Schema, er
 // reset after sending, a 5xx, a cut-off answer) the error satisfies
 // errors.Is(err, hubspot.ErrOutcomeUnknown); look before calling it again.
 // HubSpot exempts this operation from these rate limits: ten-secondly.
-func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body CreateLabelJSONRequestBody) (*LabelList, error) {
+func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelCreate) (*LabelList, error) {
 	return hubspot.Decode[LabelList](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
 }
 
@@ -84,7 +84,7 @@ func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjec
 // association label. It returns nil on success; HubSpot's refusal is a
 // *hubspot.APIError (a *hubspot.RateLimitError for a 429).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
-func (s *Schema) UpdateLabel(ctx context.Context, fromObjectType string, toObjectType string, body UpdateLabelJSONRequestBody) error {
+func (s *Schema) UpdateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelUpdate) error {
 	return hubspot.Check(s.client.UpdateLabel(ctx, fromObjectType, toObjectType, body))
 }
 

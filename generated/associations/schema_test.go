@@ -15,13 +15,13 @@ import (
 // with ErrOutcomeUnknown, a refusal does not.
 func TestSchema_CreateLabel_errors(t *testing.T) {
 	t.Parallel()
-	body := func(name string) associations.CreateLabelJSONRequestBody {
-		return associations.CreateLabelJSONRequestBody{Name: name, Label: "Label " + name}
+	body := func(name string) associations.LabelCreate {
+		return associations.LabelCreate{Name: name, Label: "Label " + name}
 	}
 	tests := []struct {
 		name        string
 		fault       *hubspottest.Fault
-		body        associations.CreateLabelJSONRequestBody
+		body        associations.LabelCreate
 		wantStatus  int  // of the *hubspot.APIError; 0: none
 		wantUnknown bool // errors.Is(err, hubspot.ErrOutcomeUnknown)
 		wantCreated bool // the server holds the label afterwards
@@ -30,7 +30,7 @@ func TestSchema_CreateLabel_errors(t *testing.T) {
 		{"reset after applying", &hubspottest.Fault{Kind: hubspottest.FaultResetAfterApply}, body("b"), 0, true, true},
 		{"503", &hubspottest.Fault{Kind: hubspottest.FaultStatus, Status: 503}, body("c"), 503, true, false},
 		{"cut-off answer", &hubspottest.Fault{Kind: hubspottest.FaultTruncateBody}, body("d"), 0, true, true},
-		{"refused", nil, associations.CreateLabelJSONRequestBody{Name: "e"}, 400, false, false},
+		{"refused", nil, associations.LabelCreate{Name: "e"}, 400, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,12 +73,12 @@ func TestSchema_UpdateLabel_DeleteLabel(t *testing.T) {
 	t.Parallel()
 	_, s := setup(t, 0, nil)
 	ctx := context.Background()
-	created, err := s.CreateLabel(ctx, from, to, associations.CreateLabelJSONRequestBody{Name: "x", Label: "X"})
+	created, err := s.CreateLabel(ctx, from, to, associations.LabelCreate{Name: "x", Label: "X"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := created.Results[0].TypeID
-	if err := s.UpdateLabel(ctx, from, to, associations.UpdateLabelJSONRequestBody{AssociationTypeID: id, Label: "Y"}); err != nil {
+	if err := s.UpdateLabel(ctx, from, to, associations.LabelUpdate{AssociationTypeID: id, Label: "Y"}); err != nil {
 		t.Fatalf("UpdateLabel: %v", err)
 	}
 	labels, err := s.Labels(ctx, from, to)

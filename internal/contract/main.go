@@ -129,10 +129,10 @@ func calls(ctx context.Context) error {
 		return err
 	}
 	var created2 *associations.LabelList
-	if created2, err = s.CreateLabel(ctx, from, to, associations.CreateLabelJSONRequestBody{Label: "Mentor", Name: "mentor"}); err != nil {
+	if created2, err = s.CreateLabel(ctx, from, to, associations.LabelCreate{Label: "Mentor", Name: "mentor"}); err != nil {
 		return err
 	}
-	if err := s.UpdateLabel(ctx, from, to, associations.UpdateLabelJSONRequestBody{AssociationTypeID: 1, Label: "Mentee"}); err != nil {
+	if err := s.UpdateLabel(ctx, from, to, associations.LabelUpdate{AssociationTypeID: 1, Label: "Mentee"}); err != nil {
 		return err
 	}
 	if err := s.DeleteLabel(ctx, from, to, typeID); err != nil {
