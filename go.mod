@@ -9,7 +9,6 @@ require (
 	github.com/oapi-codegen/runtime v1.9.0
 	github.com/oasdiff/oasdiff v1.37.0
 	golang.org/x/oauth2 v0.38.0
-	golang.org/x/time v0.16.0
 	golang.org/x/tools v0.51.0
 )
 
