@@ -93,7 +93,7 @@ func BenchmarkClient_plainLoop(b *testing.B) {
 	}
 }
 
-// BenchmarkClient_batcher: the same job through the Batcher, with the
+// BenchmarkClient_batcher: the same job through the Schema, with the
 // runtime's transport (token, retries) and a limiter that never waits.
 func BenchmarkClient_batcher(b *testing.B) {
 	rt := newCanned(JobInputs, 100)

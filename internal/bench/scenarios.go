@@ -14,7 +14,7 @@ import (
 type WindowRow struct {
 	Limit       string
 	Faults      bool
-	Client      string // "Batcher" or "plain loop"
+	Client      string // "Schema" or "plain loop"
 	Inputs      int
 	Wall        time.Duration
 	RTT         time.Duration
@@ -36,7 +36,7 @@ func TighterBound(requests, max int, interval time.Duration) time.Duration {
 }
 
 // RunWindow runs one job of n updates under max per interval, with the
-// Batcher or the plain loop, at 5-15 ms round trips.
+// Schema or the plain loop, at 5-15 ms round trips.
 func RunWindow(ctx context.Context, n, max int, interval time.Duration, faults, plain bool, seed int64) (WindowRow, error) {
 	srv, err := StartServer(ServerSpec{Types: n, Max: max, Interval: interval, Faults: faults, Seed: seed})
 	if err != nil {
@@ -46,7 +46,7 @@ func RunWindow(ctx context.Context, n, max int, interval time.Duration, faults, 
 	lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, uint64(seed))
 	defer lat.Close()
 	inputs := Updates(1, n)
-	row := WindowRow{Limit: fmt.Sprintf("%d per %s", max, interval), Faults: faults, Client: "Batcher", Inputs: n}
+	row := WindowRow{Limit: fmt.Sprintf("%d per %s", max, interval), Faults: faults, Client: "Schema", Inputs: n}
 	start := time.Now()
 	var out Outcome
 	if plain {

@@ -184,7 +184,7 @@ func windowSection(ctx context.Context, w io.Writer, progress func(string, ...an
 func smallSection(ctx context.Context, w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "\n## 2. Small jobs\n\n")
 	fmt.Fprintf(w, "Jobs that fit in one window (server: 190 per 10 s; round trips 5-15 ms), each run on a fresh\n")
-	fmt.Fprintf(w, "limiter and with no limiter at all (`hubspot.WithLimiter(nil)`), default Batcher options,\n")
+	fmt.Fprintf(w, "limiter and with no limiter at all (`hubspot.WithLimiter(nil)`), default Schema options,\n")
 	fmt.Fprintf(w, "alternating, median of 5 runs each.\n\n")
 	fmt.Fprintf(w, "| requests (inputs) | fresh limiter | no limiter | ratio |\n|---|---|---|---|\n")
 	for _, n := range []int{1, 10, 40} {
@@ -201,7 +201,7 @@ func smallSection(ctx context.Context, w io.Writer, progress func(string, ...any
 
 func latencySection(ctx context.Context, w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "\n## 3. 80 ms round trips\n\n")
-	fmt.Fprintf(w, "Four windows' worth of requests (chunks of 10 inputs) with default Batcher options at an 80 ms\n")
+	fmt.Fprintf(w, "Four windows' worth of requests (chunks of 10 inputs) with default Schema options at an 80 ms\n")
 	fmt.Fprintf(w, "round trip. Reached = accepted requests after the first window over the time from the Max-th\n")
 	fmt.Fprintf(w, "to the last arrival at the server; allowed = Max / Interval.\n\n")
 	fmt.Fprintf(w, "| limit | requests | allowed req/s | reached req/s | reached / allowed | late 429s | misreported |\n|---|---|---|---|---|---|---|\n")
@@ -255,12 +255,12 @@ func clientSection(w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "`go %s`: a job of %d updates against an in-memory transport that answers\n", strings.Join(args, " "), bench.JobInputs)
 	fmt.Fprintf(w, "with prepared bodies (no network, no server), so only the client is measured; figures per input,\n")
 	fmt.Fprintf(w, "median of 3. The plain loop uses the generated client (chunks of 100, results collected); the\n")
-	fmt.Fprintf(w, "Batcher adds validation, key matching, accounting, the runtime's transport and a limiter that never\n")
+	fmt.Fprintf(w, "Schema adds validation, key matching, accounting, the runtime's transport and a limiter that never\n")
 	fmt.Fprintf(w, "waits.\n\n")
 	fmt.Fprintf(w, "| | ns/input | B/input | allocs/input |\n|---|---|---|---|\n")
 	fmt.Fprintf(w, "| plain loop | %.0f | %.0f | %.2f |\n", medianF(plain.ns), medianF(plain.b), medianF(plain.allocs))
-	fmt.Fprintf(w, "| Batcher | %.0f | %.0f | %.2f |\n", medianF(batch.ns), medianF(batch.b), medianF(batch.allocs))
-	fmt.Fprintf(w, "| **Batcher / plain** | **%.2f** | **%.2f** | **%.2f** |\n",
+	fmt.Fprintf(w, "| Schema | %.0f | %.0f | %.2f |\n", medianF(batch.ns), medianF(batch.b), medianF(batch.allocs))
+	fmt.Fprintf(w, "| **Schema / plain** | **%.2f** | **%.2f** | **%.2f** |\n",
 		medianF(batch.ns)/medianF(plain.ns), medianF(batch.b)/medianF(plain.b), medianF(batch.allocs)/medianF(plain.allocs))
 	return nil
 }
@@ -340,7 +340,7 @@ func generateSection(w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "\n## 5. Generation\n\n")
 	fmt.Fprintf(w, "Built binaries (`go build` of `internal/cmd/specfix`, `gen` and oapi-codegen v2.8.2), median of 5.\n")
 	fmt.Fprintf(w, "Pipeline = specfix fetch (pinned document from `$HUBSPOT_SPEC_MIRROR`, sha256 checked, cached),\n")
-	fmt.Fprintf(w, "specfix normalize, gen -clean, oapi-codegen on the normalized document, gen (Batcher, version);\n")
+	fmt.Fprintf(w, "specfix normalize, gen -clean, oapi-codegen on the normalized document, gen (Schema, version);\n")
 	fmt.Fprintf(w, "oapi-codegen alone = the same oapi-codegen configuration on the raw document.\n\n")
 	fmt.Fprintf(w, "| | time | ratio |\n|---|---|---|\n")
 	fmt.Fprintf(w, "| oapi-codegen alone (raw document) | %.0f ms | 1.00 |\n", float64(median(ta).Microseconds())/1000)
