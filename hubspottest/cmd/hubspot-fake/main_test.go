@@ -55,6 +55,8 @@ func TestRun_badFlags(t *testing.T) {
 		{"-rate-max", "0"},
 		{"-token", "has space"},
 		{"-max-batch", "-1"},
+		{"-seed-limits", "-1"},
+		{"-seed-limits", "100001"},
 		{"extra"},
 		{"-nope"},
 	} {
