@@ -137,22 +137,30 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, now, 0}
 `)
 
-// correctScript: KEYS = log; ARGV = sentAt (µs), used, interval (µs), member
-// prefix, ttl (ms). Adds used minus the sends in (sentAt-interval, now] at
-// sentAt; returns how many.
+// correctScript: KEYS = log; ARGV = member, arrival (µs), used, interval
+// (µs), member prefix for added sends, ttl (ms), sent (µs). Moves the member
+// to the arrival if that is later, then adds used minus the sends in
+// (sent-interval, max(now, arrival)] at the arrival; returns how many it
+// added. (The count starts from the send, the earliest the arrival can be,
+// so that a late estimate of the arrival does not invent sends.)
 var correctScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local sent = tonumber(ARGV[1])
-local used = tonumber(ARGV[2])
-local n = redis.call('ZCOUNT', KEYS[1], '(' .. tostring(sent - tonumber(ARGV[3])), tostring(now))
-local missing = used - n
-if missing <= 0 then return 0 end
-for i = 1, missing do
-  redis.call('ZADD', KEYS[1], sent, ARGV[4] .. i)
+local arrived = tonumber(ARGV[2])
+local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if cur and tonumber(cur) < arrived then
+  redis.call('ZADD', KEYS[1], 'XX', arrived, ARGV[1])
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return missing
+local used = tonumber(ARGV[3])
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. tostring(tonumber(ARGV[7]) - tonumber(ARGV[4])), tostring(math.max(now, arrived)))
+local missing = used - n
+if missing > 0 then
+  for i = 1, missing do
+    redis.call('ZADD', KEYS[1], arrived, ARGV[5] .. i)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return math.max(missing, 0)
 `)
 
 // holdScript: KEYS = hold; ARGV = duration (µs), daily (0/1). Extends the
@@ -190,19 +198,19 @@ func (s *Store) Reserve(ctx context.Context, now time.Time, limit int, window ti
 	}
 	s.recovered(ctx)
 	if v[0] == 1 {
-		return hubspot.Reservation{At: time.UnixMicro(v[1])}, nil
+		return hubspot.Reservation{At: time.UnixMicro(v[1]), ID: member}, nil
 	}
 	return hubspot.Reservation{Wait: max(time.Duration(v[1])*time.Microsecond, time.Microsecond), Daily: v[2] == 1}, nil
 }
 
-// Correct implements hubspot.WindowStore; sentAt is a Reservation's At.
-func (s *Store) Correct(ctx context.Context, now, sentAt time.Time, used int, interval time.Duration) error {
+// Correct implements hubspot.WindowStore; r is a Reservation of this store.
+func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservation, lag time.Duration, used int, interval time.Duration) error {
 	if s.useFallback(now) {
-		return s.fallback.Correct(ctx, now, sentAt, used, interval)
+		return s.fallback.Correct(ctx, now, r, lag, used, interval)
 	}
 	prefix := s.id + ":c" + strconv.FormatUint(s.seq.Add(1), 36) + ":"
 	err := correctScript.Run(ctx, s.rdb, []string{s.logKey},
-		sentAt.UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+hubspot.WindowMargin(interval))).Err()
+		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+hubspot.WindowMargin(interval)), r.At.UnixMicro()).Err()
 	if err != nil {
 		return s.failed(ctx, now, err)
 	}

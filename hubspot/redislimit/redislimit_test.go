@@ -68,7 +68,7 @@ func TestStore_keys_hashedPrefixedExpiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Correct(ctx, time.Now(), r.At, 4, time.Second); err != nil {
+	if err := s.Correct(ctx, time.Now(), r, 5*time.Millisecond, 4, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Hold(ctx, time.Now(), time.Minute, false); err != nil {

@@ -35,15 +35,15 @@ func main() {
 var sections = []string{"window", "small", "latency", "client", "generate", "workers"}
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "-worker" {
+		return runWorker(args[1:])
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	out := fs.String("out", "", "write the Markdown report here (default: standard output)")
 	only := fs.String("only", strings.Join(sections, ","), "comma-separated sections: "+strings.Join(sections, ", "))
-	workerMode := fs.Bool("worker", false, "internal: run as one of the workers of the workers section")
+	fs.Bool("worker", false, "internal, first argument only: run as one process of the workers section")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *workerMode {
-		return runWorker(fs.Args())
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
