@@ -89,17 +89,17 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 
 // WorkersRow is one run of the shared-budget benchmark.
 type WorkersRow struct {
-	Backend       string
-	Processes, N  int
-	Wall, Bound   time.Duration
-	Accepted      int
-	RateLimited   int
-	Late429       int
-	Misreported   int
-	WorkerErrors  []string
-	Max           int
-	Interval      time.Duration
-	MeanRTT       time.Duration
+	Backend      string
+	Processes, N int
+	Wall, Bound  time.Duration
+	Accepted     int
+	RateLimited  int
+	Late429      int
+	Misreported  int
+	WorkerErrors []string
+	Max          int
+	Interval     time.Duration
+	MeanRTT      time.Duration
 }
 
 // Ratio is wall time over the bound.
@@ -228,4 +228,3 @@ func readBack(ctx context.Context, url string) (map[int32]int32, error) {
 	}
 	return got, nil
 }
-
