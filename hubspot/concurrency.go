@@ -23,13 +23,14 @@ type gate struct {
 
 	mu       sync.Mutex
 	inFlight int
-	freed    chan struct{} // signalled on every release
+	freed    chan struct{} // signalled on every release, and when the limit may have grown
 }
 
 // newGate returns a gate and a context whose requests tell the gate which
 // limiter they use. fixed <= 0 means adaptive.
 func newGate(ctx context.Context, fixed int) (context.Context, *gate) {
-	g := &gate{fixed: fixed, hint: &concurrencyHint{}, freed: make(chan struct{}, 1)}
+	g := &gate{fixed: fixed, freed: make(chan struct{}, 1)}
+	g.hint = &concurrencyHint{wake: g.signal}
 	if fixed <= 0 {
 		ctx = context.WithValue(ctx, concurrencyKey{}, g.hint)
 	}
@@ -87,6 +88,11 @@ func (g *gate) release() {
 	g.mu.Lock()
 	g.inFlight--
 	g.mu.Unlock()
+	g.signal()
+}
+
+// signal wakes a waiting acquire to look at the limit again.
+func (g *gate) signal() {
 	select {
 	case g.freed <- struct{}{}:
 	default:

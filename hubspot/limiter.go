@@ -340,8 +340,8 @@ type slot struct {
 // acquire waits for a send slot and records it; it reports how long it
 // waited. A daily stop returns a *RateLimitError with Policy DAILY at once.
 func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, time.Duration, error) {
-	if h, ok := ctx.Value(concurrencyKey{}).(*concurrencyHint); ok {
-		h.lim.CompareAndSwap(nil, l)
+	if h, ok := ctx.Value(concurrencyKey{}).(*concurrencyHint); ok && h.lim.CompareAndSwap(nil, l) {
+		h.wake() // the gate's limit now follows this limiter
 	}
 	if err := ctx.Err(); err != nil {
 		return slot{}, 0, err
@@ -549,5 +549,6 @@ func (l *AdaptiveLimiter) pace() (float64, time.Duration) {
 type concurrencyKey struct{}
 
 type concurrencyHint struct {
-	lim atomic.Pointer[AdaptiveLimiter]
+	lim  atomic.Pointer[AdaptiveLimiter]
+	wake func()
 }
