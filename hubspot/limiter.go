@@ -224,7 +224,10 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 // while fewer than Max sends fall within the last Interval (plus
 // WindowMargin): a fresh limiter sends a burst of Max at once. When the
 // window is full a request waits only until the oldest send in it leaves.
-// Responses correct the model: X-HubSpot-RateLimit-Max and
+// When its answer arrives, a send is placed where HubSpot counted it (at
+// the latest the round trip less half the fastest round trip seen), so a
+// request held up on its way out does not free its slot early. Responses
+// also correct the model: X-HubSpot-RateLimit-Max and
 // -Interval-Milliseconds reshape the window, and -Remaining tells how many
 // sends HubSpot counted, so sends by other clients of the same app are added
 // to the log. A 429's Retry-After holds every caller (Pause); a DAILY 429

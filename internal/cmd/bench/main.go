@@ -116,6 +116,13 @@ func header(w io.Writer) {
 	fmt.Fprintf(w, "machine; rerun `make bench` to measure yours. Nothing here is part of `make test`.\n\n")
 	fmt.Fprintf(w, "- Machine: %s, %d CPUs, %s/%s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- Go: %s\n", runtime.Version())
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(la))
+		if len(f) >= 3 {
+			fmt.Fprintf(w, "- Load average when the run started: %s %s %s (other work shares these CPUs)\n", f[0], f[1], f[2])
+		}
+	}
+	fmt.Fprintf(w, "- Command: `make bench`\n")
 	fmt.Fprintf(w, "- Date: %s\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(w, "The server is `hubspottest` on a loopback port: a strict rolling window per token (every accepted\n")
 	fmt.Fprintf(w, "request's arrival time is kept; a request is refused with HubSpot's 429 body while Max arrivals\n")
