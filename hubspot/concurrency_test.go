@@ -16,6 +16,7 @@ type barrier struct {
 	mu       sync.Mutex
 	inFlight int
 	peak     int
+	opened   bool
 	open     chan struct{}
 }
 
@@ -23,7 +24,8 @@ func (b *barrier) wait(ctx context.Context) bool {
 	b.mu.Lock()
 	b.inFlight++
 	b.peak = max(b.peak, b.inFlight)
-	if b.inFlight == b.n {
+	if b.inFlight == b.n && !b.opened {
+		b.opened = true
 		close(b.open)
 	}
 	b.mu.Unlock()

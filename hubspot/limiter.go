@@ -120,8 +120,11 @@ func (s *MemoryStore) Reserve(_ context.Context, now time.Time, max int, window 
 	s.daily = false
 	// Keep two windows of history for Correct, drop the rest.
 	s.prune(now.Add(-2 * window))
+	// Count every entry after now-window, even one after now: the caller's
+	// now may be stale (read before the lock) while another caller already
+	// placed a send at the time HubSpot counted it.
 	first := s.firstAfter(now.Add(-window))
-	if n := s.firstAfter(now) - first; n >= max {
+	if n := len(s.log) - first; n >= max {
 		// The slot frees when the (n-max+1)-th newest send leaves the window.
 		wait := s.log[first+n-max].t.Add(window).Sub(now)
 		return Reservation{Wait: max1ns(wait)}, nil
@@ -152,8 +155,7 @@ func (s *MemoryStore) Correct(_ context.Context, now time.Time, r Reservation, l
 	// Count from the send, the earliest the arrival can be, so that a late
 	// estimate of the arrival does not invent sends by others.
 	first := s.firstAfter(r.At.Add(-interval))
-	last := s.firstAfter(maxTime(now, arrived)) // entries up to now
-	if missing := used - (last - first); missing > 0 {
+	if missing := used - (len(s.log) - first); missing > 0 {
 		s.insert(entry{t: arrived}, missing)
 	}
 	return nil
@@ -206,13 +208,6 @@ func (s *MemoryStore) insert(e entry, n int) {
 	for j := i; j < i+n; j++ {
 		s.log[j] = e
 	}
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }

@@ -17,8 +17,10 @@
 // prefix (default "hubspot-ratelimit"), and expire: the log two windows
 // after the last send, a hold when it ends.
 //
-// Times are Redis's own (the TIME command inside the scripts), so processes
-// on machines with skewed clocks still agree.
+// Times are Redis's own (the TIME command inside the scripts), in
+// microseconds, so processes on machines with skewed clocks still agree.
+// The scripts format every time they pass to Redis with %.0f: Lua's default
+// number format keeps 14 digits, 100 µs short of a time in microseconds.
 //
 // When Redis cannot be reached, the store falls back to an in-process
 // window for a while (FallbackRetry, then it tries Redis again) and logs a
@@ -123,8 +125,8 @@ if hold[1] and tonumber(hold[1]) > now then
 end
 local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 2 * window)
-local from = '(' .. tostring(now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - 2 * window))
+local from = '(' .. string.format('%.0f', now - window)
 local n = redis.call('ZCOUNT', KEYS[1], from, '+inf')
 if n >= max then
   local e = redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES', 'LIMIT', n - max, 1)
@@ -132,7 +134,7 @@ if n >= max then
   if wait < 1 then wait = 1 end
   return {0, wait, 0}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, now, 0}
 `)
@@ -140,8 +142,7 @@ return {1, now, 0}
 // correctScript: KEYS = log; ARGV = member, arrival (µs), used, interval
 // (µs), member prefix for added sends, ttl (ms), sent (µs). Moves the member
 // to the arrival if that is later, then adds used minus the sends in
-// (sent-interval, max(now, arrival)] at the arrival; returns how many it
-// added. (The count starts from the send, the earliest the arrival can be,
+// (sent-interval, +inf) at the arrival; returns how many it added. (The count starts from the send, the earliest the arrival can be,
 // so that a late estimate of the arrival does not invent sends.)
 var correctScript = redis.NewScript(`
 local t = redis.call('TIME')
@@ -149,14 +150,14 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local arrived = tonumber(ARGV[2])
 local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if cur and tonumber(cur) < arrived then
-  redis.call('ZADD', KEYS[1], 'XX', arrived, ARGV[1])
+  redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', arrived), ARGV[1])
 end
 local used = tonumber(ARGV[3])
-local n = redis.call('ZCOUNT', KEYS[1], '(' .. tostring(tonumber(ARGV[7]) - tonumber(ARGV[4])), tostring(math.max(now, arrived)))
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.0f', tonumber(ARGV[7]) - tonumber(ARGV[4])), '+inf')
 local missing = used - n
 if missing > 0 then
   for i = 1, missing do
-    redis.call('ZADD', KEYS[1], arrived, ARGV[5] .. i)
+    redis.call('ZADD', KEYS[1], string.format('%.0f', arrived), ARGV[5] .. i)
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
@@ -171,8 +172,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local untilT = now + tonumber(ARGV[1])
 local cur = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
 if untilT > cur then
-  redis.call('HSET', KEYS[1], 'until', tostring(untilT), 'daily', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[1]) / 1000) + 1000)
+  redis.call('HSET', KEYS[1], 'until', string.format('%.0f', untilT), 'daily', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor(tonumber(ARGV[1]) / 1000) + 1000))
 elseif ARGV[2] == '1' then
   redis.call('HSET', KEYS[1], 'daily', '1')
 end
