@@ -79,6 +79,9 @@ func (e *engine[In, Out]) onSendError(ctx context.Context, t task, err error) []
 	var re *RequestError
 	surelyNotSent := errors.As(err, &re) && !re.MaybeSent
 	switch {
+	case IsFatal(err) && surelyNotSent:
+		e.setFatal(err)
+		return nil // left pending: NotAttempted, with the fatal error as reason (a DAILY stop in the limiter)
 	case IsFatal(err):
 		e.setFatal(err)
 		e.failAll(t.idxs, err)

@@ -140,10 +140,13 @@ func (e *engine[In, Out]) dispatch(ctx context.Context, g *gate, queue []task) {
 		if inFlight == 0 {
 			return
 		}
-		next := <-done
-		inFlight--
-		queue = append(next, queue...)
-		e.report()
+		select {
+		case next := <-done:
+			inFlight--
+			queue = append(next, queue...)
+			e.report()
+		case <-g.woken: // the limit may have grown: start more
+		}
 	}
 }
 

@@ -19,12 +19,17 @@ const MaxAutoConcurrency = 64
 type gate struct {
 	fixed int
 	hint  *concurrencyHint
+	// woken is signalled when the limit may have grown (the limiter the
+	// requests use became known), so the dispatcher can start more tasks
+	// before the first one ends.
+	woken chan struct{}
 }
 
 // newGate returns a gate and a context whose requests tell the gate which
 // limiter they use. fixed <= 0 means adaptive.
 func newGate(ctx context.Context, fixed int) (context.Context, *gate) {
-	g := &gate{fixed: fixed, hint: &concurrencyHint{}}
+	g := &gate{fixed: fixed, woken: make(chan struct{}, 1)}
+	g.hint = &concurrencyHint{wake: g.signal}
 	if fixed <= 0 {
 		ctx = context.WithValue(ctx, concurrencyKey{}, g.hint)
 	}
@@ -54,4 +59,12 @@ func autoConcurrency(rate float64, rtt time.Duration) int {
 		return MaxAutoConcurrency
 	}
 	return min(max(int(math.Ceil(need))+2, DefaultConcurrency), MaxAutoConcurrency)
+}
+
+// signal wakes the dispatcher to look at the limit again.
+func (g *gate) signal() {
+	select {
+	case g.woken <- struct{}{}:
+	default:
+	}
 }

@@ -63,16 +63,19 @@ type WindowStore interface {
 	// Reserve records one send if the window allows it: no hold is in force
 	// and fewer than max sends (this process's, other processes' and those
 	// added by Correct) fall within window before now. It then returns a
-	// Reservation with At, the send's time in the store's clock. Otherwise it
-	// records nothing and returns Wait > 0: how long until a slot may free
-	// (or the hold ends), with Daily set when the hold is a daily stop.
+	// Reservation with At, the send's time in the store's clock, and ID, the
+	// entry's handle for Correct. Otherwise it records nothing and returns
+	// Wait > 0: how long until a slot may free (or the hold ends), with Daily
+	// set when the hold is a daily stop.
 	Reserve(ctx context.Context, now time.Time, max int, window time.Duration) (Reservation, error)
-	// Correct reconciles the log with HubSpot's count: when a request sent at
-	// sentAt (a Reservation's At) was answered, HubSpot counted used requests
-	// in its window of length interval. If the log holds fewer sends in
-	// (sentAt-interval, now], the difference was spent by other clients of
-	// the app and is added as sends at sentAt.
-	Correct(ctx context.Context, now, sentAt time.Time, used int, interval time.Duration) error
+	// Correct takes in HubSpot's answer to the send r. HubSpot counted the
+	// request about lag after r.At (half the round trip): the entry moves
+	// there (not earlier than it is), so the slot is reused one window after
+	// HubSpot saw it, whatever the delay on the way. HubSpot then counted
+	// used requests in its window of length interval; if the log holds fewer
+	// in (r.At-interval, now], other clients of the app spent the
+	// difference, and it is added as sends at the arrival.
+	Correct(ctx context.Context, now time.Time, r Reservation, lag time.Duration, used int, interval time.Duration) error
 	// Hold stops every reservation for d from now (a Retry-After, a daily
 	// stop), unless a longer hold is in force.
 	Hold(ctx context.Context, now time.Time, d time.Duration, daily bool) error
@@ -82,6 +85,8 @@ type WindowStore interface {
 type Reservation struct {
 	// At is the recorded send's time in the store's clock (zero with Wait).
 	At time.Time
+	// ID identifies the recorded send to the store (for Correct).
+	ID string
 	// Wait > 0 means no send was recorded: try again after Wait.
 	Wait time.Duration
 	// Daily is set with Wait when HubSpot's daily limit stops every send.
@@ -91,9 +96,15 @@ type Reservation struct {
 // MemoryStore is the in-process WindowStore: a sorted log of send times.
 type MemoryStore struct {
 	mu        sync.Mutex
-	log       []time.Time // sorted, oldest first
+	log       []entry // sorted by time, oldest first
+	seq       uint64
 	holdUntil time.Time
 	daily     bool
+}
+
+type entry struct {
+	t  time.Time
+	id uint64 // 0 for sends added by Correct
 }
 
 // NewMemoryStore returns an empty in-process window store.
@@ -109,24 +120,43 @@ func (s *MemoryStore) Reserve(_ context.Context, now time.Time, max int, window 
 	s.daily = false
 	// Keep two windows of history for Correct, drop the rest.
 	s.prune(now.Add(-2 * window))
+	// Count every entry after now-window, even one after now: the caller's
+	// now may be stale (read before the lock) while another caller already
+	// placed a send at the time HubSpot counted it.
 	first := s.firstAfter(now.Add(-window))
 	if n := len(s.log) - first; n >= max {
 		// The slot frees when the (n-max+1)-th newest send leaves the window.
-		wait := s.log[first+n-max].Add(window).Sub(now)
+		wait := s.log[first+n-max].t.Add(window).Sub(now)
 		return Reservation{Wait: max1ns(wait)}, nil
 	}
-	s.insert(now, 1)
-	return Reservation{At: now}, nil
+	s.seq++
+	s.insert(entry{t: now, id: s.seq}, 1)
+	return Reservation{At: now, ID: strconv.FormatUint(s.seq, 10)}, nil
 }
 
 // Correct implements WindowStore.
-func (s *MemoryStore) Correct(_ context.Context, now, sentAt time.Time, used int, interval time.Duration) error {
+func (s *MemoryStore) Correct(_ context.Context, now time.Time, r Reservation, lag time.Duration, used int, interval time.Duration) error {
+	arrived := r.At.Add(max(lag, 0))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	first := s.firstAfter(sentAt.Add(-interval))
-	last := s.firstAfter(now) // entries <= now
-	if missing := used - (last - first); missing > 0 {
-		s.insert(sentAt, missing)
+	if id, err := strconv.ParseUint(r.ID, 10, 64); err == nil && id != 0 {
+		for i := s.firstAfter(r.At.Add(-time.Nanosecond)); i < len(s.log) && !s.log[i].t.After(r.At); i++ {
+			if s.log[i].id == id {
+				if arrived.After(s.log[i].t) {
+					e := s.log[i]
+					s.log = append(s.log[:i], s.log[i+1:]...)
+					e.t = arrived
+					s.insert(e, 1)
+				}
+				break
+			}
+		}
+	}
+	// Count from the send, the earliest the arrival can be, so that a late
+	// estimate of the arrival does not invent sends by others.
+	first := s.firstAfter(r.At.Add(-interval))
+	if missing := used - (len(s.log) - first); missing > 0 {
+		s.insert(entry{t: arrived}, missing)
 	}
 	return nil
 }
@@ -153,7 +183,7 @@ func (s *MemoryStore) firstAfter(t time.Time) int {
 	lo, hi := 0, len(s.log)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if s.log[m].After(t) {
+		if s.log[m].t.After(t) {
 			hi = m
 		} else {
 			lo = m + 1
@@ -168,15 +198,15 @@ func (s *MemoryStore) prune(before time.Time) {
 	}
 }
 
-// insert adds n entries at t, keeping the log sorted.
-func (s *MemoryStore) insert(t time.Time, n int) {
-	i := s.firstAfter(t)
+// insert adds n copies of e, keeping the log sorted.
+func (s *MemoryStore) insert(e entry, n int) {
+	i := s.firstAfter(e.t)
 	for range n {
-		s.log = append(s.log, time.Time{})
+		s.log = append(s.log, entry{})
 	}
 	copy(s.log[i+n:], s.log[i:])
 	for j := i; j < i+n; j++ {
-		s.log[j] = t
+		s.log[j] = e
 	}
 }
 
@@ -189,7 +219,10 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 // while fewer than Max sends fall within the last Interval (plus
 // WindowMargin): a fresh limiter sends a burst of Max at once. When the
 // window is full a request waits only until the oldest send in it leaves.
-// Responses correct the model: X-HubSpot-RateLimit-Max and
+// When its answer arrives, a send is placed where HubSpot counted it (at
+// the latest the round trip less half the fastest round trip seen), so a
+// request held up on its way out does not free its slot early. Responses
+// also correct the model: X-HubSpot-RateLimit-Max and
 // -Interval-Milliseconds reshape the window, and -Remaining tells how many
 // sends HubSpot counted, so sends by other clients of the same app are added
 // to the log. A 429's Retry-After holds every caller (Pause); a DAILY 429
@@ -209,6 +242,7 @@ type AdaptiveLimiter struct {
 	max      int
 	interval time.Duration
 	rtt      time.Duration // moving average of attempt round trips
+	fastest  time.Duration // the fastest round trip seen
 	badSeen  map[string]string
 	logger   *slog.Logger
 }
@@ -294,17 +328,18 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 	return err
 }
 
-// slot is one granted send: when it was sent, in the store's clock and in the
-// limiter's.
+// slot is one granted send: the store's reservation and when it was made in
+// the limiter's clock.
 type slot struct {
-	at, local time.Time
+	res   Reservation
+	local time.Time
 }
 
 // acquire waits for a send slot and records it; it reports how long it
 // waited. A daily stop returns a *RateLimitError with Policy DAILY at once.
 func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, time.Duration, error) {
-	if h, ok := ctx.Value(concurrencyKey{}).(*concurrencyHint); ok {
-		h.lim.CompareAndSwap(nil, l)
+	if h, ok := ctx.Value(concurrencyKey{}).(*concurrencyHint); ok && h.lim.CompareAndSwap(nil, l) {
+		h.wake() // the gate's limit now follows this limiter
 	}
 	if err := ctx.Err(); err != nil {
 		return slot{}, 0, err
@@ -327,7 +362,7 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 			return slot{}, now.Sub(start), fmt.Errorf("hubspot: rate limiter: %w", err)
 		}
 		if r.Wait <= 0 {
-			return slot{at: r.At, local: now}, now.Sub(start), nil
+			return slot{res: r, local: now}, now.Sub(start), nil
 		}
 		if r.Daily {
 			return slot{}, now.Sub(start), &RateLimitError{Policy: PolicyDaily, Wait: min(r.Wait, maxHold),
@@ -370,7 +405,7 @@ func (l *AdaptiveLimiter) Limit() (max int, interval time.Duration) {
 // Missing headers are ignored; out-of-range ones too, with a log line.
 func (l *AdaptiveLimiter) Observe(h http.Header) {
 	now := l.clock.Now()
-	l.observe(context.Background(), slot{at: now, local: now}, &http.Response{StatusCode: http.StatusOK, Header: h}, nil, nil)
+	l.observe(context.Background(), slot{res: Reservation{At: now}, local: now}, &http.Response{StatusCode: http.StatusOK, Header: h}, nil, nil)
 }
 
 // observe takes in the answer to the send s: the round trip, the
@@ -380,8 +415,9 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	if resp == nil {
 		return
 	}
+	rtt := now.Sub(s.local)
 	if !s.local.IsZero() {
-		l.recordRTT(now.Sub(s.local))
+		l.recordRTT(rtt)
 	}
 	var rl *RateLimitError
 	if errors.As(err, &rl) && rl.Daily() {
@@ -397,16 +433,21 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	if resp.Header == nil {
 		return
 	}
-	max, interval := l.reshape(ctx, resp.Header, lg)
-	rem, ok := l.header(ctx, resp.Header, HeaderRateLimitRemain, 0, int64(max), lg)
-	if !ok || s.at.IsZero() {
+	limit, interval := l.reshape(ctx, resp.Header, lg)
+	rem, ok := l.header(ctx, resp.Header, HeaderRateLimitRemain, 0, int64(limit), lg)
+	if !ok || s.res.At.IsZero() {
 		return
 	}
-	used := max - int(rem)
+	used := limit - int(rem)
 	if resp.StatusCode == http.StatusTooManyRequests {
 		used++ // the rejected send is in our log but not in HubSpot's
 	}
-	l.storeErr(ctx, lg, l.store.Correct(ctx, now, s.at, used, interval))
+	// HubSpot counted the request before it answered: at the latest the
+	// round trip less the way back, taken as half the fastest round trip
+	// seen. A request held up on its way out (a busy machine) is then
+	// placed late enough; never later than the answer, nor an interval.
+	lag := min(max(rtt-l.minRTT()/2, 0), interval)
+	l.storeErr(ctx, lg, l.store.Correct(ctx, now, s.res, lag, used, interval))
 }
 
 // reshape applies -Max and -Interval-Milliseconds and returns the limit.
@@ -480,7 +521,17 @@ func (l *AdaptiveLimiter) recordRTT(d time.Duration) {
 	} else {
 		l.rtt += (d - l.rtt) / 8
 	}
+	if l.fastest == 0 || d < l.fastest {
+		l.fastest = d
+	}
 	l.mu.Unlock()
+}
+
+// minRTT returns the fastest round trip seen (zero before any).
+func (l *AdaptiveLimiter) minRTT() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fastest
 }
 
 // pace returns the allowed rate (requests per second) and the average round
@@ -496,5 +547,6 @@ func (l *AdaptiveLimiter) pace() (float64, time.Duration) {
 type concurrencyKey struct{}
 
 type concurrencyHint struct {
-	lim atomic.Pointer[AdaptiveLimiter]
+	lim  atomic.Pointer[AdaptiveLimiter]
+	wake func()
 }

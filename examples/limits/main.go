@@ -48,6 +48,11 @@
 // injects seeded random faults (-faults: 5xx, connection resets before and
 // after applying, truncated bodies) so that retries and read-backs show.
 //
+// With -redis host:port the client-side rate limit is kept in that Redis
+// (package hubspot/redislimit), shared with every other process that uses
+// the same token and Redis: run several at once and they split HubSpot's
+// window instead of each sending at the full rate.
+//
 // With -live the job talks to https://api.hubapi.com (or -server) with the
 // private app token in $HUBSPOT_TOKEN. Without -apply it only lists labels
 // and limits. The token is never printed.
@@ -63,6 +68,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -116,6 +122,9 @@ type config struct {
 	rateMax     int
 	ratePer     time.Duration
 	concurrency int
+	// redis, when set, is the address of a Redis shared by every process
+	// using the token (package hubspot/redislimit).
+	redis string
 	// progressEvery is the interval between progress lines when stderr is
 	// not a terminal.
 	progressEvery time.Duration
@@ -143,11 +152,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.faults, "faults", 0.02, "fake only: probability of a random fault per request (0 to 1)")
 	rate := fs.String("rate", defaultRate, "fake only: rate limit per token, requests/window")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "batch requests in flight (0: sized from the rate limit and round trip)")
+	fs.StringVar(&c.redis, "redis", "", "share the client-side rate limit with other processes through Redis at host:port (see README)")
 	fs.DurationVar(&c.progressEvery, "progress-every", time.Second, "interval of progress lines when stderr is not a terminal")
 	fs.Usage = func() {} // a bad flag is one line (run); -h prints the usage below
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "usage: limits [-live [-apply] [-server URL]] [-from TYPE] [-to TYPE] [-n N] [-seed S] [-faults P] [-rate N/DURATION]")
+			fmt.Fprintln(stderr, "usage: limits [-live [-apply] [-server URL]] [-from TYPE] [-to TYPE] [-n N] [-seed S] [-faults P] [-rate N/DURATION] [-redis HOST:PORT]")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return c, err
@@ -176,6 +186,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, usagef("-faults and -rate configure the fake; they cannot be used with -live")
 	case !c.live && set["server"]:
 		return c, usagef("-server only applies with -live")
+	case set["redis"] && !validHostPort(c.redis):
+		return c, usagef("-redis wants host:port, got %q", c.redis)
 	}
 	var err error
 	if c.rateMax, c.ratePer, err = parseRate(*rate); err != nil {
@@ -189,6 +201,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// validHostPort reports whether s is host:port with a port in 1..65535.
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+	p, err := strconv.Atoi(port)
+	return err == nil && p >= 1 && p <= 65535
 }
 
 // parseRate parses "190/1s" (requests per window).

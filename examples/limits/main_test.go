@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/crmkit/hubspot-associations/generated/associations"
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/crmkit/hubspot-associations/hubspottest"
+	"github.com/crmkit/hubspot-associations/internal/redistest"
 )
 
 func noEnv(string) string { return "" }
@@ -158,6 +161,30 @@ func TestRun_fake(t *testing.T) {
 	}
 }
 
+// TestRun_fakeRedis runs the job with its rate-limit window in a real Redis:
+// the job succeeds and the window lives under the token's hash.
+func TestRun_fakeRedis(t *testing.T) {
+	t.Parallel()
+	rs := redistest.ForTest(t)
+	var stdout, stderr bytes.Buffer
+	code := mainCode(context.Background(), []string{"-n", "300", "-faults", "0", "-redis", rs.Addr, "-progress-every", "1h"}, noEnv, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "hubspot-ratelimit:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 {
+		t.Fatal("no rate-limit window in Redis after the job")
+	}
+	if strings.Contains(stderr.String(), "unreachable") {
+		t.Errorf("Redis reported unreachable:\n%s", stderr.String())
+	}
+}
+
 // startFake starts a fake for a test with its own token.
 func startFake(t *testing.T, token string, opts ...hubspottest.Option) *hubspottest.Server {
 	t.Helper()
@@ -285,6 +312,8 @@ func TestRun_badFlags(t *testing.T) {
 		{"-live", "-faults", "0.1"},
 		{"-from", "widgets"},
 		{"-to", ""},
+		{"-redis", "localhost"},
+		{"-redis", "localhost:99999"},
 		{"leftover"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

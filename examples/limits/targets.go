@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/crmkit/hubspot-associations/generated/associations"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 )
 
@@ -69,7 +73,9 @@ func runFake(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRateLimit(cfg.rateMax, cfg.ratePer))
+	limiter, closeRedis := sharedLimiter(cfg, token, stderr)
+	defer closeRedis()
+	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRateLimit(cfg.rateMax, cfg.ratePer), limiter)
 	if err != nil {
 		return err
 	}
@@ -85,6 +91,19 @@ func runFake(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	return jobErr
 }
 
+// sharedLimiter returns the option that keeps the token's rate-limit window
+// in the Redis at cfg.redis (nil without -redis) and a function closing the
+// connection. When Redis is unreachable, redislimit paces this process alone
+// and says so on stderr.
+func sharedLimiter(cfg config, token string, stderr io.Writer) (hubspot.Option, func()) {
+	if cfg.redis == "" {
+		return nil, func() {}
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.redis, DialTimeout: time.Second})
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, redislimit.WithLogger(logger))), func() { rdb.Close() }
+}
+
 // runLive lists labels and limits on HubSpot, or with -apply runs the job
 // there.
 func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -92,7 +111,9 @@ func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout
 	if token == "" {
 		return usagef("-live needs a private app access token in $HUBSPOT_TOKEN")
 	}
-	client, err := associations.NewDefaultClient(cfg.server, hubspot.WithToken(token))
+	limiter, closeRedis := sharedLimiter(cfg, token, stderr)
+	defer closeRedis()
+	client, err := associations.NewDefaultClient(cfg.server, hubspot.WithToken(token), limiter)
 	if err != nil {
 		return fmt.Errorf("$HUBSPOT_TOKEN: %w", err) // the hubspot package never echoes a token
 	}

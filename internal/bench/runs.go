@@ -25,7 +25,7 @@ type Outcome struct {
 	// is unknown (errors.Is hubspot.ErrOutcomeUnknown).
 	Failed       map[int32]bool
 	NotAttempted []int32
-	Err          error
+	Err          error `json:"-"`
 }
 
 // Updates returns n update inputs for type ids first..first+n-1.
@@ -126,6 +126,11 @@ func Misreported(srv *hubspottest.Server, o Outcome, first, n int) int {
 			got[l.TypeID] = l.MaxToObjectIDs
 		}
 	}
+	return MisreportedIn(got, o, first, n)
+}
+
+// MisreportedIn is Misreported against got, the server's limits by type id.
+func MisreportedIn(got map[int32]int32, o Outcome, first, n int) int {
 	seen := map[int32]int{}
 	bad := 0
 	for _, id := range o.Succeeded {

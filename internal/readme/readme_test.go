@@ -27,7 +27,9 @@ import (
 
 	"github.com/crmkit/hubspot-associations/generated/associations"
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 	"github.com/crmkit/hubspot-associations/hubspottest"
+	"github.com/redis/go-redis/v9"
 )
 
 var (
@@ -40,7 +42,7 @@ var (
 
 func runYourCode(*associations.Schema) {}
 
-var _, _, _, _, _, _ = errors.As, fmt.Println, log.Print, os.Stderr, time.Second, hubspottest.New
+var _, _, _, _, _, _, _, _ = errors.As, fmt.Println, log.Print, os.Stderr, time.Second, hubspottest.New, redis.NewClient, redislimit.NewLimiter
 `
 
 var (

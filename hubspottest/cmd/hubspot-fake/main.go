@@ -53,11 +53,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	faultRate := fs.Float64("fault-rate", 0, "probability of injecting a random fault per request")
 	seed := fs.Int64("seed", 1, "seed of the random fault source")
 	verbose := fs.Bool("v", false, "log one line per request (no tokens, no bodies)")
+	seedLimits := fs.Int("seed-limits", 0, "seed USER_DEFINED association types 1..N from 2-1001 to 2-1002, each with a limit of 1 (load tests; at most 100000)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *seedLimits < 0 || *seedLimits > 100_000 {
+		return fmt.Errorf("-seed-limits must be between 0 and 100000, got %d", *seedLimits)
 	}
 	opts := []hubspottest.Option{
 		hubspottest.WithRateLimit(*rateMax, *rateInterval),
@@ -73,6 +77,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *faultRate > 0 {
 		opts = append(opts, hubspottest.WithRandomFaults(hubspottest.FaultPolicy{Seed: *seed, Probability: *faultRate}))
+	}
+	for i := 1; i <= *seedLimits; i++ {
+		opts = append(opts, hubspottest.WithAssociationType(hubspottest.AssociationType{
+			FromObjectType: "2-1001", ToObjectType: "2-1002", Category: hubspottest.CategoryUserDefined,
+			TypeID: int32(i), Label: fmt.Sprintf("type %d", i),
+		}), hubspottest.WithLimit(hubspottest.Limit{
+			FromObjectType: "2-1001", ToObjectType: "2-1002", Category: hubspottest.CategoryUserDefined,
+			TypeID: int32(i), MaxToObjectIDs: 1,
+		}))
 	}
 	if *verbose {
 		logger := log.New(stderr, "", log.LstdFlags)

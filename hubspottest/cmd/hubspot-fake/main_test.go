@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -55,11 +56,55 @@ func TestRun_badFlags(t *testing.T) {
 		{"-rate-max", "0"},
 		{"-token", "has space"},
 		{"-max-batch", "-1"},
+		{"-seed-limits", "-1"},
+		{"-seed-limits", "100001"},
 		{"extra"},
 		{"-nope"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded, want error", args)
 		}
+	}
+}
+
+// TestRun_seedLimits: -seed-limits N serves N limits from 2-1001 to 2-1002.
+func TestRun_seedLimits(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "pat-test", "-seed-limits", "3"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading URL: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	url := strings.TrimSpace(strings.TrimPrefix(line, "hubspot-fake listening on "))
+	req, _ := http.NewRequest(http.MethodGet, url+"/crm/associations/2026-03/definitions/configurations/2-1001/2-1002", nil)
+	req.Header.Set("Authorization", "Bearer pat-test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Results []struct {
+			TypeID int32 `json:"typeId"`
+			Max    int32 `json:"userEnforcedMaxToObjectIds"`
+		} `json:"results"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, %v", resp.StatusCode, err)
+	}
+	if len(body.Results) != 3 || body.Results[0].Max != 1 {
+		t.Fatalf("limits = %+v, want 3 of 1", body.Results)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -35,15 +35,15 @@ func main() {
 var sections = []string{"window", "small", "latency", "client", "generate", "workers"}
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "-worker" {
+		return runWorker(args[1:])
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	out := fs.String("out", "", "write the Markdown report here (default: standard output)")
 	only := fs.String("only", strings.Join(sections, ","), "comma-separated sections: "+strings.Join(sections, ", "))
-	workerMode := fs.Bool("worker", false, "internal: run as one of the workers of the workers section")
+	fs.Bool("worker", false, "internal, first argument only: run as one process of the workers section")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *workerMode {
-		return runWorker(fs.Args())
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -116,6 +116,13 @@ func header(w io.Writer) {
 	fmt.Fprintf(w, "machine; rerun `make bench` to measure yours. Nothing here is part of `make test`.\n\n")
 	fmt.Fprintf(w, "- Machine: %s, %d CPUs, %s/%s\n", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- Go: %s\n", runtime.Version())
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(la))
+		if len(f) >= 3 {
+			fmt.Fprintf(w, "- Load average when the run started: %s %s %s (other work shares these CPUs)\n", f[0], f[1], f[2])
+		}
+	}
+	fmt.Fprintf(w, "- Command: `make bench`\n")
 	fmt.Fprintf(w, "- Date: %s\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(w, "The server is `hubspottest` on a loopback port: a strict rolling window per token (every accepted\n")
 	fmt.Fprintf(w, "request's arrival time is kept; a request is refused with HubSpot's 429 body while Max arrivals\n")

@@ -1,0 +1,148 @@
+package hubspot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// barrier holds requests until n are in flight together, then lets them
+// all go; a test that cannot reach n fails at its deadline instead of
+// hanging.
+type barrier struct {
+	n        int
+	mu       sync.Mutex
+	inFlight int
+	peak     int
+	opened   bool
+	open     chan struct{}
+}
+
+func (b *barrier) wait(ctx context.Context) bool {
+	b.mu.Lock()
+	b.inFlight++
+	b.peak = max(b.peak, b.inFlight)
+	if b.inFlight == b.n && !b.opened {
+		b.opened = true
+		close(b.open)
+	}
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.inFlight--
+		b.mu.Unlock()
+	}()
+	select {
+	case <-b.open:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// TestRunBatch_concurrency_followsLimiter: with the default concurrency the
+// engine keeps enough chunks in flight for the limiter's rate at its round
+// trip (here 1000/s at 100 ms: the cap); WithConcurrency fixes it.
+func TestRunBatch_concurrency_followsLimiter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fixed int
+		want  int // chunks that must be in flight together
+	}{
+		{"adaptive", 0, 2 * DefaultConcurrency},
+		{"fixed", 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			b := &barrier{n: tc.want, open: make(chan struct{})}
+			mux, base := setup(t)
+			mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
+				if !b.wait(r.Context()) {
+					http.Error(w, "barrier not reached", http.StatusGatewayTimeout)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			})
+			lim := NewAdaptiveLimiter(1000, time.Second, nil)
+			lim.recordRTT(100 * time.Millisecond)
+			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithBaseTransport(testTransport(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := cfgSpec("BatchUpdateConfigurations", true, hc, base)
+			spec.ResultKey = nil
+			var in []cfg
+			for i := range 3 * tc.want {
+				in = append(in, cfg{Category: "USER_DEFINED", TypeID: i + 1, Max: 1})
+			}
+			opts := []BatchOption{WithChunkSize(1)}
+			if tc.fixed > 0 {
+				opts = append(opts, WithConcurrency(tc.fixed))
+			}
+			cfg, err := NewConfig(opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := RunBatch(ctx, cfg, spec, in)
+			if err != nil {
+				t.Fatalf("%v (succeeded %d of %d)", err, len(res.Succeeded), len(in))
+			}
+			if tc.fixed > 0 && b.peak > tc.fixed {
+				t.Errorf("peak in flight %d, above WithConcurrency(%d)", b.peak, tc.fixed)
+			}
+		})
+	}
+}
+
+// TestRunBatch_dailyStopInLimiter_notAttempted: when the limiter already
+// knows the daily limit is spent, nothing is sent and every input is
+// NotAttempted (it surely did not reach HubSpot), not Failed.
+func TestRunBatch_dailyStopInLimiter_notAttempted(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	var hits int
+	var mu sync.Mutex
+	mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	store := NewMemoryStore()
+	if err := store.Hold(context.Background(), time.Now(), time.Hour, true); err != nil {
+		t.Fatal(err)
+	}
+	lim := NewAdaptiveLimiter(100, time.Second, nil, WithWindowStore(store))
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithBaseTransport(testTransport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := cfgSpec("BatchUpdateConfigurations", true, hc, base)
+	spec.ResultKey = nil
+	var in []cfg
+	for i := range 10 {
+		in = append(in, cfg{Category: "USER_DEFINED", TypeID: i + 1, Max: 1})
+	}
+	cfgs, err := NewConfig(WithChunkSize(2), WithConcurrency(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunBatch(context.Background(), cfgs, spec, in)
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || !rl.Daily() {
+		t.Fatalf("err = %v, want a daily *RateLimitError", err)
+	}
+	if len(res.NotAttempted) != len(in) || len(res.Failed) != 0 || len(res.Succeeded) != 0 {
+		t.Errorf("succeeded %d, failed %d, not attempted %d; want all %d not attempted",
+			len(res.Succeeded), len(res.Failed), len(res.NotAttempted), len(in))
+	}
+	if hits != 0 {
+		t.Errorf("server got %d requests, want 0", hits)
+	}
+}

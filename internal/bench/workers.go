@@ -1,0 +1,230 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmkit/hubspot-associations/generated/associations"
+	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
+)
+
+// WorkerReport is what one worker process prints (JSON) when done.
+type WorkerReport struct {
+	Outcome
+	Error    string
+	Attempts int
+	R429     []int64 // arrival-side times (UnixNano) of the 429s it got
+	MeanRTT  time.Duration
+	End      int64 // UnixNano when the job returned
+}
+
+// WorkerArgs configures RunWorker.
+type WorkerArgs struct {
+	URL       string
+	First, N  int
+	StartAt   time.Time
+	RedisAddr string // empty: an in-process limiter
+	Seed      uint64
+}
+
+// RunWorker is one of the processes of the shared-budget benchmark: it waits
+// until StartAt, then updates N limits from type id First with the Batcher,
+// paced by a Redis-backed limiter or its own in-process one.
+func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
+	var lim *hubspot.AdaptiveLimiter
+	if a.RedisAddr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: a.RedisAddr, DialTimeout: time.Second})
+		defer rdb.Close()
+		lim = redislimit.NewLimiter(rdb, Token, redislimit.WithoutFallback())
+	} else {
+		lim = hubspot.NewAdaptiveLimiter(0, 0, nil)
+	}
+	lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, a.Seed)
+	defer lat.Close()
+	var rep WorkerReport
+	attempts := make(chan int64, 1<<16)
+	ctx = hubspot.WithObserver(ctx, hubspot.Observer{OnAttempt: func(e hubspot.AttemptEvent) {
+		code := int64(0)
+		if e.StatusCode == 429 {
+			code = time.Now().UnixNano()
+		}
+		select {
+		case attempts <- code:
+		default:
+		}
+	}})
+	if err := sleep(ctx, time.Until(a.StartAt)); err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	out, err := RunBatcher(ctx, a.URL, lat, Updates(a.First, a.N), BatcherOptions{Limiter: lim})
+	rep.End = time.Now().UnixNano()
+	close(attempts)
+	for t := range attempts {
+		rep.Attempts++
+		if t != 0 {
+			rep.R429 = append(rep.R429, t)
+		}
+	}
+	rep.Outcome, rep.MeanRTT = out, lat.MeanRTT()
+	if err != nil {
+		rep.Error = err.Error()
+	} else if out.Err != nil {
+		rep.Error = out.Err.Error()
+	}
+	rep.Outcome.Err = nil
+	return rep
+}
+
+// WorkersRow is one run of the shared-budget benchmark.
+type WorkersRow struct {
+	Backend      string
+	Processes, N int
+	Wall, Bound  time.Duration
+	Accepted     int
+	RateLimited  int
+	Late429      int
+	Misreported  int
+	WorkerErrors []string
+	Max          int
+	Interval     time.Duration
+	MeanRTT      time.Duration
+}
+
+// Ratio is wall time over the bound.
+func (r WorkersRow) Ratio() float64 { return float64(r.Wall) / float64(r.Bound) }
+
+// WorkersSetup names the binaries and servers of the shared-budget runs.
+type WorkersSetup struct {
+	Self       string // this program, run with -worker
+	FakeBinary string // a built hubspottest/cmd/hubspot-fake
+	RedisAddr  string // empty: in-process limiters
+}
+
+// RunWorkers starts a fresh hubspot-fake (max per interval, procs x n
+// limits), then procs worker processes at once, each updating its own n
+// limits with one token; it reads the server's state back and compares.
+func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interval time.Duration) (WorkersRow, error) {
+	row := WorkersRow{Backend: "in-process (one limiter per process)", Processes: procs, N: n, Max: limit, Interval: interval}
+	if s.RedisAddr != "" {
+		row.Backend = "Redis (redislimit)"
+	}
+	fake := exec.CommandContext(ctx, s.FakeBinary, "-addr", "127.0.0.1:0", "-token", Token,
+		"-rate-max", strconv.Itoa(limit), "-rate-interval", interval.String(), "-daily", "0",
+		"-seed-limits", strconv.Itoa(procs*n))
+	stdout, err := fake.StdoutPipe()
+	if err != nil {
+		return row, err
+	}
+	fake.Stderr = os.Stderr
+	if err := fake.Start(); err != nil {
+		return row, err
+	}
+	defer func() {
+		fake.Process.Signal(os.Interrupt)
+		fake.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return row, fmt.Errorf("hubspot-fake: %w", err)
+	}
+	url := strings.TrimSpace(strings.TrimPrefix(line, "hubspot-fake listening on "))
+	go io.Copy(io.Discard, stdout)
+
+	startAt := time.Now().Add(1500 * time.Millisecond)
+	type res struct {
+		rep WorkerReport
+		err error
+	}
+	results := make(chan res, procs)
+	for p := range procs {
+		args := []string{"-worker", "-url", url, "-first", strconv.Itoa(1 + p*n), "-n", strconv.Itoa(n),
+			"-start-at", strconv.FormatInt(startAt.UnixNano(), 10), "-seed", strconv.Itoa(p + 1)}
+		if s.RedisAddr != "" {
+			args = append(args, "-redis", s.RedisAddr)
+		}
+		go func() {
+			cmd := exec.CommandContext(ctx, s.Self, args...)
+			cmd.Stderr = os.Stderr
+			out, err := cmd.Output()
+			var rep WorkerReport
+			if err == nil {
+				err = json.Unmarshal(out, &rep)
+			}
+			results <- res{rep, err}
+		}()
+	}
+	var reps []WorkerReport
+	for range procs {
+		r := <-results
+		if r.err != nil {
+			return row, fmt.Errorf("worker: %w", r.err)
+		}
+		reps = append(reps, r.rep)
+	}
+	var end int64
+	var rttSum time.Duration
+	all := Outcome{Failed: map[int32]bool{}}
+	for _, r := range reps {
+		end = max(end, r.End)
+		rttSum += r.MeanRTT
+		row.Accepted += r.Attempts - len(r.R429)
+		row.RateLimited += len(r.R429)
+		for _, t := range r.R429 {
+			if time.Unix(0, t).Sub(startAt) >= interval {
+				row.Late429++
+			}
+		}
+		if r.Error != "" {
+			row.WorkerErrors = append(row.WorkerErrors, r.Error)
+		}
+		all.Succeeded = append(all.Succeeded, r.Succeeded...)
+		all.NotAttempted = append(all.NotAttempted, r.NotAttempted...)
+		for id, u := range r.Failed {
+			all.Failed[id] = u
+		}
+	}
+	row.Wall = time.Unix(0, end).Sub(startAt)
+	row.MeanRTT = rttSum / time.Duration(len(reps))
+	row.Bound = TighterBound(row.Accepted, limit, interval) + row.MeanRTT
+	got, err := readBack(ctx, url)
+	if err != nil {
+		return row, fmt.Errorf("reading back: %w", err)
+	}
+	row.Misreported = MisreportedIn(got, all, 1, procs*n)
+	return row, nil
+}
+
+// readBack lists the limits from From to To on the server.
+func readBack(ctx context.Context, url string) (map[int32]int32, error) {
+	client, err := associations.NewDefaultClient(url, hubspot.WithToken(Token), hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)))
+	if err != nil {
+		return nil, err
+	}
+	b, err := associations.NewSchema(client)
+	if err != nil {
+		return nil, err
+	}
+	cfgs, err := b.Configurations(ctx, From, To)
+	if err != nil {
+		return nil, err
+	}
+	got := map[int32]int32{}
+	for _, c := range cfgs {
+		if c.UserEnforcedMaxToObjectIDs != nil {
+			got[c.TypeID] = *c.UserEnforcedMaxToObjectIDs
+		}
+	}
+	return got, nil
+}
