@@ -307,18 +307,26 @@ func generateSection(w io.Writer, progress func(string, ...any)) error {
 	}
 	abs := func(p string) string { return filepath.Join(root, p) }
 	// oapi-codegen writes the configuration's output file into its working
-	// folder: each run gets its own.
-	out, aloneDir := filepath.Join(dir, "out"), filepath.Join(dir, "alone")
+	// folder: each run gets its own, two levels below dir as
+	// generated/associations is below the module root, with dir/spec
+	// pointing at spec/ so the configuration's relative template path
+	// (../../spec/templates) resolves as it does under go generate.
+	out, aloneDir := filepath.Join(dir, "w", "out"), filepath.Join(dir, "w", "alone")
+	if err := os.Symlink(abs("spec"), filepath.Join(dir, "spec")); err != nil {
+		return err
+	}
 	raw, norm := filepath.Join(dir, "raw.json"), filepath.Join(dir, "normalized.json")
 	pipeline := [][]string{
 		{bin("specfix"), "fetch", "-pins", abs("spec/pins.json"), "-cache", abs(".cache/specs"), "-out", raw},
-		{bin("specfix"), "-in", raw, "-rules", abs("spec/rules.json"), "-out", norm},
+		{bin("specfix"), "-in", raw, "-rules", abs("spec/rules.json"), "-pins", abs("spec/pins.json"), "-out", norm},
 		{bin("gen"), "-clean", "."},
+		{bin("gen"), "-clean", "./openapispec"},
 		{bin("oapi-codegen"), "-config", abs("spec/oapi-codegen.yaml"), norm},
-		{bin("gen"), "-in", norm, "-out", "."},
+		{bin("oapi-codegen"), "-config", abs("spec/oapi-codegen-openapispec.yaml"), norm},
+		{bin("gen"), "-in", norm, "-out", ".", "-docs", filepath.Join(dir, "type-names.md")},
 	}
 	alone := []string{bin("oapi-codegen"), "-config", abs("spec/oapi-codegen.yaml"), raw}
-	for _, d := range []string{out, aloneDir} {
+	for _, d := range []string{out, filepath.Join(out, "openapispec"), aloneDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -339,7 +347,7 @@ func generateSection(w io.Writer, progress func(string, ...any)) error {
 		}
 		ta = append(ta, time.Since(start))
 	}
-	for _, f := range []string{filepath.Join(out, "associations.gen.go"), filepath.Join(out, "batch.gen.go")} {
+	for _, f := range []string{filepath.Join(out, "associations.gen.go"), filepath.Join(out, "schema.gen.go"), filepath.Join(out, "openapispec", "openapispec.gen.go")} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("generate: the pipeline did not write %s: %w", filepath.Base(f), err)
 		}
