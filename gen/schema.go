@@ -296,8 +296,8 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 //		if !in.Category.Valid() {
 //			problems = append(problems, fmt.Sprintf("category: unknown value %q", in.Category))
 //		}
-//		if in.TypeId < 1 {
-//			problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeId))
+//		if in.TypeID < 1 {
+//			problems = append(problems, fmt.Sprintf("typeId: %d is less than 1", in.TypeID))
 //		}
 //		return problems
 //	}
@@ -385,7 +385,7 @@ func renderList(f *jen.File, l listOp) {
 //		dst = append(dst, "category="...)
 //		dst = append(dst, v.Category...)
 //		dst = append(dst, " typeId="...)
-//		dst = strconv.AppendInt(dst, int64(v.TypeId), 10)
+//		dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 //		return dst
 //	}
 //
@@ -426,7 +426,7 @@ func renderKey(f *jen.File, t string, keys []field) {
 // shows every non-key value of the input:
 //
 //	func matchesX(in X, out Y) bool {
-//		return out.UserEnforcedMaxToObjectIds != nil && fmt.Sprint(in.MaxToObjectIds) == fmt.Sprint(*out.UserEnforcedMaxToObjectIds)
+//		return out.UserEnforcedMaxToObjectIDs != nil && fmt.Sprint(in.MaxToObjectIDs) == fmt.Sprint(*out.UserEnforcedMaxToObjectIDs)
 //	}
 func renderMatches(f *jen.File, b batchOp) {
 	var shown []string
@@ -472,7 +472,7 @@ func renderMatches(f *jen.File, b batchOp) {
 //	func keyFieldsT(v T) map[string]string {
 //		return map[string]string{
 //			"category": string(v.Category),
-//			"typeId":   strconv.FormatInt(int64(v.TypeId), 10),
+//			"typeId":   strconv.FormatInt(int64(v.TypeID), 10),
 //		}
 //	}
 func renderKeyFields(f *jen.File, t string, keys []field) {
