@@ -129,7 +129,7 @@ func mirror(t *testing.T) string {
 	t.Helper()
 	m := os.Getenv(specsource.MirrorEnv)
 	if m == "" {
-		t.Skip("set HUBSPOT_SPEC_MIRROR=/work/shared/hubspot-specs (or a clone of HubSpot's spec collection) to compare HubSpot's real documents")
+		t.Skip("set HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs (a local mirror, or a clone of HubSpot's spec collection) to compare HubSpot's real documents")
 	}
 	return m
 }

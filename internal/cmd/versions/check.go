@@ -48,7 +48,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	mirror := os.Getenv(specsource.MirrorEnv)
 	if mirror == "" {
-		fmt.Fprintf(stdout, "check-versions: skipped: set %s to a spec mirror to run it, e.g.\n  make check-versions %s=/work/shared/hubspot-specs\n", specsource.MirrorEnv, specsource.MirrorEnv)
+		fmt.Fprintf(stdout, "check-versions: skipped: set %s to a spec mirror to run it, e.g.\n  make check-versions %s=../shared/hubspot-specs\n", specsource.MirrorEnv, specsource.MirrorEnv)
 		return nil
 	}
 	start := time.Now()
