@@ -193,7 +193,7 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 			t.Errorf("%v: %d log lines about the bad header, want 1:\n%s", tc, n, logs.String())
 		}
 		if strings.Contains(logs.String(), "SECRET") {
-			t.Errorf("token in logs: %s", logs.String())
+			t.Errorf("token in logs: %s", masked(logs.String()))
 		}
 	}
 }

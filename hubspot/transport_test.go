@@ -197,7 +197,7 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
 			if err != nil && strings.Contains(err.Error(), testToken) {
-				t.Fatalf("token leaked into error: %v", err)
+				t.Fatalf("token leaked into error: %s", masked(err.Error()))
 			}
 			reqs := srv.requests()
 			if want := len(tc.wantSleeps) + 1; len(reqs) != want {
@@ -373,7 +373,7 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 	}
 	for what, s := range map[string]string{"error": apiErr.Error(), "verbose error": fmt.Sprintf("%+v", apiErr), "logs": logs.String()} {
 		if strings.Contains(s, testToken) || strings.Contains(s, "SECRET") {
-			t.Errorf("token leaked into %s: %s", what, s)
+			t.Errorf("token leaked into %s: %s", what, strings.ReplaceAll(masked(s), "SECRET", "<SECRET>"))
 		}
 	}
 	// Option errors never echo a token either.
