@@ -101,7 +101,19 @@ func sharedLimiter(cfg config, token string, stderr io.Writer) (hubspot.Option, 
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.redis, DialTimeout: time.Second})
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// go-redis logs every failed dial to os.Stderr with its own format;
+	// redislimit's one warning per outage says what matters, so go-redis's
+	// lines go to the same logger at debug level (not shown).
+	redis.SetLogger(redisLogger{logger})
 	return hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, redislimit.WithLogger(logger))), func() { rdb.Close() }
+}
+
+// redisLogger passes go-redis's internal log lines to a slog.Logger at
+// debug level.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.Log(ctx, slog.LevelDebug, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
 // runLive lists labels and limits on HubSpot, or with -apply runs the job
