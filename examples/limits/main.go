@@ -165,7 +165,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, usagef("%v (see -h)", err)
 	}
 	if fs.NArg() > 0 {
-		return c, usagef("unexpected argument %q (see -h)", fs.Arg(0))
+		return c, usagef("unexpected argument %s (see -h)", clip(fs.Arg(0)))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -187,7 +187,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case !c.live && set["server"]:
 		return c, usagef("-server only applies with -live")
 	case set["redis"] && !validHostPort(c.redis):
-		return c, usagef("-redis wants host:port, got %q", c.redis)
+		return c, usagef("-redis wants host:port, got %s", clip(c.redis))
 	}
 	var err error
 	if c.rateMax, c.ratePer, err = parseRate(*rate); err != nil {
@@ -196,36 +196,51 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if !c.live {
 		for _, t := range []string{c.from, c.to} {
 			if _, ok := hubspottest.ObjectTypeID(t); !ok {
-				return c, usagef("unknown object type %q: use a standard object (contacts, companies, deals, ...) or a custom object id like 2-123456", t)
+				return c, usagef("unknown object type %s: use a standard object (contacts, companies, deals, ...) or a custom object id like 2-123456", clip(t))
 			}
 		}
 	}
 	return c, nil
 }
 
-// validHostPort reports whether s is host:port with a port in 1..65535.
+// validHostPort reports whether s is host:port with a port in 1..65535 and
+// a host that is an IP address or a DNS name (at most 253 bytes of letters,
+// digits, '-', '_' and '.').
 func validHostPort(s string) bool {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil || host == "" {
 		return false
 	}
-	p, err := strconv.Atoi(port)
-	return err == nil && p >= 1 && p <= 65535
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return false
+	}
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	if len(host) > 253 {
+		return false
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseRate parses "190/1s" (requests per window).
 func parseRate(s string) (int, time.Duration, error) {
 	ns, ds, ok := strings.Cut(s, "/")
 	if !ok {
-		return 0, 0, fmt.Errorf("want requests/window like %s, got %q", defaultRate, s)
+		return 0, 0, fmt.Errorf("want requests/window like %s, got %s", defaultRate, clip(s))
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(ns))
 	if err != nil || n < 1 {
-		return 0, 0, fmt.Errorf("want a positive number of requests, got %q", ns)
+		return 0, 0, fmt.Errorf("want a positive number of requests, got %s", clip(ns))
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(ds))
 	if err != nil || d < time.Millisecond {
-		return 0, 0, fmt.Errorf("want a window of at least 1ms like 1s or 10s, got %q", ds)
+		return 0, 0, fmt.Errorf("want a window of at least 1ms like 1s or 10s, got %s", clip(ds))
 	}
 	return n, d, nil
 }
@@ -244,6 +259,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runLive(ctx, cfg, getenv, stdout, stderr)
 	}
 	return runFake(ctx, cfg, stdout, stderr)
+}
+
+// maxEcho bounds how much of a bad command-line value an error quotes.
+const maxEcho = 64
+
+// clip quotes s for an error message, cut to maxEcho bytes with "..." when
+// longer.
+func clip(s string) string {
+	if len(s) > maxEcho {
+		return strconv.Quote(s[:maxEcho]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // oneLine folds an error message onto one line.

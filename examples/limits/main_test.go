@@ -342,6 +342,8 @@ func TestRun_badFlags(t *testing.T) {
 		{"-to", ""},
 		{"-redis", "localhost"},
 		{"-redis", "localhost:99999"},
+		{"-redis", "redis host:6379"},
+		{"-redis", "redis\n:6379"},
 		{"leftover"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -356,6 +358,35 @@ func TestRun_badFlags(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing", stdout.String())
 			}
 		})
+	}
+}
+
+// TestRun_badFlags_longValueClipped: a bad value is quoted in the error cut
+// to a bounded length, and the error names the flag.
+func TestRun_badFlags_longValueClipped(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 10000)
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"-redis", long}, "-redis"},
+		{[]string{"-redis", long + ":6379"}, "-redis"},
+		{[]string{"-rate", long}, "-rate"},
+		{[]string{"-rate", "1/" + long}, "-rate"},
+		{[]string{"-from", long}, "unknown object type"},
+		{[]string{long}, "unexpected argument"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := mainCode(context.Background(), tc.args, env("pat-na1-unused"), &stdout, &stderr)
+		if code != 2 {
+			t.Errorf("%.20s...: exit %d, want 2", tc.args, code)
+		}
+		if got := stderr.String(); len(got) > 250 || !strings.Contains(got, tc.flag) || !strings.Contains(got, `xxx"...`) {
+			t.Errorf("%.20s...: stderr (%d bytes) = %.300q, want it to name %s and quote the value cut short", tc.args, len(got), got, tc.flag)
+			continue
+		}
+		checkOneLine(t, stderr.String())
 	}
 }
 
