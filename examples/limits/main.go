@@ -50,8 +50,9 @@
 //
 // With -redis host:port the client-side rate limit is kept in that Redis
 // (package hubspot/redislimit), shared with every other process that uses
-// the same token and Redis: run several at once and they split HubSpot's
-// window instead of each sending at the full rate.
+// the same token and Redis: with -live, run several at once and they split
+// HubSpot's window instead of each sending at the full rate. Against the
+// in-process fake each run has a token (and so a window) of its own.
 //
 // With -live the job talks to https://api.hubapi.com (or -server) with the
 // private app token in $HUBSPOT_TOKEN. Without -apply it only lists labels
