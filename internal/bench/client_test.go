@@ -93,9 +93,9 @@ func BenchmarkClient_plainLoop(b *testing.B) {
 	}
 }
 
-// BenchmarkClient_batcher: the same job through the Schema, with the
+// BenchmarkClient_schema: the same job through the Schema, with the
 // runtime's transport (token, retries) and a limiter that never waits.
-func BenchmarkClient_batcher(b *testing.B) {
+func BenchmarkClient_schema(b *testing.B) {
 	rt := newCanned(JobInputs, 100)
 	inputs := Updates(1, JobInputs)
 	client, err := associations.NewDefaultClient("http://bench.invalid", hubspot.WithToken(Token),
@@ -113,7 +113,7 @@ func BenchmarkClient_batcher(b *testing.B) {
 	for range b.N {
 		res, err := bt.UpdateConfigurations(ctx, From, To, inputs)
 		if err != nil || len(res.Succeeded) != JobInputs {
-			b.Fatalf("batcher: %v", err)
+			b.Fatalf("schema: %v", err)
 		}
 	}
 }

@@ -39,15 +39,15 @@ func Updates(first, n int) []associations.LimitUpdate {
 	return in
 }
 
-// BatcherOptions configures RunBatcher.
-type BatcherOptions struct {
+// SchemaOptions configures RunSchema.
+type SchemaOptions struct {
 	// Limiter is the client's limiter; nil means none.
 	Limiter   *hubspot.AdaptiveLimiter
 	ChunkSize int
 }
 
-// RunBatcher updates inputs with the generated Batcher through rt.
-func RunBatcher(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.LimitUpdate, o BatcherOptions) (Outcome, error) {
+// RunSchema updates inputs with the generated Schema through rt.
+func RunSchema(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.LimitUpdate, o SchemaOptions) (Outcome, error) {
 	client, err := associations.NewDefaultClient(url, hubspot.WithToken(Token), hubspot.WithLimiter(o.Limiter), hubspot.WithBaseTransport(rt))
 	if err != nil {
 		return Outcome{}, err

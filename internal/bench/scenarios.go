@@ -53,7 +53,7 @@ func RunWindow(ctx context.Context, n, max int, interval time.Duration, faults, 
 		row.Client = "plain loop"
 		out, err = RunPlainLoop(ctx, srv.URL, lat, inputs)
 	} else {
-		out, err = RunBatcher(ctx, srv.URL, lat, inputs, BatcherOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil)})
+		out, err = RunSchema(ctx, srv.URL, lat, inputs, SchemaOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil)})
 	}
 	row.Wall = time.Since(start)
 	if err != nil {
@@ -96,7 +96,7 @@ func RunSmall(ctx context.Context, requests, reps int, seed int64) (SmallRow, er
 				lim = hubspot.NewAdaptiveLimiter(0, 0, nil)
 			}
 			start := time.Now()
-			out, err := RunBatcher(ctx, srv.URL, lat, Updates(1, n), BatcherOptions{Limiter: lim})
+			out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: lim})
 			d := time.Since(start)
 			bad := Misreported(srv, out, 1, n)
 			lat.Close()
@@ -150,7 +150,7 @@ func RunLatency(ctx context.Context, max int, interval time.Duration, windows in
 	lat := NewLatency(80*time.Millisecond, 80*time.Millisecond, uint64(seed))
 	defer lat.Close()
 	start := time.Now()
-	out, err := RunBatcher(ctx, srv.URL, lat, Updates(1, n), BatcherOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil), ChunkSize: chunk})
+	out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil), ChunkSize: chunk})
 	row := LatencyRow{Limit: fmt.Sprintf("%d per %s", max, interval), Requests: requests, Wall: time.Since(start),
 		Allowed: float64(max) / interval.Seconds()}
 	if err != nil {

@@ -39,7 +39,7 @@ type WorkerArgs struct {
 }
 
 // RunWorker is one of the processes of the shared-budget benchmark: it waits
-// until StartAt, then updates N limits from type id First with the Batcher,
+// until StartAt, then updates N limits from type id First with Schema,
 // paced by a Redis-backed limiter or its own in-process one.
 func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 	var lim *hubspot.AdaptiveLimiter
@@ -68,7 +68,7 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 		rep.Error = err.Error()
 		return rep
 	}
-	out, err := RunBatcher(ctx, a.URL, lat, Updates(a.First, a.N), BatcherOptions{Limiter: lim})
+	out, err := RunSchema(ctx, a.URL, lat, Updates(a.First, a.N), SchemaOptions{Limiter: lim})
 	rep.End = time.Now().UnixNano()
 	close(attempts)
 	for t := range attempts {

@@ -254,7 +254,7 @@ func clientSection(w io.Writer, progress func(string, ...any)) error {
 			*dst = append(*dst, v/bench.JobInputs)
 		}
 	}
-	plain, batch := figs["Client_plainLoop"], figs["Client_batcher"]
+	plain, batch := figs["Client_plainLoop"], figs["Client_schema"]
 	if plain == nil || batch == nil {
 		return fmt.Errorf("client: benchmark output not understood:\n%s", outb)
 	}
