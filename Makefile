@@ -34,6 +34,8 @@ verify: generate
 
 ## test: run every test (tests needing HubSpot's documents use $$HUBSPOT_SPEC_MIRROR).
 test:
+	@if [ -z "$(HUBSPOT_SPEC_MIRROR)" ]; then echo "make test: HUBSPOT_SPEC_MIRROR is unset, so tests needing HubSpot's documents skip; to run them: HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs make test"; fi
+	@command -v redis-server >/dev/null 2>&1 || echo "make test: redis-server not found, so the Redis tests skip; to run them install it (Debian: apt-get install redis-server)"
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
