@@ -69,7 +69,11 @@ func WithTokenSource(ts oauth2.TokenSource) Option {
 }
 
 // WithRateLimit sets the client-side limit to n requests per interval
-// (default DefaultRateLimit per DefaultRateLimitInterval).
+// (default DefaultRateLimit per DefaultRateLimitInterval) of the limiter the
+// client creates. It does not reshape a limiter given with WithLimiter, nor
+// the token's shared limiter when another client created it (see
+// SharedLimiter); HubSpot's X-HubSpot-RateLimit-* headers reshape every
+// limiter after the first answer.
 func WithRateLimit(n int, per time.Duration) Option {
 	return func(o *options) error {
 		if n <= 0 {

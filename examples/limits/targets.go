@@ -73,7 +73,7 @@ func runFake(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
-	limiter, closeRedis := sharedLimiter(cfg, token, stderr)
+	limiter, closeRedis := sharedLimiter(cfg, token, cfg.rateMax, cfg.ratePer, stderr)
 	defer closeRedis()
 	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRateLimit(cfg.rateMax, cfg.ratePer), limiter)
 	if err != nil {
@@ -91,11 +91,12 @@ func runFake(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	return jobErr
 }
 
-// sharedLimiter returns the option that keeps the token's rate-limit window
-// in the Redis at cfg.redis (nil without -redis) and a function closing the
-// connection. When Redis is unreachable, redislimit paces this process alone
-// and says so on stderr.
-func sharedLimiter(cfg config, token string, stderr io.Writer) (hubspot.Option, func()) {
+// sharedLimiter returns the option that keeps the token's rate-limit window,
+// of perInterval requests per interval until HubSpot's headers say otherwise
+// (0: HubSpot's default), in the Redis at cfg.redis (nil without -redis) and
+// a function closing the connection. When Redis is unreachable, redislimit
+// paces this process alone and says so on stderr.
+func sharedLimiter(cfg config, token string, perInterval int, interval time.Duration, stderr io.Writer) (hubspot.Option, func()) {
 	if cfg.redis == "" {
 		return nil, func() {}
 	}
@@ -105,7 +106,8 @@ func sharedLimiter(cfg config, token string, stderr io.Writer) (hubspot.Option, 
 	// redislimit's one warning per outage says what matters, so go-redis's
 	// lines go to the same logger at debug level (not shown).
 	redis.SetLogger(redisLogger{logger})
-	return hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, redislimit.WithLogger(logger))), func() { rdb.Close() }
+	store := redislimit.New(rdb, token, redislimit.WithLogger(logger))
+	return hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(perInterval, interval, nil, hubspot.WithWindowStore(store))), func() { rdb.Close() }
 }
 
 // redisLogger passes go-redis's internal log lines to a slog.Logger at
@@ -123,7 +125,7 @@ func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout
 	if token == "" {
 		return usagef("-live needs a private app access token in $HUBSPOT_TOKEN")
 	}
-	limiter, closeRedis := sharedLimiter(cfg, token, stderr)
+	limiter, closeRedis := sharedLimiter(cfg, token, 0, 0, stderr)
 	defer closeRedis()
 	client, err := associations.NewDefaultClient(cfg.server, hubspot.WithToken(token), limiter)
 	if err != nil {
