@@ -8,7 +8,7 @@ package associations
 // overrides; with $SPEC_FILE the default is the document's info.version).
 
 //go:generate go run ../../internal/cmd/specfix fetch -pins ../../spec/pins.json -cache ../../.cache/specs -out ../../.cache/raw.json
-//go:generate go run ../../internal/cmd/specfix -in ../../.cache/raw.json -rules ../../spec/rules.json -pins ../../spec/pins.json -api=${SPEC_API} -version=${SPEC_VERSION} -out ../../.cache/normalized.json
+//go:generate go run ../../internal/cmd/specfix -in ../../.cache/raw.json -rules ../../spec/rules.json -pins ../../spec/pins.json -api=${SPEC_API} -version=${SPEC_VERSION} -name=${SPEC_FILE} -out ../../.cache/normalized.json
 //go:generate go run ../../gen -clean .
 //go:generate go run ../../gen -clean ./openapispec
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../../spec/oapi-codegen.yaml ../../.cache/normalized.json

@@ -3,11 +3,12 @@
 //
 // Usage:
 //
-//	specfix -in RAW -out NORMALIZED [-rules spec/rules.json] [-pins spec/pins.json] [-api NAME] [-version V] [-report]
+//	specfix -in RAW -out NORMALIZED [-rules spec/rules.json] [-pins spec/pins.json] [-api NAME] [-version V] [-name DOC] [-report]
 //	specfix fetch -pins spec/pins.json [-version V] -cache DIR -out FILE
 //
 // "-" means stdin or stdout. On failure specfix prints one line naming the
-// file and the JSON pointer at fault, exits non-zero and writes no output.
+// file (-name, else -in) and the JSON pointer at fault, exits non-zero and
+// writes no output.
 // fetch reads $SPEC_FILE instead of the pin when it is set (no checksum),
 // so a maintainer can try an unreleased revision.
 //
@@ -46,6 +47,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	rulesFile := fs.String("rules", "", "API-specific rules (`file`, optional)")
 	report := fs.Bool("report", false, "print what each rule changed to stderr")
 	pinsFile := fs.String("pins", "", "pins `file` naming the API and its current version (optional)")
+	docName := fs.String("name", "", "the document's `name` in errors and warnings (default: -in; go generate passes $SPEC_FILE, whose copy -in is)")
 	var opts specfix.Options
 	fs.StringVar(&opts.API, "api", "", "the API whose rules apply (`name` in the rules file; default: the pins file's, else matched by operations)")
 	fs.StringVar(&opts.Version, "version", "", "`version` kept from a document that publishes several (default: the current pin's unless $SPEC_FILE is set, else info.version)")
@@ -53,7 +55,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *in == "" || *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "specfix: usage: specfix -in RAW -out NORMALIZED [-rules FILE] [-pins FILE] [-api NAME] [-version V] [-report]")
+		fmt.Fprintln(stderr, "specfix: usage: specfix -in RAW -out NORMALIZED [-rules FILE] [-pins FILE] [-api NAME] [-version V] [-name DOC] [-report]")
 		return 2
 	}
 	if *pinsFile != "" {
@@ -86,6 +88,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		raw, err = io.ReadAll(stdin)
 	} else {
 		raw, err = os.ReadFile(*in)
+	}
+	if *docName != "" {
+		name = *docName
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "specfix: %v\n", err)

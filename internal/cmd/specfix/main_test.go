@@ -46,6 +46,21 @@ func TestRun_failureLeavesNoOutput(t *testing.T) {
 	}
 }
 
+// TestRun_name: -name is what errors call the document (go generate passes
+// $SPEC_FILE, of which -in is a copy in .cache/).
+func TestRun_name(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "raw.json")
+	os.WriteFile(bad, []byte(`{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{"/a":{"get":"nope"}}}`), 0o644)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-in", bad, "-out", "-", "-name", "/my/revision.json"}, nil, &stdout, &stderr); code == 0 {
+		t.Fatal("exit 0 for a bad document")
+	}
+	if msg := stderr.String(); !strings.HasPrefix(msg, "specfix: /my/revision.json: ") || strings.Contains(msg, bad) {
+		t.Errorf("stderr = %q, want it to name the document by -name", msg)
+	}
+}
+
 func TestRun_usage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"-in", mini}, nil, &stdout, &stderr); code != 2 {
