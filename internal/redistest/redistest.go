@@ -19,6 +19,7 @@ import (
 
 // Server is a redis-server started by Start.
 type Server struct {
+	// Addr is the server's loopback host:port.
 	Addr string
 	cmd  *exec.Cmd
 }
@@ -63,7 +64,7 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	return nil, fmt.Errorf("redis-server did not answer: %w", lastErr)
 }
 
-// Stop ends the server this StartRedis started.
+// Stop kills the server Start started and waits for it to exit.
 func (r *Server) Stop() {
 	if r.cmd.Process != nil {
 		r.cmd.Process.Kill()
