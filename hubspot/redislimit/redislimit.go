@@ -85,7 +85,9 @@ type Store struct {
 }
 
 // New returns the store for token's window in rdb (a *redis.Client,
-// *redis.ClusterClient or *redis.Ring). The token is only hashed.
+// *redis.ClusterClient or *redis.Ring). The token is only hashed: it just
+// names the budget, so a client authenticating with an OAuth token source
+// (hubspot.WithTokenSource) passes any stable name of its app instead.
 func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 	s := &Store{rdb: rdb, prefix: DefaultPrefix, fallback: hubspot.NewMemoryStore()}
 	for _, o := range opts {
