@@ -26,7 +26,11 @@
 // window for a while (FallbackRetry, then it tries Redis again) and logs a
 // warning once per outage: work goes on, paced per process, with HubSpot's
 // 429s as the backstop. WithoutFallback makes such failures errors instead:
-// the request is not sent and its error names Redis.
+// the request is not sent and its error names Redis. How soon an outage is
+// noticed is go-redis's to say: with its defaults (3 retries, 5 s dial
+// timeout) the first request after Redis goes away can wait a second or
+// more before the fallback; lower redis.Options MaxRetries and DialTimeout
+// for a quicker one.
 package redislimit
 
 import (
