@@ -812,18 +812,8 @@ func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
 		n.changed("schema "+results, pointer("components", "schemas", results), "declared from the rules (the document lacks it)")
 	}
 	if obj(n.schemas(), name) == nil {
-		s := map[string]any{
-			"type":     "object",
-			"required": []any{"completedAt", "results", "startedAt", "status"},
-			"properties": map[string]any{
-				"completedAt": map[string]any{"type": "string", "format": "date-time"},
-				"startedAt":   map[string]any{"type": "string", "format": "date-time"},
-				"requestedAt": map[string]any{"type": "string", "format": "date-time"},
-				"status":      map[string]any{"type": "string"},
-				"links":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
-				"results":     map[string]any{"type": "array", "items": schemaRef(results)},
-			},
-		}
+		s := batchResponseSchema()
+		obj(s, "properties")["results"] = map[string]any{"type": "array", "items": schemaRef(results)}
 		n.schemas()[name] = s
 		n.changed("schema "+results, pointer("components", "schemas", name), "declared: the batch answers %s results", results)
 	}
@@ -860,17 +850,7 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 	if from != "" {
 		s = deepCopy(obj(n.schemas(), from)).(map[string]any)
 	} else {
-		s = map[string]any{
-			"type":     "object",
-			"required": []any{"completedAt", "results", "startedAt", "status"},
-			"properties": map[string]any{
-				"completedAt": map[string]any{"type": "string", "format": "date-time"},
-				"startedAt":   map[string]any{"type": "string", "format": "date-time"},
-				"requestedAt": map[string]any{"type": "string", "format": "date-time"},
-				"status":      map[string]any{"type": "string"},
-				"links":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
-			},
-		}
+		s = batchResponseSchema()
 		// Take the status enum from another batch response, if any.
 		for _, name := range slices.Sorted(maps.Keys(n.schemas())) {
 			if st := obj(obj(obj(n.schemas(), name), "properties"), "status"); strings.HasPrefix(name, "BatchResponse") && st != nil {
@@ -892,6 +872,23 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 	}
 	n.changed("batch-responses", pointer("components", "schemas", voidName), "added, derived from %s", src)
 	return nil
+}
+
+// batchResponseSchema returns the shape HubSpot's batch responses share
+// (status and timestamps, no results yet), for a response the document
+// lacks.
+func batchResponseSchema() map[string]any {
+	return map[string]any{
+		"type":     "object",
+		"required": []any{"completedAt", "results", "startedAt", "status"},
+		"properties": map[string]any{
+			"completedAt": map[string]any{"type": "string", "format": "date-time"},
+			"startedAt":   map[string]any{"type": "string", "format": "date-time"},
+			"requestedAt": map[string]any{"type": "string", "format": "date-time"},
+			"status":      map[string]any{"type": "string"},
+			"links":       map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+		},
+	}
 }
 
 func deepCopy(v any) any {
