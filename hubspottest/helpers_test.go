@@ -17,6 +17,7 @@ import (
 	"github.com/crmkit/hubspot-associations/generated/associations"
 	"github.com/crmkit/hubspot-associations/generated/associations/openapispec"
 	"github.com/crmkit/hubspot-associations/hubspottest"
+	"github.com/crmkit/hubspot-associations/internal/specsource"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -193,9 +194,7 @@ func specMirror(t *testing.T, version string) string {
 	if d == "" {
 		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR to a local mirror, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
 	}
-	if !filepath.IsAbs(d) {
-		d = filepath.Join("..", d) // relative to the module root
-	}
+	d = specsource.ResolveLocal(d) // a relative one from the module root
 	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 		t.Skipf("needs HubSpot's documents in a local folder: HUBSPOT_SPEC_MIRROR=%s is not one", d)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmkit/hubspot-associations/internal/specsource"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
 )
@@ -23,9 +24,7 @@ func mirror(t *testing.T) string {
 	if m == "" {
 		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR to a local mirror, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
 	}
-	if !filepath.IsAbs(m) {
-		m = filepath.Join("../..", m) // relative to the module root
-	}
+	m = specsource.ResolveLocal(m) // a relative one from the module root
 	if fi, err := os.Stat(m); err != nil || !fi.IsDir() {
 		t.Skipf("needs HubSpot's documents in a local folder: HUBSPOT_SPEC_MIRROR=%s is not one", m)
 	}
