@@ -63,6 +63,16 @@ func read(resp *http.Response, err error) ([]byte, error) {
 		}
 		return nil, perr
 	}
+	body, err := readBody(resp)
+	if err != nil {
+		return nil, unknownIfApplied(resp.Request, err)
+	}
+	return body, nil
+}
+
+// readBody reads the body of a 2xx answer, at most MaxResponseBodyBytes of
+// it (a larger one is a *ResponseTooLargeError).
+func readBody(resp *http.Response) ([]byte, error) {
 	method, path := http.MethodGet, ""
 	if resp.Request != nil {
 		method, path = resp.Request.Method, resp.Request.URL.Path
@@ -70,7 +80,7 @@ func read(resp *http.Response, err error) ([]byte, error) {
 	limitBody(resp, method, path, MaxResponseBodyBytes)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, unknownIfApplied(resp.Request, fmt.Errorf("hubspot: reading %s: %w", describe(resp.Request), err))
+		return nil, fmt.Errorf("hubspot: reading %s: %w", describe(resp.Request), err)
 	}
 	return body, nil
 }
