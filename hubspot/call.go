@@ -94,10 +94,6 @@ func unknownIfApplied(req *http.Request, err error) error {
 	return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 }
 
-func isIdempotentMethod(m string) bool {
-	return isIdempotent(&http.Request{Method: m})
-}
-
 func describe(req *http.Request) string {
 	if req == nil {
 		return "the answer"

@@ -253,7 +253,13 @@ func isIdempotent(req *http.Request) bool {
 	if v, ok := req.Context().Value(idempotentKey{}).(bool); ok {
 		return v
 	}
-	switch req.Method {
+	return isIdempotentMethod(req.Method)
+}
+
+// isIdempotentMethod reports whether requests with method m are idempotent
+// by default.
+func isIdempotentMethod(m string) bool {
+	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
 		return true
 	}
