@@ -47,8 +47,8 @@ func read(resp *http.Response, err error) ([]byte, error) {
 		}
 		// The Transport says whether the request may have been sent.
 		var re *RequestError
-		if errors.As(err, &re) && re.MaybeSent && !isIdempotentMethod(re.Method) && !errors.Is(err, ErrOutcomeUnknown) {
-			return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		if errors.As(err, &re) && re.MaybeSent && !isIdempotentMethod(re.Method) {
+			return nil, outcomeUnknown(err)
 		}
 		return nil, err
 	}
@@ -88,10 +88,10 @@ func readBody(resp *http.Response) ([]byte, error) {
 // unknownIfApplied wraps err in ErrOutcomeUnknown when req was not idempotent: the
 // server may have acted on it.
 func unknownIfApplied(req *http.Request, err error) error {
-	if req == nil || isIdempotent(req) || errors.Is(err, ErrOutcomeUnknown) {
+	if req == nil || isIdempotent(req) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	return outcomeUnknown(err)
 }
 
 func describe(req *http.Request) string {
