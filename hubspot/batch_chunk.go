@@ -136,17 +136,6 @@ func (e *engine[In, Out]) onErrorStatus(ctx context.Context, t task, code int, a
 	}
 }
 
-// retryableStatus reports the server errors after which a request may be
-// repeated.
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
 // onBody settles a chunk answered 2xx with a body: results and errors are
 // matched to inputs; what is left is resolved or resent.
 func (e *engine[In, Out]) onBody(ctx context.Context, t task, resp *http.Response) []task {
