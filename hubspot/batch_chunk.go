@@ -29,12 +29,7 @@ func (e *engine[In, Out]) step(ctx context.Context, t task) []task {
 		e.failAll(t.idxs, fmt.Errorf("hubspot: %s: Send returned neither a response nor an error", e.spec.Operation))
 		return nil
 	}
-	defer func() {
-		if resp.Body != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
-		}
-	}()
+	defer func() { drainAndClose(resp.Body) }()
 	switch code := resp.StatusCode; {
 	case code == http.StatusNoContent:
 		e.succeedAll(t.idxs)

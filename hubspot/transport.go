@@ -213,8 +213,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		c.lastErr = a.Err
 		if a.Response != nil {
-			io.Copy(io.Discard, io.LimitReader(a.Response.Body, 64<<10))
-			a.Response.Body.Close()
+			drainAndClose(a.Response.Body)
 		}
 		cancel()
 		if err := t.clock.Sleep(c.ctx, wait); err != nil {
@@ -406,6 +405,16 @@ func attemptContext(ctx context.Context, clock Clock, d time.Duration) (context.
 	actx, cancel := context.WithCancel(ctx)
 	stop := tc.AfterFunc(d, cancel)
 	return actx, func() { stop(); cancel() }
+}
+
+// drainAndClose reads what is left of body, up to 64 KiB (so the
+// connection can be reused), and closes it.
+func drainAndClose(body io.ReadCloser) {
+	if body == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	body.Close()
 }
 
 func withCancel(resp *http.Response, cancel context.CancelFunc) *http.Response {
