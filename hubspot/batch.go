@@ -37,6 +37,14 @@ var (
 	ErrNotAttempted = errors.New("hubspot: not attempted")
 )
 
+// outcomeUnknown wraps err in ErrOutcomeUnknown, unless it already is.
+func outcomeUnknown(err error) error {
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+}
+
 // BatchSpec describes one HubSpot batch operation to RunBatch. The generated
 // Schema fills it in; the engine is independent of the generated types.
 type BatchSpec[In, Out any] struct {

@@ -29,12 +29,7 @@ func (e *engine[In, Out]) step(ctx context.Context, t task) []task {
 		e.failAll(t.idxs, fmt.Errorf("hubspot: %s: Send returned neither a response nor an error", e.spec.Operation))
 		return nil
 	}
-	defer func() {
-		if resp.Body != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
-		}
-	}()
+	defer func() { drainAndClose(resp.Body) }()
 	switch code := resp.StatusCode; {
 	case code == http.StatusNoContent:
 		e.succeedAll(t.idxs)
@@ -134,17 +129,6 @@ func (e *engine[In, Out]) onErrorStatus(ctx context.Context, t task, code int, a
 		e.failAll(t.idxs, apiErr)
 		return nil
 	}
-}
-
-// retryableStatus reports the server errors after which a request may be
-// repeated.
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
 }
 
 // onBody settles a chunk answered 2xx with a body: results and errors are

@@ -5,7 +5,6 @@ package hubspot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -328,8 +327,8 @@ func (e *engine[In, Out]) fail(idx int, err error) {
 	if e.state[idx].kind != pending {
 		return
 	}
-	if e.maybeApplied[idx].Load() && !errors.Is(err, ErrOutcomeUnknown) {
-		err = fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	if e.maybeApplied[idx].Load() {
+		err = outcomeUnknown(err)
 	}
 	e.state[idx] = outcome[Out]{kind: failed, err: err}
 	e.nFail++

@@ -47,8 +47,8 @@ func read(resp *http.Response, err error) ([]byte, error) {
 		}
 		// The Transport says whether the request may have been sent.
 		var re *RequestError
-		if errors.As(err, &re) && re.MaybeSent && !isIdempotentMethod(re.Method) && !errors.Is(err, ErrOutcomeUnknown) {
-			return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		if errors.As(err, &re) && re.MaybeSent && !isIdempotentMethod(re.Method) {
+			return nil, outcomeUnknown(err)
 		}
 		return nil, err
 	}
@@ -63,6 +63,16 @@ func read(resp *http.Response, err error) ([]byte, error) {
 		}
 		return nil, perr
 	}
+	body, err := readBody(resp)
+	if err != nil {
+		return nil, unknownIfApplied(resp.Request, err)
+	}
+	return body, nil
+}
+
+// readBody reads the body of a 2xx answer, at most MaxResponseBodyBytes of
+// it (a larger one is a *ResponseTooLargeError).
+func readBody(resp *http.Response) ([]byte, error) {
 	method, path := http.MethodGet, ""
 	if resp.Request != nil {
 		method, path = resp.Request.Method, resp.Request.URL.Path
@@ -70,7 +80,7 @@ func read(resp *http.Response, err error) ([]byte, error) {
 	limitBody(resp, method, path, MaxResponseBodyBytes)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, unknownIfApplied(resp.Request, fmt.Errorf("hubspot: reading %s: %w", describe(resp.Request), err))
+		return nil, fmt.Errorf("hubspot: reading %s: %w", describe(resp.Request), err)
 	}
 	return body, nil
 }
@@ -78,14 +88,10 @@ func read(resp *http.Response, err error) ([]byte, error) {
 // unknownIfApplied wraps err in ErrOutcomeUnknown when req was not idempotent: the
 // server may have acted on it.
 func unknownIfApplied(req *http.Request, err error) error {
-	if req == nil || isIdempotent(req) || errors.Is(err, ErrOutcomeUnknown) {
+	if req == nil || isIdempotent(req) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
-}
-
-func isIdempotentMethod(m string) bool {
-	return isIdempotent(&http.Request{Method: m})
+	return outcomeUnknown(err)
 }
 
 func describe(req *http.Request) string {

@@ -23,8 +23,7 @@ const DefaultTimeout = 30 * time.Second
 type Option func(*options) error
 
 type options struct {
-	token       string
-	tokenSet    bool
+	token       string // from WithToken, which rejects an empty one
 	source      oauth2.TokenSource
 	perInterval int
 	interval    time.Duration
@@ -50,7 +49,7 @@ func WithToken(token string) Option {
 		if strings.IndexFunc(token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 			return errors.New("hubspot: WithToken: token contains whitespace or control characters")
 		}
-		o.token, o.tokenSet = token, true
+		o.token = token
 		return nil
 	}
 }
@@ -195,9 +194,9 @@ func NewTransport(opts ...Option) (*Transport, error) {
 		}
 	}
 	switch {
-	case o.tokenSet && o.source != nil:
+	case o.token != "" && o.source != nil:
 		return nil, errors.New("hubspot: WithToken and WithTokenSource are mutually exclusive")
-	case !o.tokenSet && o.source == nil:
+	case o.token == "" && o.source == nil:
 		return nil, errors.New("hubspot: no credentials: use WithToken or WithTokenSource")
 	}
 	t := &Transport{
@@ -220,7 +219,7 @@ func NewTransport(opts ...Option) (*Transport, error) {
 	} else {
 		t.rand = &lockedRand{r: t.rand}
 	}
-	if o.tokenSet {
+	if o.token != "" {
 		t.source = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: o.token, TokenType: "Bearer"})
 	} else {
 		t.source = o.source
@@ -229,7 +228,7 @@ func NewTransport(opts ...Option) (*Transport, error) {
 	case o.limiter != nil:
 		t.limiter = o.limiter
 	case o.noLimiter:
-	case o.tokenSet:
+	case o.token != "":
 		t.limiter = SharedLimiter(o.token, o.perInterval, o.interval)
 	default:
 		t.limiter = NewAdaptiveLimiter(o.perInterval, o.interval, nil)

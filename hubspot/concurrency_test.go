@@ -77,10 +77,7 @@ func TestRunBatch_concurrency_followsLimiter(t *testing.T) {
 			}
 			spec := cfgSpec("BatchUpdateConfigurations", true, hc, base)
 			spec.ResultKey = nil
-			var in []cfg
-			for i := range 3 * tc.want {
-				in = append(in, cfg{Category: "USER_DEFINED", TypeID: i + 1, Max: 1})
-			}
+			in := inputs(3*tc.want, 1)
 			opts := []BatchOption{WithChunkSize(1)}
 			if tc.fixed > 0 {
 				opts = append(opts, WithConcurrency(tc.fixed))
@@ -125,10 +122,7 @@ func TestRunBatch_dailyStopInLimiter_notAttempted(t *testing.T) {
 	}
 	spec := cfgSpec("BatchUpdateConfigurations", true, hc, base)
 	spec.ResultKey = nil
-	var in []cfg
-	for i := range 10 {
-		in = append(in, cfg{Category: "USER_DEFINED", TypeID: i + 1, Max: 1})
-	}
+	in := inputs(10, 1)
 	cfgs, err := NewConfig(WithChunkSize(2), WithConcurrency(3))
 	if err != nil {
 		t.Fatal(err)

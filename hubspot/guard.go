@@ -79,6 +79,37 @@ func limitBody(resp *http.Response, method, path string, limit int64) {
 	resp.Body = lb
 }
 
+// redactedText replaces secrets in error strings, logs and error bodies.
+const redactedText = "[REDACTED]"
+
+// redact replaces every occurrence of secret in s with redactedText.
+func redact(s, secret string) string {
+	if secret == "" || !strings.Contains(s, secret) {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, redactedText)
+}
+
+// redactedError hides a secret in an error's text while keeping the chain.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactError returns err with secret removed from its text.
+func redactError(err error, secret string) error {
+	if err == nil || secret == "" {
+		return err
+	}
+	if msg := err.Error(); strings.Contains(msg, secret) {
+		return &redactedError{msg: redact(msg, secret), err: err}
+	}
+	return err
+}
+
 // redactReader replaces every occurrence of secret in the stream, also
 // across Read boundaries, holding back at most len(secret)-1 bytes. Its
 // buffers are reused, so it allocates once per response.

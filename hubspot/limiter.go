@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,16 +181,7 @@ func (s *MemoryStore) Hold(_ context.Context, now time.Time, d time.Duration, da
 
 // firstAfter returns the index of the first entry after t.
 func (s *MemoryStore) firstAfter(t time.Time) int {
-	lo, hi := 0, len(s.log)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.log[m].t.After(t) {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return lo
+	return sort.Search(len(s.log), func(i int) bool { return s.log[i].t.After(t) })
 }
 
 func (s *MemoryStore) prune(before time.Time) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
 )
@@ -93,18 +92,13 @@ func fetchPage[T any](ctx context.Context, fetch func(ctx context.Context, after
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, false, ParseError(resp)
 	}
-	method, path := http.MethodGet, ""
-	if resp.Request != nil {
-		method, path = resp.Request.Method, resp.Request.URL.Path
-	}
-	limitBody(resp, method, path, MaxResponseBodyBytes)
-	body, err := io.ReadAll(resp.Body)
+	body, err := readBody(resp)
 	if err != nil {
-		return nil, !errors.As(err, new(*ResponseTooLargeError)), fmt.Errorf("hubspot: reading %s %s: %w", method, path, err)
+		return nil, !errors.As(err, new(*ResponseTooLargeError)), err
 	}
 	p = new(page[T])
 	if err := json.Unmarshal(body, p); err != nil {
-		return nil, true, fmt.Errorf("hubspot: decoding %s %s: %w", method, path, err)
+		return nil, true, fmt.Errorf("hubspot: decoding %s: %w", describe(resp.Request), err)
 	}
 	return p, false, nil
 }

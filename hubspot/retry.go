@@ -126,9 +126,7 @@ func shouldRetry(a Attempt) (retry bool, reason string) {
 
 	// Server errors that are usually temporary.
 	case a.Response != nil:
-		switch a.Response.StatusCode {
-		case http.StatusInternalServerError, http.StatusBadGateway,
-			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		if retryableStatus(a.Response.StatusCode) {
 			return true, "server error"
 		}
 		return false, "status " + a.Response.Status
@@ -148,6 +146,17 @@ func shouldRetry(a Attempt) (retry bool, reason string) {
 		return true, "network error"
 	}
 	return false, "not a temporary error"
+}
+
+// retryableStatus reports the server errors that are usually temporary,
+// after which a request may be repeated.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 // delay is the wait before the attempt after a: Retry-After when the
@@ -253,7 +262,13 @@ func isIdempotent(req *http.Request) bool {
 	if v, ok := req.Context().Value(idempotentKey{}).(bool); ok {
 		return v
 	}
-	switch req.Method {
+	return isIdempotentMethod(req.Method)
+}
+
+// isIdempotentMethod reports whether requests with method m are idempotent
+// by default.
+func isIdempotentMethod(m string) bool {
+	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
 		return true
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -16,9 +15,6 @@ import (
 
 // DefaultUserAgent is sent when no other User-Agent is configured.
 const DefaultUserAgent = "crmkit-hubspot-associations/1"
-
-// redactedText replaces secrets in error strings, logs and error bodies.
-const redactedText = "[REDACTED]"
 
 // Transport is an http.RoundTripper that authenticates, rate-limits and
 // retries requests to HubSpot. It holds the one retry loop of the package.
@@ -217,8 +213,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		c.lastErr = a.Err
 		if a.Response != nil {
-			io.Copy(io.Discard, io.LimitReader(a.Response.Body, 64<<10))
-			a.Response.Body.Close()
+			drainAndClose(a.Response.Body)
 		}
 		cancel()
 		if err := t.clock.Sleep(c.ctx, wait); err != nil {
@@ -412,6 +407,16 @@ func attemptContext(ctx context.Context, clock Clock, d time.Duration) (context.
 	return actx, func() { stop(); cancel() }
 }
 
+// drainAndClose reads what is left of body, up to 64 KiB (so the
+// connection can be reused), and closes it.
+func drainAndClose(body io.ReadCloser) {
+	if body == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	body.Close()
+}
+
 func withCancel(resp *http.Response, cancel context.CancelFunc) *http.Response {
 	if resp.Body == nil {
 		cancel()
@@ -419,30 +424,4 @@ func withCancel(resp *http.Response, cancel context.CancelFunc) *http.Response {
 	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp
-}
-
-func redact(s, secret string) string {
-	if secret == "" || !strings.Contains(s, secret) {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, redactedText)
-}
-
-// redactedError hides a secret in an error's text while keeping the chain.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-func redactError(err error, secret string) error {
-	if err == nil || secret == "" {
-		return err
-	}
-	if msg := err.Error(); strings.Contains(msg, secret) {
-		return &redactedError{msg: redact(msg, secret), err: err}
-	}
-	return err
 }
