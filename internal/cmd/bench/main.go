@@ -265,23 +265,11 @@ func clientSection(w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "Schema adds validation, key matching, accounting, the runtime's transport and a limiter that never\n")
 	fmt.Fprintf(w, "waits.\n\n")
 	fmt.Fprintf(w, "| | ns/input | B/input | allocs/input |\n|---|---|---|---|\n")
-	fmt.Fprintf(w, "| plain loop | %.0f | %.0f | %.2f |\n", medianF(plain.ns), medianF(plain.b), medianF(plain.allocs))
-	fmt.Fprintf(w, "| Schema | %.0f | %.0f | %.2f |\n", medianF(batch.ns), medianF(batch.b), medianF(batch.allocs))
+	fmt.Fprintf(w, "| plain loop | %.0f | %.0f | %.2f |\n", bench.Median(plain.ns), bench.Median(plain.b), bench.Median(plain.allocs))
+	fmt.Fprintf(w, "| Schema | %.0f | %.0f | %.2f |\n", bench.Median(batch.ns), bench.Median(batch.b), bench.Median(batch.allocs))
 	fmt.Fprintf(w, "| **Schema / plain** | **%.2f** | **%.2f** | **%.2f** |\n",
-		medianF(batch.ns)/medianF(plain.ns), medianF(batch.b)/medianF(plain.b), medianF(batch.allocs)/medianF(plain.allocs))
+		bench.Median(batch.ns)/bench.Median(plain.ns), bench.Median(batch.b)/bench.Median(plain.b), bench.Median(batch.allocs)/bench.Median(plain.allocs))
 	return nil
-}
-
-func medianF(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s[len(s)/2]
 }
 
 func generateSection(w io.Writer, progress func(string, ...any)) error {
@@ -358,24 +346,12 @@ func generateSection(w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "specfix normalize, gen -clean, oapi-codegen on the normalized document, gen (Schema, version);\n")
 	fmt.Fprintf(w, "oapi-codegen alone = the same oapi-codegen configuration on the raw document.\n\n")
 	fmt.Fprintf(w, "| | time | ratio |\n|---|---|---|\n")
-	fmt.Fprintf(w, "| oapi-codegen alone (raw document) | %.0f ms | 1.00 |\n", float64(median(ta).Microseconds())/1000)
-	fmt.Fprintf(w, "| whole pipeline | %.0f ms | **%.2f** |\n", float64(median(tp).Microseconds())/1000, float64(median(tp))/float64(median(ta)))
+	fmt.Fprintf(w, "| oapi-codegen alone (raw document) | %.0f ms | 1.00 |\n", float64(bench.Median(ta).Microseconds())/1000)
+	fmt.Fprintf(w, "| whole pipeline | %.0f ms | **%.2f** |\n", float64(bench.Median(tp).Microseconds())/1000, float64(bench.Median(tp))/float64(bench.Median(ta)))
 	if aloneErr != "" {
 		fmt.Fprintf(w, "\noapi-codegen alone on the raw document failed: `%s`\n", firstLine(aloneErr))
 	}
 	return nil
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s[len(s)/2]
 }
 
 func firstLine(s string) string {
