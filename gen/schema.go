@@ -219,14 +219,14 @@ func renderCall(f *jen.File, c callOp) {
 //			AppendInputKey:  appendKeyIn,
 //			AppendResultKey: appendKeyOut,
 //			Idempotent:      false,
-//			InputKey:        keyIn,
+//			InputKey:        hubspot.KeyString(appendKeyIn),
 //			KeyFields:       keyFieldsIn,
 //			Matches:         matchesIn, // creates with a read-back
 //			Operation:       "BatchCreateConfigurations",
 //			ReadBack: func(ctx context.Context) ([]Out, error) { // creates
 //				return s.Configurations(ctx, fromObjectType, toObjectType)
 //			},
-//			ResultKey: keyOut,
+//			ResultKey: hubspot.KeyString(appendKeyOut),
 //			Send: func(ctx context.Context, chunk []In) (*http.Response, error) {
 //				return s.client.BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
 //			},
@@ -259,7 +259,7 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 		jen.Id("Operation"):      jen.Lit(b.OperationID),
 		jen.Id("Idempotent"):     jen.Lit(b.Idempotent),
 		jen.Id("Validate"):       jen.Id("validate" + b.InputType),
-		jen.Id("InputKey"):       jen.Id("key" + b.InputType),
+		jen.Id("InputKey"):       rt("KeyString").Call(jen.Id("appendKey" + b.InputType)),
 		jen.Id("AppendInputKey"): jen.Id("appendKey" + b.InputType),
 		jen.Id("KeyFields"):      jen.Id("keyFields" + b.InputType),
 	}
@@ -269,7 +269,7 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 		jen.Return(jen.Id("s").Dot("client").Dot(b.OperationID).Call(sendArgs...)),
 	)
 	if out != "" {
-		spec[jen.Id("ResultKey")] = jen.Id("key" + out)
+		spec[jen.Id("ResultKey")] = rt("KeyString").Call(jen.Id("appendKey" + out))
 		spec[jen.Id("AppendResultKey")] = jen.Id("appendKey" + out)
 	}
 	if b.ReadBack != nil && b.Values != nil {
@@ -377,9 +377,9 @@ func renderList(f *jen.File, l listOp) {
 	)
 }
 
-// renderKey emits key<T> and appendKey<T>, which render the key fields of a
-// T the same way for inputs and results, so the engine can match them; the
-// append form lets the engine build keys without an allocation per input:
+// renderKey emits appendKey<T>, which renders the key fields of a T the same
+// way for inputs and results, so the engine can match them without an
+// allocation per input (hubspot.KeyString gives the string form):
 //
 //	func appendKeyT(dst []byte, v T) []byte {
 //		dst = append(dst, "category="...)
@@ -387,11 +387,6 @@ func renderList(f *jen.File, l listOp) {
 //		dst = append(dst, " typeId="...)
 //		dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 //		return dst
-//	}
-//
-//	func keyT(v T) string {
-//		var buf [64]byte
-//		return string(appendKeyT(buf[:0], v))
 //	}
 func renderKey(f *jen.File, t string, keys []field) {
 	dst := jen.Id("dst")
@@ -414,12 +409,6 @@ func renderKey(f *jen.File, t string, keys []field) {
 	body = append(body, jen.Return(dst.Clone()))
 	f.Commentf("appendKey%s appends the key of a %s (%s) to dst.", t, t, keyNames(keys))
 	f.Func().Id("appendKey"+t).Params(jen.Id("dst").Index().Byte(), jen.Id("v").Id(t)).Index().Byte().Block(body...)
-	f.Line()
-	f.Commentf("key%s identifies a %s by %s.", t, t, keyNames(keys))
-	f.Func().Id("key"+t).Params(jen.Id("v").Id(t)).String().Block(
-		jen.Var().Id("buf").Index(jen.Lit(64)).Byte(),
-		jen.Return(jen.String().Call(jen.Id("appendKey"+t).Call(jen.Id("buf").Index(jen.Empty(), jen.Lit(0)), jen.Id("v")))),
-	)
 }
 
 // renderMatches emits matches<In>, which reports whether a result read back

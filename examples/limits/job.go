@@ -201,18 +201,14 @@ func (j *job) listTypes(ctx context.Context) error {
 		j.sum.steps = append(j.sum.steps, s)
 		return fmt.Errorf("listing association types %s -> %s: %w", j.cfg.from, j.cfg.to, err)
 	}
-	limited := map[spec]bool{}
-	for _, cf := range configs {
-		if cf.UserEnforcedMaxToObjectIDs != nil {
-			limited[spec{cf.Category, cf.TypeID}] = true
-		}
-	}
+	limited := userLimits(configs)
 	// HubSpot-defined types first, then the others, in HubSpot's order.
 	var first, rest []spec
 	for _, t := range types {
 		sp := spec{t.Category, t.TypeID}
+		_, isLimited := limited[sp]
 		switch {
-		case limited[sp]:
+		case isLimited:
 		case t.Category == associations.AssociationCategoryHubspotDefined:
 			first = append(first, sp)
 		default:
@@ -292,6 +288,18 @@ func (j *job) createLabel(ctx context.Context) error {
 	j.targets = append([]spec{j.label}, j.targets...)
 	j.sum.steps = append(j.sum.steps, s)
 	return nil
+}
+
+// userLimits returns the user-set limits (userEnforcedMaxToObjectIds) among
+// configs by association type.
+func userLimits(configs []associations.Limit) map[spec]int32 {
+	got := map[spec]int32{}
+	for _, cf := range configs {
+		if cf.UserEnforcedMaxToObjectIDs != nil {
+			got[spec{cf.Category, cf.TypeID}] = *cf.UserEnforcedMaxToObjectIDs
+		}
+	}
+	return got
 }
 
 func (j *job) findLabel(labels []associations.Label) (spec, bool) {
@@ -448,12 +456,7 @@ func (j *job) readBack(ctx context.Context, name string, all bool) error {
 		}
 		return nil
 	}
-	got := map[spec]int32{}
-	for _, cf := range configs {
-		if cf.UserEnforcedMaxToObjectIDs != nil {
-			got[spec{cf.Category, cf.TypeID}] = *cf.UserEnforcedMaxToObjectIDs
-		}
-	}
+	got := userLimits(configs)
 	match := 0
 	for sp, want := range j.limits {
 		if v, ok := got[sp]; ok && v == want {

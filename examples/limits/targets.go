@@ -167,12 +167,7 @@ func listLive(ctx context.Context, cfg config, client *associations.ClientWithRe
 	if err != nil {
 		return fmt.Errorf("listing all limits: %w", err)
 	}
-	limit := map[spec]int32{}
-	for _, c := range configs {
-		if c.UserEnforcedMaxToObjectIDs != nil {
-			limit[spec{c.Category, c.TypeID}] = *c.UserEnforcedMaxToObjectIDs
-		}
-	}
+	limit := userLimits(configs)
 	fmt.Fprintf(stdout, "HubSpot at %s, %s -> %s (read-only; -apply runs the job)\n", cfg.server, cfg.from, cfg.to)
 	fmt.Fprintf(stdout, "%8s  %-18s  %5s  %s\n", "typeId", "category", "limit", "label")
 	for _, l := range labels {

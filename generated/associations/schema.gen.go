@@ -105,14 +105,14 @@ func (s *Schema) CreateConfigurations(ctx context.Context, fromObjectType string
 		AppendInputKey:  appendKeyLimitCreate,
 		AppendResultKey: appendKeyLimit,
 		Idempotent:      false,
-		InputKey:        keyLimitCreate,
+		InputKey:        hubspot.KeyString(appendKeyLimitCreate),
 		KeyFields:       keyFieldsLimitCreate,
 		Matches:         matchesLimitCreate,
 		Operation:       "BatchCreateConfigurations",
 		ReadBack: func(ctx context.Context) ([]Limit, error) {
 			return s.Configurations(ctx, fromObjectType, toObjectType)
 		},
-		ResultKey: keyLimit,
+		ResultKey: hubspot.KeyString(appendKeyLimit),
 		Send: func(ctx context.Context, chunk []LimitCreate) (*http.Response, error) {
 			return s.client.BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
@@ -152,7 +152,7 @@ func (s *Schema) PurgeConfigurations(ctx context.Context, fromObjectType string,
 	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[LimitKey, struct{}]{
 		AppendInputKey: appendKeyLimitKey,
 		Idempotent:     true,
-		InputKey:       keyLimitKey,
+		InputKey:       hubspot.KeyString(appendKeyLimitKey),
 		KeyFields:      keyFieldsLimitKey,
 		Operation:      "BatchPurgeConfigurations",
 		Send: func(ctx context.Context, chunk []LimitKey) (*http.Response, error) {
@@ -192,10 +192,10 @@ func (s *Schema) UpdateConfigurations(ctx context.Context, fromObjectType string
 		AppendInputKey:  appendKeyLimitUpdate,
 		AppendResultKey: appendKeyLimitUpdateResult,
 		Idempotent:      true,
-		InputKey:        keyLimitUpdate,
+		InputKey:        hubspot.KeyString(appendKeyLimitUpdate),
 		KeyFields:       keyFieldsLimitUpdate,
 		Operation:       "BatchUpdateConfigurations",
-		ResultKey:       keyLimitUpdateResult,
+		ResultKey:       hubspot.KeyString(appendKeyLimitUpdateResult),
 		Send: func(ctx context.Context, chunk []LimitUpdate) (*http.Response, error) {
 			return s.client.BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
@@ -228,12 +228,6 @@ func appendKeyLimitCreate(dst []byte, v LimitCreate) []byte {
 	return dst
 }
 
-// keyLimitCreate identifies a LimitCreate by category and typeId.
-func keyLimitCreate(v LimitCreate) string {
-	var buf [64]byte
-	return string(appendKeyLimitCreate(buf[:0], v))
-}
-
 // appendKeyLimit appends the key of a Limit (category and typeId) to dst.
 func appendKeyLimit(dst []byte, v Limit) []byte {
 	dst = append(dst, "category="...)
@@ -241,12 +235,6 @@ func appendKeyLimit(dst []byte, v Limit) []byte {
 	dst = append(dst, " typeId="...)
 	dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 	return dst
-}
-
-// keyLimit identifies a Limit by category and typeId.
-func keyLimit(v Limit) string {
-	var buf [64]byte
-	return string(appendKeyLimit(buf[:0], v))
 }
 
 // keyFieldsLimitCreate returns the key fields of a LimitCreate by JSON name.
@@ -272,12 +260,6 @@ func appendKeyLimitKey(dst []byte, v LimitKey) []byte {
 	return dst
 }
 
-// keyLimitKey identifies a LimitKey by category and typeId.
-func keyLimitKey(v LimitKey) string {
-	var buf [64]byte
-	return string(appendKeyLimitKey(buf[:0], v))
-}
-
 // keyFieldsLimitKey returns the key fields of a LimitKey by JSON name.
 func keyFieldsLimitKey(v LimitKey) map[string]string {
 	return map[string]string{
@@ -295,12 +277,6 @@ func appendKeyLimitUpdate(dst []byte, v LimitUpdate) []byte {
 	return dst
 }
 
-// keyLimitUpdate identifies a LimitUpdate by category and typeId.
-func keyLimitUpdate(v LimitUpdate) string {
-	var buf [64]byte
-	return string(appendKeyLimitUpdate(buf[:0], v))
-}
-
 // appendKeyLimitUpdateResult appends the key of a LimitUpdateResult (category and typeId) to dst.
 func appendKeyLimitUpdateResult(dst []byte, v LimitUpdateResult) []byte {
 	dst = append(dst, "category="...)
@@ -308,12 +284,6 @@ func appendKeyLimitUpdateResult(dst []byte, v LimitUpdateResult) []byte {
 	dst = append(dst, " typeId="...)
 	dst = strconv.AppendInt(dst, int64(v.TypeID), 10)
 	return dst
-}
-
-// keyLimitUpdateResult identifies a LimitUpdateResult by category and typeId.
-func keyLimitUpdateResult(v LimitUpdateResult) string {
-	var buf [64]byte
-	return string(appendKeyLimitUpdateResult(buf[:0], v))
 }
 
 // keyFieldsLimitUpdate returns the key fields of a LimitUpdate by JSON name.

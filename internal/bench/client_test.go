@@ -66,11 +66,7 @@ func (c canned) RoundTrip(r *http.Request) (*http.Response, error) {
 func BenchmarkClient_plainLoop(b *testing.B) {
 	rt := newCanned(JobInputs, 100)
 	inputs := Updates(1, JobInputs)
-	client, err := associations.NewClientWithResponses("http://bench.invalid", associations.WithHTTPClient(&http.Client{Transport: rt}),
-		associations.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+Token)
-			return nil
-		}))
+	client, err := newPlainClient("http://bench.invalid", rt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,12 +94,7 @@ func BenchmarkClient_plainLoop(b *testing.B) {
 func BenchmarkClient_schema(b *testing.B) {
 	rt := newCanned(JobInputs, 100)
 	inputs := Updates(1, JobInputs)
-	client, err := associations.NewDefaultClient("http://bench.invalid", hubspot.WithToken(Token),
-		hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(hubspot.MaxRateLimitMax, time.Second, nil)), hubspot.WithBaseTransport(rt))
-	if err != nil {
-		b.Fatal(err)
-	}
-	bt, err := associations.NewSchema(client)
+	bt, err := newSchema("http://bench.invalid", hubspot.NewAdaptiveLimiter(hubspot.MaxRateLimitMax, time.Second, nil), rt)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -46,17 +46,37 @@ type SchemaOptions struct {
 	ChunkSize int
 }
 
+// newSchema returns a Schema on url with Token and lim, through rt (nil: the
+// default transport).
+func newSchema(url string, lim *hubspot.AdaptiveLimiter, rt http.RoundTripper, bopts ...hubspot.BatchOption) (*associations.Schema, error) {
+	opts := []hubspot.Option{hubspot.WithToken(Token), hubspot.WithLimiter(lim)}
+	if rt != nil {
+		opts = append(opts, hubspot.WithBaseTransport(rt))
+	}
+	client, err := associations.NewDefaultClient(url, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return associations.NewSchema(client, bopts...)
+}
+
+// newPlainClient returns the generated client on url through rt, with only
+// Token added: what a user without the runtime has.
+func newPlainClient(url string, rt http.RoundTripper) (*associations.ClientWithResponses, error) {
+	return associations.NewClientWithResponses(url, associations.WithHTTPClient(&http.Client{Transport: rt}),
+		associations.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+Token)
+			return nil
+		}))
+}
+
 // RunSchema updates inputs with the generated Schema through rt.
 func RunSchema(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.LimitUpdate, o SchemaOptions) (Outcome, error) {
-	client, err := associations.NewDefaultClient(url, hubspot.WithToken(Token), hubspot.WithLimiter(o.Limiter), hubspot.WithBaseTransport(rt))
-	if err != nil {
-		return Outcome{}, err
-	}
 	var bopts []hubspot.BatchOption
 	if o.ChunkSize > 0 {
 		bopts = append(bopts, hubspot.WithChunkSize(o.ChunkSize))
 	}
-	b, err := associations.NewSchema(client, bopts...)
+	b, err := newSchema(url, o.Limiter, rt, bopts...)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -78,11 +98,7 @@ func RunSchema(ctx context.Context, url string, rt http.RoundTripper, inputs []a
 // of 100 sent one after the other, a 1 s sleep after a 429, a 5xx or a
 // connection error, at most 10 tries per chunk.
 func RunPlainLoop(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.LimitUpdate) (Outcome, error) {
-	client, err := associations.NewClientWithResponses(url, associations.WithHTTPClient(&http.Client{Transport: rt}),
-		associations.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+Token)
-			return nil
-		}))
+	client, err := newPlainClient(url, rt)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -1,10 +1,11 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
@@ -114,13 +115,14 @@ func RunSmall(ctx context.Context, requests, reps int, seed int64) (SmallRow, er
 			}
 		}
 	}
-	row.WithLimiter, row.NoLimiter = median(with), median(without)
+	row.WithLimiter, row.NoLimiter = Median(with), Median(without)
 	return row, nil
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+// Median returns the middle of v once sorted (the upper middle for an even
+// length); v is left as it is.
+func Median[T cmp.Ordered](v []T) T {
+	s := slices.Sorted(slices.Values(v))
 	return s[len(s)/2]
 }
 

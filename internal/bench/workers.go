@@ -14,7 +14,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/crmkit/hubspot-associations/generated/associations"
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 )
@@ -208,11 +207,7 @@ func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interv
 
 // readBack lists the limits from From to To on the server.
 func readBack(ctx context.Context, url string) (map[int32]int32, error) {
-	client, err := associations.NewDefaultClient(url, hubspot.WithToken(Token), hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)))
-	if err != nil {
-		return nil, err
-	}
-	b, err := associations.NewSchema(client)
+	b, err := newSchema(url, hubspot.NewAdaptiveLimiter(0, 0, nil), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,15 +33,30 @@ func main() {
 	}
 }
 
-var sections = []string{"window", "small", "latency", "client", "generate", "workers"}
+// sections are the report's sections, in order; -only picks some by name.
+var sections = []struct {
+	name  string
+	write func(ctx context.Context, w io.Writer, progress func(string, ...any)) error
+}{
+	{"window", windowSection},
+	{"small", smallSection},
+	{"latency", latencySection},
+	{"client", clientSection},
+	{"generate", generateSection},
+	{"workers", workersSection},
+}
 
 func run(args []string) error {
 	if len(args) > 0 && args[0] == "-worker" {
 		return runWorker(args[1:])
 	}
+	names := make([]string, len(sections))
+	for i, s := range sections {
+		names[i] = s.name
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	out := fs.String("out", "", "write the Markdown report here (default: standard output)")
-	only := fs.String("only", strings.Join(sections, ","), "comma-separated sections: "+strings.Join(sections, ", "))
+	only := fs.String("only", strings.Join(names, ","), "comma-separated sections: "+strings.Join(names, ", "))
 	fs.Bool("worker", false, "internal, first argument only: run as one process of the workers section")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -48,8 +64,8 @@ func run(args []string) error {
 	want := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
 		s = strings.TrimSpace(s)
-		if !contains(sections, s) {
-			return fmt.Errorf("-only: unknown section %q (have %s)", s, strings.Join(sections, ", "))
+		if !slices.Contains(names, s) {
+			return fmt.Errorf("-only: unknown section %q (have %s)", s, strings.Join(names, ", "))
 		}
 		want[s] = true
 	}
@@ -58,34 +74,11 @@ func run(args []string) error {
 	start := time.Now()
 	header(&doc)
 	progress := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
-	if want["window"] {
-		if err := windowSection(ctx, &doc, progress); err != nil {
-			return err
-		}
-	}
-	if want["small"] {
-		if err := smallSection(ctx, &doc, progress); err != nil {
-			return err
-		}
-	}
-	if want["latency"] {
-		if err := latencySection(ctx, &doc, progress); err != nil {
-			return err
-		}
-	}
-	if want["client"] {
-		if err := clientSection(&doc, progress); err != nil {
-			return err
-		}
-	}
-	if want["generate"] {
-		if err := generateSection(&doc, progress); err != nil {
-			return err
-		}
-	}
-	if want["workers"] {
-		if err := workersSection(ctx, &doc, progress); err != nil {
-			return err
+	for _, s := range sections {
+		if want[s.name] {
+			if err := s.write(ctx, &doc, progress); err != nil {
+				return err
+			}
 		}
 	}
 	fmt.Fprintf(&doc, "\nThe whole run took %s.\n", time.Since(start).Round(time.Second))
@@ -98,15 +91,6 @@ func run(args []string) error {
 		return err
 	}
 	return os.Rename(tmp, *out)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func header(w io.Writer) {
@@ -228,7 +212,7 @@ func latencySection(ctx context.Context, w io.Writer, progress func(string, ...a
 
 var benchLine = regexp.MustCompile(`^Benchmark(\S+?)-\d+\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
 
-func clientSection(w io.Writer, progress func(string, ...any)) error {
+func clientSection(_ context.Context, w io.Writer, progress func(string, ...any)) error {
 	progress("client: go test -bench")
 	args := []string{"test", "-run", "^$", "-bench", "Client", "-benchmem", "-benchtime", "200x", "-count", "3", "./internal/bench/"}
 	cmd := exec.Command("go", args...)
@@ -265,26 +249,14 @@ func clientSection(w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "Schema adds validation, key matching, accounting, the runtime's transport and a limiter that never\n")
 	fmt.Fprintf(w, "waits.\n\n")
 	fmt.Fprintf(w, "| | ns/input | B/input | allocs/input |\n|---|---|---|---|\n")
-	fmt.Fprintf(w, "| plain loop | %.0f | %.0f | %.2f |\n", medianF(plain.ns), medianF(plain.b), medianF(plain.allocs))
-	fmt.Fprintf(w, "| Schema | %.0f | %.0f | %.2f |\n", medianF(batch.ns), medianF(batch.b), medianF(batch.allocs))
+	fmt.Fprintf(w, "| plain loop | %.0f | %.0f | %.2f |\n", bench.Median(plain.ns), bench.Median(plain.b), bench.Median(plain.allocs))
+	fmt.Fprintf(w, "| Schema | %.0f | %.0f | %.2f |\n", bench.Median(batch.ns), bench.Median(batch.b), bench.Median(batch.allocs))
 	fmt.Fprintf(w, "| **Schema / plain** | **%.2f** | **%.2f** | **%.2f** |\n",
-		medianF(batch.ns)/medianF(plain.ns), medianF(batch.b)/medianF(plain.b), medianF(batch.allocs)/medianF(plain.allocs))
+		bench.Median(batch.ns)/bench.Median(plain.ns), bench.Median(batch.b)/bench.Median(plain.b), bench.Median(batch.allocs)/bench.Median(plain.allocs))
 	return nil
 }
 
-func medianF(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s[len(s)/2]
-}
-
-func generateSection(w io.Writer, progress func(string, ...any)) error {
+func generateSection(_ context.Context, w io.Writer, progress func(string, ...any)) error {
 	progress("generate: building binaries")
 	dir, err := os.MkdirTemp("", "bench-gen-")
 	if err != nil {
@@ -358,24 +330,12 @@ func generateSection(w io.Writer, progress func(string, ...any)) error {
 	fmt.Fprintf(w, "specfix normalize, gen -clean, oapi-codegen on the normalized document, gen (Schema, version);\n")
 	fmt.Fprintf(w, "oapi-codegen alone = the same oapi-codegen configuration on the raw document.\n\n")
 	fmt.Fprintf(w, "| | time | ratio |\n|---|---|---|\n")
-	fmt.Fprintf(w, "| oapi-codegen alone (raw document) | %.0f ms | 1.00 |\n", float64(median(ta).Microseconds())/1000)
-	fmt.Fprintf(w, "| whole pipeline | %.0f ms | **%.2f** |\n", float64(median(tp).Microseconds())/1000, float64(median(tp))/float64(median(ta)))
+	fmt.Fprintf(w, "| oapi-codegen alone (raw document) | %.0f ms | 1.00 |\n", float64(bench.Median(ta).Microseconds())/1000)
+	fmt.Fprintf(w, "| whole pipeline | %.0f ms | **%.2f** |\n", float64(bench.Median(tp).Microseconds())/1000, float64(bench.Median(tp))/float64(bench.Median(ta)))
 	if aloneErr != "" {
 		fmt.Fprintf(w, "\noapi-codegen alone on the raw document failed: `%s`\n", firstLine(aloneErr))
 	}
 	return nil
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	return s[len(s)/2]
 }
 
 func firstLine(s string) string {
