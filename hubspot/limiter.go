@@ -222,7 +222,9 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 //
 // Header values are range-checked: an interval outside (0, 24h], a Max
 // outside [1, MaxRateLimitMax] or a Remaining that is negative or not an
-// integer is ignored with a log line; no wait exceeds MaxRateLimitInterval
+// integer is ignored with a log line, and with it the other rate-limit
+// headers of the same answer (one answer is one observation: its headers
+// are taken together or not at all); no wait exceeds MaxRateLimitInterval
 // and none outlives the caller's context.
 type AdaptiveLimiter struct {
 	store WindowStore
@@ -425,11 +427,15 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	if resp.Header == nil {
 		return
 	}
-	limit, interval := l.reshape(ctx, resp.Header, lg)
-	rem, ok := l.header(ctx, resp.Header, HeaderRateLimitRemain, 0, int64(limit), lg)
-	if !ok || s.res.At.IsZero() {
+	rh, ok := l.readHeaders(ctx, resp.Header, lg)
+	if !ok {
+		return // one refused header voids the whole answer's
+	}
+	limit, interval := l.reshape(rh)
+	if !rh.hasRemain || s.res.At.IsZero() {
 		return
 	}
+	rem := rh.remain
 	used := limit - int(rem)
 	if resp.StatusCode == http.StatusTooManyRequests {
 		used++ // the rejected send is in our log but not in HubSpot's
@@ -442,32 +448,69 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	l.storeErr(ctx, lg, l.store.Correct(ctx, now, s.res, lag, used, interval))
 }
 
-// reshape applies -Max and -Interval-Milliseconds and returns the limit.
-func (l *AdaptiveLimiter) reshape(ctx context.Context, h http.Header, lg *slog.Logger) (int, time.Duration) {
-	maxV, okMax := l.header(ctx, h, HeaderRateLimitMax, 1, MaxRateLimitMax, lg)
-	ivV, okIv := l.header(ctx, h, HeaderRateLimitInterval, 1, MaxRateLimitInterval.Milliseconds(), lg)
+// rateHeaders are the X-HubSpot-RateLimit-* values of one answer, each
+// present or not.
+type rateHeaders struct {
+	max, remain                    int64
+	interval                       time.Duration
+	hasMax, hasRemain, hasInterval bool
+}
+
+// readHeaders reads one answer's rate-limit headers as one observation:
+// when any present header is refused (malformed or out of range), none of
+// them is taken (ok false). -Remaining is checked against the same answer's
+// -Max when it has one, else against the current limit.
+func (l *AdaptiveLimiter) readHeaders(ctx context.Context, h http.Header, lg *slog.Logger) (rateHeaders, bool) {
+	var rh rateHeaders
+	ok := true
+	var bad bool
+	if rh.max, rh.hasMax, bad = l.header(ctx, h, HeaderRateLimitMax, 1, MaxRateLimitMax, lg); bad {
+		ok = false
+	}
+	var iv int64
+	if iv, rh.hasInterval, bad = l.header(ctx, h, HeaderRateLimitInterval, 1, MaxRateLimitInterval.Milliseconds(), lg); bad {
+		ok = false
+	}
+	rh.interval = time.Duration(iv) * time.Millisecond
+	if !ok {
+		return rateHeaders{}, false
+	}
+	limit := rh.max
+	if !rh.hasMax {
+		m, _ := l.Limit()
+		limit = int64(m)
+	}
+	if rh.remain, rh.hasRemain, bad = l.header(ctx, h, HeaderRateLimitRemain, 0, limit, lg); bad {
+		return rateHeaders{}, false
+	}
+	return rh, true
+}
+
+// reshape applies an answer's -Max and -Interval-Milliseconds and returns
+// the limit.
+func (l *AdaptiveLimiter) reshape(rh rateHeaders) (int, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if okMax {
-		l.max = int(maxV)
+	if rh.hasMax {
+		l.max = int(rh.max)
 	}
-	if okIv {
-		l.interval = time.Duration(ivV) * time.Millisecond
+	if rh.hasInterval {
+		l.interval = rh.interval
 	}
 	return l.max, l.interval
 }
 
-// header parses an integer header within [lo, hi]. A missing header is not
-// ok; a present one that is malformed or out of range is logged (once per
-// distinct value) and not ok.
-func (l *AdaptiveLimiter) header(ctx context.Context, h http.Header, name string, lo, hi int64, lg *slog.Logger) (int64, bool) {
+// header parses an integer header within [lo, hi]: present reports that
+// the header is there, bad that it is there but malformed or out of range
+// (logged once per distinct value).
+func (l *AdaptiveLimiter) header(ctx context.Context, h http.Header, name string, lo, hi int64, lg *slog.Logger) (v int64, present, bad bool) {
 	raw := h.Get(name)
 	if raw == "" {
-		return 0, false
+		return 0, false, false
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 	if err == nil && v >= lo && v <= hi {
-		return v, true
+		return v, true, false
 	}
 	if len(raw) > 40 {
 		raw = raw[:40] + "..."
@@ -484,7 +527,7 @@ func (l *AdaptiveLimiter) header(ctx context.Context, h http.Header, name string
 			slog.String("header", name), slog.String("value", strconv.Quote(raw)),
 			slog.String("range", fmt.Sprintf("[%d, %d]", lo, hi)))
 	}
-	return 0, false
+	return 0, true, true
 }
 
 func (l *AdaptiveLimiter) storeErr(ctx context.Context, lg *slog.Logger, err error) {

@@ -141,7 +141,9 @@ func rateResp(status int, max, interval, remaining string) *http.Response {
 
 // TestAdaptiveLimiter_Observe_absurdHeaders sends overflowing and malformed
 // X-HubSpot-RateLimit-* values over real HTTP: each is ignored with one log
-// line, the limit stays sane and no wait is negative or absurd.
+// line, and with it the other rate-limit headers of the same answer (one
+// answer is one observation), so the limit stays 10 per 1 s and 10 requests
+// go at once; no wait is negative or absurd.
 func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ max, interval, remaining string }{
@@ -156,6 +158,16 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 		{"10", "1000", "-3"},
 		{"10", "1000", "9223372036854775807"},
 		{"10", "1000", "Inf"},
+		// A refused Max voids the same answer's Remaining (not measured
+		// against the previous Max) and its Interval.
+		{"0", "2000", "0"},
+		{"-5", "2000", "0"},
+		{"1000000000", "2000", "0"},
+		// A valid Max is not applied while the answer's Interval is refused.
+		{"20", "0", "0"},
+		{"3", "-1", "0"},
+		// Remaining beyond the answer's own Max.
+		{"5", "2000", "6"},
 	}
 	for _, tc := range cases {
 		mux, base := setup(t)
@@ -173,16 +185,20 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range 12 {
+		for i := range 12 {
 			req, _ := http.NewRequest("GET", base+"/x", nil)
 			resp, err := hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
+			if n := len(clock.Sleeps()); i < 10 && n != 0 {
+				t.Errorf("%v: request %d waited (%v): part of a refused answer was applied", tc, i+1, clock.Sleeps())
+				break
+			}
 		}
-		if m, iv := lim.Limit(); m < 1 || m > MaxRateLimitMax || iv <= 0 || iv > MaxRateLimitInterval {
-			t.Errorf("%v: limit became %d per %s", tc, m, iv)
+		if m, iv := lim.Limit(); m != 10 || iv != time.Second {
+			t.Errorf("%v: limit became %d per %s, want 10 per 1s (nothing of a refused answer applied)", tc, m, iv)
 		}
 		for _, d := range clock.Sleeps() {
 			if d <= 0 || d > MaxRateLimitInterval+time.Minute {
