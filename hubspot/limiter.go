@@ -339,13 +339,17 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 		return slot{}, 0, err
 	}
 	start := l.clock.Now()
+	// Callers wait for a slot in line: one at a time sleeps until the
+	// window frees, the others wait behind it. The store is asked outside
+	// the line, so a slow store (Redis not answering) holds up only the call
+	// that asks it: the others reach the store too, and its fallback.
 	select {
 	case l.turn <- struct{}{}:
 	case <-ctx.Done():
 		return slot{}, 0, ctx.Err()
 	}
-	defer func() { <-l.turn }()
 	for {
+		<-l.turn
 		if err := ctx.Err(); err != nil {
 			return slot{}, l.clock.Now().Sub(start), err
 		}
@@ -356,18 +360,33 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 			return slot{}, now.Sub(start), fmt.Errorf("hubspot: rate limiter: %w", err)
 		}
 		if r.Wait <= 0 {
-			return slot{res: r, local: now}, now.Sub(start), nil
+			// The send leaves now: after the store answered.
+			sent := l.clock.Now()
+			return slot{res: r, local: sent}, sent.Sub(start), nil
 		}
 		if r.Daily {
 			return slot{}, now.Sub(start), &RateLimitError{Policy: PolicyDaily, Wait: min(r.Wait, maxHold),
 				APIError: &APIError{StatusCode: http.StatusTooManyRequests,
 					Message: "daily rate limit reached (seen on an earlier response); not sending"}}
 		}
-		if err := l.clock.Sleep(ctx, min(r.Wait, maxHold)); err != nil {
+		select {
+		case l.turn <- struct{}{}:
+		case <-ctx.Done():
+			return slot{}, l.clock.Now().Sub(start), ctx.Err()
+		}
+		// A long wait asks the store again every storeRecheck: the window
+		// may have been reshaped, a shared store may have recovered or been
+		// corrected meanwhile.
+		if err := l.clock.Sleep(ctx, min(r.Wait, maxHold, storeRecheck)); err != nil {
+			<-l.turn
 			return slot{}, l.clock.Now().Sub(start), err
 		}
 	}
 }
+
+// storeRecheck is the longest a waiting caller sleeps before asking the
+// store again.
+const storeRecheck = time.Second
 
 // shape returns the limit and the window the store checks (interval plus
 // margin).

@@ -9,7 +9,14 @@
 // plus the reservation done atomically by a Lua script. A Retry-After pause
 // and a DAILY stop are kept in Redis too, so they hold every process.
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379"})
+//	rdb := redis.NewClient(&redis.Options{
+//		Addr:                  "redis:6379",
+//		ContextTimeoutEnabled: true, // honour the caller's deadline
+//		DialTimeout:           250 * time.Millisecond,
+//		ReadTimeout:           250 * time.Millisecond,
+//		WriteTimeout:          250 * time.Millisecond,
+//		MaxRetries:            1,
+//	})
 //	client, err := associations.NewDefaultClient("", hubspot.WithToken(token),
 //		hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
 //
@@ -20,17 +27,30 @@
 // Times are Redis's own (the TIME command inside the scripts), in
 // microseconds, so processes on machines with skewed clocks still agree.
 // The scripts format every time they pass to Redis with %.0f: Lua's default
-// number format keeps 14 digits, 100 µs short of a time in microseconds.
+// number format keeps 14 digits, 100 µs short of a time in microseconds. A
+// time of this process's clock is never written to Redis: sends reserved in
+// the in-process fallback stay there.
 //
-// When Redis cannot be reached, the store falls back to an in-process
-// window for a while (FallbackRetry, then it tries Redis again) and logs a
-// warning once per outage: work goes on, paced per process, with HubSpot's
-// 429s as the backstop. WithoutFallback makes such failures errors instead:
-// the request is not sent and its error names Redis. How soon an outage is
-// noticed is go-redis's to say: with its defaults (3 retries, 5 s dial
-// timeout) the first request after Redis goes away can wait a second or
-// more before the fallback; lower redis.Options MaxRetries and DialTimeout
-// for a quicker one.
+// Every Redis call is bounded by the caller's context and by the call
+// timeout (DefaultCallTimeout, WithCallTimeout), whatever the client's
+// options: the store does not wait for go-redis beyond them. (Set
+// redis.Options ContextTimeoutEnabled as above so that go-redis itself
+// gives up too instead of finishing an abandoned call in the background.)
+// When Redis cannot be reached, does not answer within the call timeout or
+// refuses a script, the store falls back to an in-process window (one
+// warning per outage): work goes on, paced per process, with HubSpot's 429s
+// as the backstop. While it is away one call at a time tries Redis again,
+// every FallbackRetry, the others keep to the fallback; a caller that finds
+// Redis frozen thus waits at most the call timeout, and the calls already
+// waiting on Redis move to the fallback as soon as one of them gives up.
+// WithoutFallback makes such failures errors instead: the request is not
+// sent and its error names Redis.
+//
+// What the store reads back from Redis is checked: a key of the wrong type
+// where the log or the hold should be is replaced, with a warning naming the
+// key; a hold longer than hubspot.MaxRateLimitInterval plus a minute, one
+// that is not a number, and sends logged in Redis's future are dropped the
+// same way; waits are bounded.
 package redislimit
 
 import (
@@ -41,6 +61,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,8 +75,20 @@ import (
 const DefaultPrefix = "hubspot-ratelimit"
 
 // FallbackRetry is how long the store uses its in-process window after Redis
-// failed before trying Redis again.
-const FallbackRetry = 5 * time.Second
+// failed before one call tries Redis again.
+const FallbackRetry = time.Second
+
+// DefaultCallTimeout bounds one Redis call (a script) unless WithCallTimeout
+// says otherwise; the caller's context may end it sooner.
+const DefaultCallTimeout = 500 * time.Millisecond
+
+// maxHold is the longest hold the store accepts from Redis, as the limiter
+// bounds its own.
+const maxHold = hubspot.MaxRateLimitInterval + time.Minute
+
+// localPrefix marks the ID of a reservation made in the in-process fallback:
+// its times are this process's clock and never go to Redis.
+const localPrefix = "local:"
 
 // Option configures New.
 type Option func(*Store)
@@ -64,28 +97,43 @@ type Option func(*Store)
 // environments sharing one Redis.
 func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 
-// WithLogger logs Redis outages (a warning) and recoveries to l.
+// WithLogger logs Redis outages (a warning), recoveries and repaired keys to
+// l.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
 
 // WithoutFallback makes Redis failures errors instead of falling back to an
 // in-process window.
 func WithoutFallback() Option { return func(s *Store) { s.noFallback = true } }
 
+// WithCallTimeout bounds each Redis call to d (default DefaultCallTimeout);
+// a call that takes longer counts as Redis being away. d <= 0 keeps the
+// default.
+func WithCallTimeout(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.callTimeout = d
+		}
+	}
+}
+
 // Store is a hubspot.WindowStore in Redis for one token.
 type Store struct {
-	rdb        redis.Scripter
-	prefix     string
-	logKey     string
-	holdKey    string
-	logger     *slog.Logger
-	noFallback bool
-	id         string // member prefix unique to this store
-	seq        atomic.Uint64
+	rdb         redis.Scripter
+	prefix      string
+	logKey      string
+	holdKey     string
+	logger      *slog.Logger
+	noFallback  bool
+	callTimeout time.Duration
+	id          string // member prefix unique to this store
+	seq         atomic.Uint64
 
 	mu       sync.Mutex
 	fallback *hubspot.MemoryStore
-	downTill time.Time // use the fallback until then
-	down     bool
+	downTill time.Time     // use the fallback until then
+	down     bool          // Redis failed and has not answered since
+	probing  bool          // one call is trying Redis again
+	outage   chan struct{} // closed when Redis is found away
 }
 
 // New returns the store for token's window in rdb (a *redis.Client,
@@ -93,7 +141,8 @@ type Store struct {
 // names the budget, so a client authenticating with an OAuth token source
 // (hubspot.WithTokenSource) passes any stable name of its app instead.
 func New(rdb redis.Scripter, token string, opts ...Option) *Store {
-	s := &Store{rdb: rdb, prefix: DefaultPrefix, fallback: hubspot.NewMemoryStore()}
+	s := &Store{rdb: rdb, prefix: DefaultPrefix, fallback: hubspot.NewMemoryStore(),
+		callTimeout: DefaultCallTimeout, outage: make(chan struct{})}
 	for _, o := range opts {
 		if o != nil {
 			o(s)
@@ -117,49 +166,87 @@ func NewLimiter(rdb redis.Scripter, token string, opts ...Option) *hubspot.Adapt
 // Keys returns the keys the store writes (for inspection and tests).
 func (s *Store) Keys() []string { return []string{s.logKey, s.holdKey} }
 
-// reserveScript: KEYS = log, hold; ARGV = max, window (µs), member, ttl (ms).
-// Returns {1, now} when a send was recorded at now (µs), or {0, wait (µs),
-// daily}.
-var reserveScript = redis.NewScript(`
+// scriptHead starts every script: Redis's time in µs, and own(key, type,
+// bit), which replaces a value of another type at key (a key someone else
+// wrote) and notes bit in repaired.
+const scriptHead = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local repaired = 0
+local function own(key, want, bit)
+  local ty = redis.call('TYPE', key)
+  if type(ty) == 'table' then ty = ty.ok end
+  if ty ~= want and ty ~= 'none' then
+    redis.call('DEL', key)
+    repaired = repaired + bit
+  end
+end
+`
+
+// Bits of a script's repaired count: what it found and dropped.
+const (
+	repairedLogType   = 1 // the log key held another type
+	repairedHoldType  = 2 // the hold key held another type
+	repairedHoldValue = 4 // the hold was not a number or longer than maxHold
+	repairedFuture    = 8 // the log held sends in Redis's future
+)
+
+// reserveScript: KEYS = log, hold; ARGV = max, window (µs), member, ttl
+// (ms), longest hold (µs). Returns {1, now, 0, repaired} when a send was
+// recorded at now (µs), or {0, wait (µs), daily, repaired}.
+var reserveScript = redis.NewScript(scriptHead + `
+own(KEYS[1], 'zset', 1)
+own(KEYS[2], 'hash', 2)
 local hold = redis.call('HMGET', KEYS[2], 'until', 'daily')
-if hold[1] and tonumber(hold[1]) > now then
-  local daily = 0
-  if hold[2] == '1' then daily = 1 end
-  return {0, tonumber(hold[1]) - now, daily}
+if hold[1] then
+  local u = tonumber(hold[1])
+  if u == nil or u ~= u or u - now > tonumber(ARGV[5]) then
+    redis.call('DEL', KEYS[2])
+    repaired = repaired + 4
+  elseif u > now then
+    local daily = 0
+    if hold[2] == '1' then daily = 1 end
+    return {0, math.floor(u - now), daily, repaired}
+  end
 end
 local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - 2 * window))
+-- Scores are Redis's time of a send or of its arrival, never later than
+-- now: a send more than a second ahead was not written by this package.
+if redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. string.format('%.0f', now + 1000000), '+inf') > 0 then
+  repaired = repaired + 8
+end
 local from = '(' .. string.format('%.0f', now - window)
 local n = redis.call('ZCOUNT', KEYS[1], from, '+inf')
 if n >= max then
   local e = redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES', 'LIMIT', n - max, 1)
   local wait = tonumber(e[2]) + window - now
   if wait < 1 then wait = 1 end
-  return {0, wait, 0}
+  return {0, math.floor(wait), 0, repaired}
 end
 redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {1, now, 0}
+return {1, now, 0, repaired}
 `)
 
 // correctScript: KEYS = log; ARGV = member, arrival (µs), used, interval
 // (µs), member prefix for added sends, ttl (ms), sent (µs). Moves the member
 // to the arrival if that is later, then adds used minus the sends in
-// (sent-interval, +inf) at the arrival; returns how many it added. (The count starts from the send, the earliest the arrival can be,
-// so that a late estimate of the arrival does not invent sends.)
-var correctScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local arrived = tonumber(ARGV[2])
+// (sent-interval, +inf) at the arrival; returns {added, repaired}. (The
+// count starts from the send, the earliest the arrival can be, so that a
+// late estimate of the arrival does not invent sends.) Neither time is taken
+// later than Redis's now.
+var correctScript = redis.NewScript(scriptHead + `
+own(KEYS[1], 'zset', 1)
+local arrived = math.min(tonumber(ARGV[2]), now)
+local sent = math.min(tonumber(ARGV[7]), now)
 local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if cur and tonumber(cur) < arrived then
   redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', arrived), ARGV[1])
 end
 local used = tonumber(ARGV[3])
-local n = redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.0f', tonumber(ARGV[7]) - tonumber(ARGV[4])), '+inf')
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.0f', sent - tonumber(ARGV[4])), '+inf')
 local missing = used - n
 if missing > 0 then
   for i = 1, missing do
@@ -167,107 +254,217 @@ if missing > 0 then
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return math.max(missing, 0)
+return {math.max(missing, 0), repaired}
 `)
 
-// holdScript: KEYS = hold; ARGV = duration (µs), daily (0/1). Extends the
-// hold to now+duration unless it already lasts longer.
-var holdScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+// holdScript: KEYS = hold; ARGV = duration (µs), daily (0/1), longest hold
+// (µs). Extends the hold to now+duration unless it already lasts longer;
+// returns {1, repaired}.
+var holdScript = redis.NewScript(scriptHead + `
+own(KEYS[1], 'hash', 2)
 local untilT = now + tonumber(ARGV[1])
 local cur = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if cur == nil or cur ~= cur or cur - now > tonumber(ARGV[3]) then
+  cur = 0
+  repaired = repaired + 4
+end
 if untilT > cur then
   redis.call('HSET', KEYS[1], 'until', string.format('%.0f', untilT), 'daily', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.floor(tonumber(ARGV[1]) / 1000) + 1000))
 elseif ARGV[2] == '1' then
   redis.call('HSET', KEYS[1], 'daily', '1')
 end
-return 1
+return {1, repaired}
 `)
 
-// Reserve implements hubspot.WindowStore, in Redis's clock.
+// Reserve implements hubspot.WindowStore, in Redis's clock (in this
+// process's clock while it uses the fallback).
 func (s *Store) Reserve(ctx context.Context, now time.Time, limit int, window time.Duration) (hubspot.Reservation, error) {
-	if s.useFallback(now) {
-		return s.fallback.Reserve(ctx, now, limit, window)
+	if !s.useRedis(now) {
+		return s.localReserve(ctx, now, limit, window)
 	}
 	member := s.id + ":" + strconv.FormatUint(s.seq.Add(1), 36)
-	v, err := reserveScript.Run(ctx, s.rdb, []string{s.logKey, s.holdKey},
-		limit, window.Microseconds(), member, ttl(window)).Int64Slice()
-	if err == nil && len(v) != 3 {
+	start := time.Now()
+	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey},
+		limit, window.Microseconds(), member, ttl(window), maxHold.Microseconds())
+	if err == nil && (len(v) != 4 || v[0] < 0 || v[0] > 1) {
 		err = fmt.Errorf("unexpected reply %v", v)
 	}
 	if err != nil {
+		// The outage starts when the call gave up, not when it began.
+		now = now.Add(time.Since(start))
 		if ferr := s.failed(ctx, now, err); ferr != nil {
 			return hubspot.Reservation{}, ferr
 		}
-		return s.fallback.Reserve(ctx, now, limit, window)
+		return s.localReserve(ctx, now, limit, window)
 	}
 	s.recovered(ctx)
+	s.repaired(ctx, v[3])
 	if v[0] == 1 {
 		return hubspot.Reservation{At: time.UnixMicro(v[1]), ID: member}, nil
 	}
-	return hubspot.Reservation{Wait: max(time.Duration(v[1])*time.Microsecond, time.Microsecond), Daily: v[2] == 1}, nil
+	// The script bounds the wait; bound it again against a reply that is
+	// not the script's.
+	wait := min(max(time.Duration(v[1])*time.Microsecond, time.Microsecond), maxHold)
+	return hubspot.Reservation{Wait: wait, Daily: v[2] == 1}, nil
+}
+
+// localReserve reserves in the in-process fallback; the reservation's ID
+// marks it as local, so that its correction never reaches Redis.
+func (s *Store) localReserve(ctx context.Context, now time.Time, limit int, window time.Duration) (hubspot.Reservation, error) {
+	r, err := s.fallback.Reserve(ctx, now, limit, window)
+	if r.ID != "" {
+		r.ID = localPrefix + r.ID
+	}
+	return r, err
 }
 
 // Correct implements hubspot.WindowStore; r is a Reservation of this store.
+// A reservation made in the fallback is corrected there (its times are this
+// process's clock); one made in Redis is corrected in Redis, or dropped
+// while Redis is away.
 func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservation, lag time.Duration, used int, interval time.Duration) error {
-	if s.useFallback(now) {
+	if id, ok := strings.CutPrefix(r.ID, localPrefix); ok {
+		r.ID = id
 		return s.fallback.Correct(ctx, now, r, lag, used, interval)
 	}
-	prefix := s.id + ":c" + strconv.FormatUint(s.seq.Add(1), 36) + ":"
-	err := correctScript.Run(ctx, s.rdb, []string{s.logKey},
-		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+hubspot.WindowMargin(interval)), r.At.UnixMicro()).Err()
-	if err != nil {
-		return s.failed(ctx, now, err)
+	if !s.useRedis(now) {
+		return nil
 	}
+	prefix := s.id + ":c" + strconv.FormatUint(s.seq.Add(1), 36) + ":"
+	start := time.Now()
+	v, err := s.call(ctx, correctScript, []string{s.logKey},
+		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+hubspot.WindowMargin(interval)), r.At.UnixMicro())
+	if err == nil && len(v) != 2 {
+		err = fmt.Errorf("unexpected reply %v", v)
+	}
+	if err != nil {
+		return s.failed(ctx, now.Add(time.Since(start)), err)
+	}
+	s.recovered(ctx)
+	s.repaired(ctx, v[1])
 	return nil
 }
 
 // Hold implements hubspot.WindowStore. The hold is written to the in-process
 // window too, so it holds during an outage.
 func (s *Store) Hold(ctx context.Context, now time.Time, d time.Duration, daily bool) error {
+	d = min(d, maxHold)
 	s.fallback.Hold(ctx, now, d, daily)
-	if s.useFallback(now) {
+	if d <= 0 || !s.useRedis(now) {
 		return nil
 	}
 	flag := "0"
 	if daily {
 		flag = "1"
 	}
-	if err := holdScript.Run(ctx, s.rdb, []string{s.holdKey}, d.Microseconds(), flag).Err(); err != nil {
-		return s.failed(ctx, now, err)
+	start := time.Now()
+	v, err := s.call(ctx, holdScript, []string{s.holdKey}, d.Microseconds(), flag, maxHold.Microseconds())
+	if err == nil && len(v) != 2 {
+		err = fmt.Errorf("unexpected reply %v", v)
 	}
+	if err != nil {
+		return s.failed(ctx, now.Add(time.Since(start)), err)
+	}
+	s.recovered(ctx)
+	s.repaired(ctx, v[1])
 	return nil
+}
+
+// errAway is the error of a call abandoned because another call found Redis
+// away.
+var errAway = errors.New("redis found away by another call")
+
+// call runs script within the call timeout and ctx, and returns its array
+// of integers. It returns when either ends, or when another call finds Redis
+// away, even if go-redis goes on waiting (a client without
+// ContextTimeoutEnabled): the abandoned call finishes in the background.
+func (s *Store) call(ctx context.Context, script *redis.Script, keys []string, args ...any) ([]int64, error) {
+	cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
+	var outage chan struct{} // nil (never ready) for the call that tries Redis again
+	s.mu.Lock()
+	if !s.down {
+		outage = s.outage
+	}
+	s.mu.Unlock()
+	type reply struct {
+		v   []int64
+		err error
+	}
+	done := make(chan reply, 1)
+	go func() {
+		v, err := script.Run(cctx, s.rdb, keys, args...).Int64Slice()
+		done <- reply{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-cctx.Done():
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("no answer within %s", s.callTimeout)
+	case <-outage:
+		return nil, errAway
+	}
 }
 
 // ttl keeps two windows of history, plus a second.
 func ttl(window time.Duration) int64 { return 2*window.Milliseconds() + 1000 }
 
-func (s *Store) useFallback(now time.Time) bool {
+// useRedis says whether a call goes to Redis: always while Redis answers;
+// during an outage, once FallbackRetry has passed, only for one call at a
+// time (the others keep to the fallback until it succeeds).
+func (s *Store) useRedis(now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.down && now.Before(s.downTill)
+	if !s.down {
+		return true
+	}
+	if s.probing || now.Before(s.downTill) {
+		return false
+	}
+	s.probing = true
+	return true
 }
 
 // failed records a Redis failure: with a fallback it returns nil (and logs
-// the start of an outage), without one the error.
+// the start of an outage), without one the error. now is when the call gave
+// up. The caller's own deadline or cancellation is returned as it is.
 func (s *Store) failed(ctx context.Context, now time.Time, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		if ctx.Err() != nil {
+			s.mu.Lock()
+			s.probing = false
+			s.mu.Unlock()
 			return ctx.Err()
 		}
 	}
 	err = fmt.Errorf("redislimit: redis: %w", err)
 	if s.noFallback {
+		s.mu.Lock()
+		s.probing = false
+		s.mu.Unlock()
 		return err
 	}
 	s.mu.Lock()
 	first := !s.down
-	s.down, s.downTill = true, now.Add(FallbackRetry)
+	if first {
+		close(s.outage) // calls still waiting on Redis move to the fallback
+	}
+	s.down, s.probing = true, false
+	if t := now.Add(FallbackRetry); t.After(s.downTill) {
+		s.downTill = t
+	}
 	s.mu.Unlock()
 	if first && s.logger != nil {
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "redislimit: Redis unreachable; pacing this process alone until it is back",
+		msg := "redislimit: Redis unreachable; pacing this process alone until it is back"
+		var rerr redis.Error
+		if errors.As(err, &rerr) {
+			msg = "redislimit: Redis refused the store's script; pacing this process alone until it accepts it"
+		}
+		s.logger.LogAttrs(ctx, slog.LevelWarn, msg,
 			slog.String("error", err.Error()), slog.Duration("retry", FallbackRetry))
 	}
 	return nil
@@ -276,9 +473,32 @@ func (s *Store) failed(ctx context.Context, now time.Time, err error) error {
 func (s *Store) recovered(ctx context.Context) {
 	s.mu.Lock()
 	was := s.down
-	s.down = false
+	s.down, s.probing = false, false
+	if was {
+		s.outage = make(chan struct{})
+	}
 	s.mu.Unlock()
 	if was && s.logger != nil {
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "redislimit: Redis reachable again; sharing the window")
+	}
+}
+
+// repaired logs what a script found and dropped, naming the key.
+func (s *Store) repaired(ctx context.Context, bits int64) {
+	if bits == 0 || s.logger == nil {
+		return
+	}
+	for _, r := range []struct {
+		bit      int64
+		key, why string
+	}{
+		{repairedLogType, s.logKey, "held a value of another type where the log of sends belongs; replaced it"},
+		{repairedHoldType, s.holdKey, "held a value of another type where the hold belongs; replaced it"},
+		{repairedHoldValue, s.holdKey, "held a hold that is not a number or longer than the longest accepted; dropped it"},
+		{repairedFuture, s.logKey, "held sends more than a second in Redis's future; dropped them"},
+	} {
+		if bits&r.bit != 0 {
+			s.logger.LogAttrs(ctx, slog.LevelWarn, "redislimit: key "+r.key+" "+r.why, slog.String("key", r.key))
+		}
 	}
 }
