@@ -57,18 +57,30 @@ func WindowMargin(interval time.Duration) time.Duration {
 // (package hubspot/redislimit) makes them share one budget. Methods must be
 // safe for concurrent use and atomic with respect to each other.
 //
+// The store also keeps the window's shape (Max per Interval) once HubSpot
+// has told it (Learn): every limiter on the store schedules against that
+// shape, so one process's answer reshapes every process's limiter and a
+// process that joins starts from it.
+//
 // Times passed in are the limiter's clock. A store may use its own clock
 // instead (a shared store uses one clock for every process); it then says so,
 // and the times it returns are in its clock. Durations are the same in both.
 type WindowStore interface {
 	// Reserve records one send if the window allows it: no hold is in force
-	// and fewer than max sends (this process's, other processes' and those
-	// added by Correct) fall within window before now. It then returns a
-	// Reservation with At, the send's time in the store's clock, and ID, the
-	// entry's handle for Correct. Otherwise it records nothing and returns
-	// Wait > 0: how long until a slot may free (or the hold ends), with Daily
-	// set when the hold is a daily stop.
-	Reserve(ctx context.Context, now time.Time, max int, window time.Duration) (Reservation, error)
+	// and fewer than Max sends (this process's, other processes' and those
+	// added by Correct) fall within the window (Interval plus
+	// WindowMargin(Interval)) before now. The shape is the store's learned
+	// one when it has one, else shape (the caller's configured or default
+	// limit). It then returns a Reservation with At, the send's time in the
+	// store's clock, and ID, the entry's handle for Correct. Otherwise it
+	// records nothing and returns Wait > 0: how long until a slot may free
+	// (or the hold ends), with Daily set when the hold is a daily stop.
+	// Either way Shape is the shape it checked against.
+	Reserve(ctx context.Context, now time.Time, shape Shape) (Reservation, error)
+	// Learn records the shape HubSpot's answer gave (X-HubSpot-RateLimit-Max
+	// and -Interval-Milliseconds); later reservations, by every limiter on
+	// the store, check against it. The last learned shape wins.
+	Learn(ctx context.Context, now time.Time, shape Shape) error
 	// Correct takes in HubSpot's answer to the send r. HubSpot counted the
 	// request about lag after r.At (half the round trip): the entry moves
 	// there (not earlier than it is), so the slot is reused one window after
@@ -82,8 +94,28 @@ type WindowStore interface {
 	Hold(ctx context.Context, now time.Time, d time.Duration, daily bool) error
 }
 
+// Shape is the shape of the rolling window: Max sends per Interval.
+type Shape struct {
+	Max      int
+	Interval time.Duration
+	// Learned is when a store learned the shape from HubSpot's answer, in
+	// the store's clock; zero for a configured or default shape.
+	Learned time.Time
+}
+
+// valid says whether the shape is within the bounds the limiter accepts.
+func (sh Shape) valid() bool {
+	return sh.Max >= 1 && sh.Max <= MaxRateLimitMax && sh.Interval > 0 && sh.Interval <= MaxRateLimitInterval
+}
+
+// Window is the span a send is kept in the log: Interval plus
+// WindowMargin(Interval).
+func (sh Shape) Window() time.Duration { return sh.Interval + WindowMargin(sh.Interval) }
+
 // Reservation is the answer of WindowStore.Reserve.
 type Reservation struct {
+	// Shape is the window's shape the store checked against.
+	Shape Shape
 	// At is the recorded send's time in the store's clock (zero with Wait).
 	At time.Time
 	// ID identifies the recorded send to the store (for Correct).
@@ -101,6 +133,7 @@ type MemoryStore struct {
 	seq       uint64
 	holdUntil time.Time
 	daily     bool
+	shape     Shape // learned; zero until Learn
 }
 
 type entry struct {
@@ -112,11 +145,18 @@ type entry struct {
 func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
 // Reserve implements WindowStore.
-func (s *MemoryStore) Reserve(_ context.Context, now time.Time, max int, window time.Duration) (Reservation, error) {
+func (s *MemoryStore) Reserve(_ context.Context, now time.Time, shape Shape) (Reservation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.shape.Learned.IsZero() {
+		shape = s.shape
+	}
+	if !shape.valid() {
+		shape = Shape{Max: DefaultRateLimit, Interval: DefaultRateLimitInterval}
+	}
+	max, window := shape.Max, shape.Window()
 	if now.Before(s.holdUntil) {
-		return Reservation{Wait: s.holdUntil.Sub(now), Daily: s.daily}, nil
+		return Reservation{Shape: shape, Wait: s.holdUntil.Sub(now), Daily: s.daily}, nil
 	}
 	s.daily = false
 	// Keep two windows of history for Correct, drop the rest.
@@ -128,11 +168,23 @@ func (s *MemoryStore) Reserve(_ context.Context, now time.Time, max int, window 
 	if n := len(s.log) - first; n >= max {
 		// The slot frees when the (n-max+1)-th newest send leaves the window.
 		wait := s.log[first+n-max].t.Add(window).Sub(now)
-		return Reservation{Wait: max1ns(wait)}, nil
+		return Reservation{Shape: shape, Wait: max1ns(wait)}, nil
 	}
 	s.seq++
 	s.insert(entry{t: now, id: s.seq}, 1)
-	return Reservation{At: now, ID: strconv.FormatUint(s.seq, 10)}, nil
+	return Reservation{Shape: shape, At: now, ID: strconv.FormatUint(s.seq, 10)}, nil
+}
+
+// Learn implements WindowStore.
+func (s *MemoryStore) Learn(_ context.Context, now time.Time, shape Shape) error {
+	if !shape.valid() {
+		return fmt.Errorf("hubspot: rate-limit shape %d per %s out of range", shape.Max, shape.Interval)
+	}
+	shape.Learned = now
+	s.mu.Lock()
+	s.shape = shape
+	s.mu.Unlock()
+	return nil
 }
 
 // Correct implements WindowStore.
@@ -215,7 +267,9 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 // the latest the round trip less half the fastest round trip seen), so a
 // request held up on its way out does not free its slot early. Responses
 // also correct the model: X-HubSpot-RateLimit-Max and
-// -Interval-Milliseconds reshape the window, and -Remaining tells how many
+// -Interval-Milliseconds reshape the window (and are taught to the store,
+// so with a shared store every process's limiter takes the shape from one
+// answer, and a process that joins starts from it), and -Remaining tells how many
 // sends HubSpot counted, so sends by other clients of the same app are added
 // to the log. A 429's Retry-After holds every caller (Pause); a DAILY 429
 // stops every caller until the daily limit resets.
@@ -235,10 +289,14 @@ type AdaptiveLimiter struct {
 	mu       sync.Mutex
 	max      int
 	interval time.Duration
-	rtt      time.Duration // moving average of attempt round trips
-	fastest  time.Duration // the fastest round trip seen
-	badSeen  map[string]string
-	logger   *slog.Logger
+	// stored says the store reported a learned shape on the last
+	// reservation; until it does, the limiter teaches it the shape it
+	// learns (again after the store lost it).
+	stored  bool
+	rtt     time.Duration // moving average of attempt round trips
+	fastest time.Duration // the fastest round trip seen
+	badSeen map[string]string
+	logger  *slog.Logger
 }
 
 // LimiterOption configures NewAdaptiveLimiter beyond the limit and clock.
@@ -354,11 +412,11 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 			return slot{}, l.clock.Now().Sub(start), err
 		}
 		now := l.clock.Now()
-		max, window := l.shape()
-		r, err := l.store.Reserve(ctx, now, max, window)
+		r, err := l.store.Reserve(ctx, now, l.shape())
 		if err != nil {
 			return slot{}, now.Sub(start), fmt.Errorf("hubspot: rate limiter: %w", err)
 		}
+		l.adopt(r.Shape)
 		if r.Wait <= 0 {
 			// The send leaves now: after the store answered.
 			sent := l.clock.Now()
@@ -369,17 +427,21 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 				APIError: &APIError{StatusCode: http.StatusTooManyRequests,
 					Message: "daily rate limit reached (seen on an earlier response); not sending"}}
 		}
+		// A long wait asks the store again every storeRecheck: the window
+		// may have been reshaped, a shared store may have recovered or been
+		// corrected meanwhile.
+		until := now.Add(min(r.Wait, maxHold, storeRecheck))
 		select {
 		case l.turn <- struct{}{}:
 		case <-ctx.Done():
 			return slot{}, l.clock.Now().Sub(start), ctx.Err()
 		}
-		// A long wait asks the store again every storeRecheck: the window
-		// may have been reshaped, a shared store may have recovered or been
-		// corrected meanwhile.
-		if err := l.clock.Sleep(ctx, min(r.Wait, maxHold, storeRecheck)); err != nil {
-			<-l.turn
-			return slot{}, l.clock.Now().Sub(start), err
+		// Waiting in line took some of the wait already.
+		if d := until.Sub(l.clock.Now()); d > 0 {
+			if err := l.clock.Sleep(ctx, d); err != nil {
+				<-l.turn
+				return slot{}, l.clock.Now().Sub(start), err
+			}
 		}
 	}
 }
@@ -388,12 +450,22 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 // store again.
 const storeRecheck = time.Second
 
-// shape returns the limit and the window the store checks (interval plus
-// margin).
-func (l *AdaptiveLimiter) shape() (int, time.Duration) {
+// shape returns the limiter's current shape.
+func (l *AdaptiveLimiter) shape() Shape {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.max, l.interval + WindowMargin(l.interval)
+	return Shape{Max: l.max, Interval: l.interval}
+}
+
+// adopt takes the shape a store checked against: a shape the store learned
+// (from any limiter's answer) becomes this limiter's.
+func (l *AdaptiveLimiter) adopt(sh Shape) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stored = !sh.Learned.IsZero()
+	if l.stored && sh.valid() {
+		l.max, l.interval = sh.Max, sh.Interval
+	}
 }
 
 // Pause holds every caller back for d (for example after a 429 with a
@@ -450,7 +522,11 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	if !ok {
 		return // one refused header voids the whole answer's
 	}
-	limit, interval := l.reshape(rh)
+	limit, interval, changed := l.reshape(rh)
+	if changed {
+		// Teach the store (every limiter on it) the shape HubSpot gave.
+		l.storeErr(ctx, lg, l.store.Learn(ctx, now, Shape{Max: limit, Interval: interval}))
+	}
 	if !rh.hasRemain || s.res.At.IsZero() {
 		return
 	}
@@ -506,17 +582,23 @@ func (l *AdaptiveLimiter) readHeaders(ctx context.Context, h http.Header, lg *sl
 }
 
 // reshape applies an answer's -Max and -Interval-Milliseconds and returns
-// the limit.
-func (l *AdaptiveLimiter) reshape(rh rateHeaders) (int, time.Duration) {
+// the limit, and whether the store should learn it: the shape changed, or
+// the store has not reported a learned one.
+func (l *AdaptiveLimiter) reshape(rh rateHeaders) (int, time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	old := Shape{Max: l.max, Interval: l.interval}
 	if rh.hasMax {
 		l.max = int(rh.max)
 	}
 	if rh.hasInterval {
 		l.interval = rh.interval
 	}
-	return l.max, l.interval
+	changed := l.max != old.Max || l.interval != old.Interval || (!l.stored && (rh.hasMax || rh.hasInterval))
+	if changed {
+		l.stored = true // one teaching per change; the next reservation says whether it took
+	}
+	return l.max, l.interval, changed
 }
 
 // header parses an integer header within [lo, hi]: present reports that

@@ -9,6 +9,16 @@
 // plus the reservation done atomically by a Lua script. A Retry-After pause
 // and a DAILY stop are kept in Redis too, so they hold every process.
 //
+// The window's shape (X-HubSpot-RateLimit-Max per -Interval-Milliseconds)
+// is kept in Redis as well, once any process has had an answer: every
+// process schedules against it, and one that joins a running fleet starts
+// from it instead of assuming HubSpot's default (WithLimit tells NewLimiter
+// the limit to use before anything is learned). Fairness between processes
+// is a queue of tickets in Redis: a process that must wait takes a ticket
+// (the time it first waited) and gets slots in ticket order as they free,
+// so a process joining a saturated fleet gets a send within about one
+// window; a process that stops asking for 2.5 s loses its place.
+//
 //	rdb := redis.NewClient(&redis.Options{
 //		Addr:                  "redis:6379",
 //		ContextTimeoutEnabled: true, // honour the caller's deadline
@@ -21,8 +31,9 @@
 //		hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
 //
 // Keys are named after the SHA-256 of the token (never the token), under a
-// prefix (default "hubspot-ratelimit"), and expire: the log two windows
-// after the last send, a hold when it ends.
+// prefix (default "hubspot-ratelimit"), and expire: the log and the queue
+// two windows after the last send, a hold when it ends, the shape a day
+// after it was last learned.
 //
 // Times are Redis's own (the TIME command inside the scripts), in
 // microseconds, so processes on machines with skewed clocks still agree.
@@ -122,6 +133,10 @@ type Store struct {
 	prefix      string
 	logKey      string
 	holdKey     string
+	shapeKey    string        // the learned shape
+	queueKey    string        // waiting processes by ticket
+	seenKey     string        // waiting processes by when they last asked
+	limit       hubspot.Shape // NewLimiter's configured limit (WithLimit)
 	logger      *slog.Logger
 	noFallback  bool
 	callTimeout time.Duration
@@ -150,7 +165,8 @@ func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 	}
 	// The hash tag keeps both keys in one cluster slot.
 	base := s.prefix + ":{" + hubspot.TokenKey(token) + "}"
-	s.logKey, s.holdKey = base+":log", base+":hold"
+	s.logKey, s.holdKey, s.shapeKey = base+":log", base+":hold", base+":shape"
+	s.queueKey, s.seenKey = base+":queue", base+":seen"
 	var b [8]byte
 	rand.Read(b[:])
 	s.id = hex.EncodeToString(b[:])
@@ -158,13 +174,33 @@ func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 }
 
 // NewLimiter returns a hubspot.AdaptiveLimiter whose window is token's
-// Store in rdb; pass it with hubspot.WithLimiter.
+// Store in rdb; pass it with hubspot.WithLimiter. It starts from the shape
+// the fleet learned from HubSpot (kept in Redis) when there is one, else
+// from WithLimit's, else from HubSpot's default (hubspot.DefaultRateLimit
+// per hubspot.DefaultRateLimitInterval).
 func NewLimiter(rdb redis.Scripter, token string, opts ...Option) *hubspot.AdaptiveLimiter {
-	return hubspot.NewAdaptiveLimiter(0, 0, nil, hubspot.WithWindowStore(New(rdb, token, opts...)))
+	s := New(rdb, token, opts...)
+	return hubspot.NewAdaptiveLimiter(s.limit.Max, s.limit.Interval, nil, hubspot.WithWindowStore(s))
 }
 
-// Keys returns the keys the store writes (for inspection and tests).
-func (s *Store) Keys() []string { return []string{s.logKey, s.holdKey} }
+// WithLimit tells NewLimiter the app's limit, max requests per interval
+// (hubspot.DefaultRateLimitHigh per 10 s on Professional and Enterprise),
+// used until HubSpot's answers, or the fleet's learned shape in Redis, say
+// otherwise. Values out of range are ignored.
+func WithLimit(max int, interval time.Duration) Option {
+	return func(s *Store) {
+		if max >= 1 && max <= hubspot.MaxRateLimitMax && interval > 0 && interval <= hubspot.MaxRateLimitInterval {
+			s.limit = hubspot.Shape{Max: max, Interval: interval}
+		}
+	}
+}
+
+// Keys returns the keys the store writes (for inspection and tests): the
+// log, the hold, the learned shape, and the queue of waiting processes (by
+// ticket and by when they last asked).
+func (s *Store) Keys() []string {
+	return []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey}
+}
 
 // scriptHead starts every script: Redis's time in µs, and own(key, type,
 // bit), which replaces a value of another type at key (a key someone else
@@ -185,32 +221,63 @@ end
 
 // Bits of a script's repaired count: what it found and dropped.
 const (
-	repairedLogType   = 1 // the log key held another type
-	repairedHoldType  = 2 // the hold key held another type
-	repairedHoldValue = 4 // the hold was not a number or longer than maxHold
-	repairedFuture    = 8 // the log held sends in Redis's future
+	repairedLogType   = 1  // the log key held another type
+	repairedHoldType  = 2  // the hold key held another type
+	repairedHoldValue = 4  // the hold was not a number or longer than maxHold
+	repairedFuture    = 8  // the log held sends in Redis's future
+	repairedShape     = 16 // the shape key held another type or values out of range
+	repairedQueue     = 32 // a queue key held another type
 )
 
-// reserveScript: KEYS = log, hold; ARGV = max, window (µs), member, ttl
-// (ms), longest hold (µs). Returns {1, now, 0, repaired} when a send was
-// recorded at now (µs), or {0, wait (µs), daily, repaired}.
+// reserveScript: KEYS = log, hold, shape, queue, seen; ARGV = max,
+// interval (µs), window (µs), member, ttl (ms), longest hold (µs), this
+// store's id, staleness of a waiting process (µs), longest interval (µs),
+// largest max. Returns {1, now, 0, repaired, max, interval, learned} when a
+// send was recorded at now (µs), or {0, wait (µs), daily, repaired, max,
+// interval, learned}; max, interval (µs) and learned (µs, 0: not learned)
+// are the shape it checked against.
+//
+// The shape is the learned one in KEYS[3] when there is one (its window
+// field is the interval plus hubspot.WindowMargin), else the caller's.
+//
+// Processes that must wait queue for slots in ticket order (KEYS[4], the
+// ticket being when they first waited; KEYS[5], when each last asked): a
+// process at position p of the queue gets a send when more than p slots are
+// free, and is told to come back when the (p+1)-th slot frees. A process
+// that has not asked for longer than the staleness leaves the queue.
 var reserveScript = redis.NewScript(scriptHead + `
 own(KEYS[1], 'zset', 1)
 own(KEYS[2], 'hash', 2)
+own(KEYS[3], 'hash', 16)
+own(KEYS[4], 'zset', 32)
+own(KEYS[5], 'zset', 32)
 local hold = redis.call('HMGET', KEYS[2], 'until', 'daily')
+local max = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local learned = 0
+local sh = redis.call('HMGET', KEYS[3], 'max', 'interval', 'window', 'learned')
+if sh[1] then
+  local m, iv, w, l = tonumber(sh[1]), tonumber(sh[2]), tonumber(sh[3]), tonumber(sh[4])
+  if m and iv and w and l and m >= 1 and m <= tonumber(ARGV[10]) and m == math.floor(m)
+     and iv > 0 and iv <= tonumber(ARGV[9]) and w >= iv and w <= iv + 1000000 and l > 0 and l <= now + 1000000 then
+    max, interval, window, learned = m, iv, w, l
+  else
+    redis.call('DEL', KEYS[3])
+    repaired = repaired + 16
+  end
+end
 if hold[1] then
   local u = tonumber(hold[1])
-  if u == nil or u ~= u or u - now > tonumber(ARGV[5]) then
+  if u == nil or u ~= u or u - now > tonumber(ARGV[6]) then
     redis.call('DEL', KEYS[2])
     repaired = repaired + 4
   elseif u > now then
     local daily = 0
     if hold[2] == '1' then daily = 1 end
-    return {0, math.floor(u - now), daily, repaired}
+    return {0, math.floor(u - now), daily, repaired, max, interval, learned}
   end
 end
-local max = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - 2 * window))
 -- Scores are Redis's time of a send or of its arrival, never later than
 -- now: a send more than a second ahead was not written by this package.
@@ -219,15 +286,43 @@ if redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. string.format('%.0f', now + 10
 end
 local from = '(' .. string.format('%.0f', now - window)
 local n = redis.call('ZCOUNT', KEYS[1], from, '+inf')
-if n >= max then
-  local e = redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES', 'LIMIT', n - max, 1)
-  local wait = tonumber(e[2]) + window - now
+-- The queue of waiting processes, without those that stopped asking.
+local staleBefore = '(' .. string.format('%.0f', now - tonumber(ARGV[8]))
+local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', staleBefore)
+for _, m in ipairs(gone) do redis.call('ZREM', KEYS[4], m) end
+if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', staleBefore) end
+local pos = redis.call('ZRANK', KEYS[4], ARGV[7])
+if not pos then pos = redis.call('ZCARD', KEYS[4]) end
+if pos >= max - n then
+  redis.call('ZADD', KEYS[4], 'NX', string.format('%.0f', now), ARGV[7])
+  redis.call('ZADD', KEYS[5], string.format('%.0f', now), ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], ARGV[5])
+  redis.call('PEXPIRE', KEYS[5], ARGV[5])
+  -- Come back when the (pos+1)-th slot frees: when the (n-max+pos+1)-th
+  -- oldest send leaves the window.
+  local wait = window
+  local k = n - max + pos
+  if k < n then
+    local e = redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf', 'WITHSCORES', 'LIMIT', k, 1)
+    wait = tonumber(e[2]) + window - now
+  end
   if wait < 1 then wait = 1 end
-  return {0, math.floor(wait), 0, repaired}
+  return {0, math.floor(wait), 0, repaired, max, interval, learned}
 end
-redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
+redis.call('ZREM', KEYS[4], ARGV[7])
+redis.call('ZREM', KEYS[5], ARGV[7])
+redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {1, now, 0, repaired, max, interval, learned}
+`)
+
+// learnScript: KEYS = shape; ARGV = max, interval (µs), window (µs), ttl
+// (ms). Records the shape HubSpot gave, learned now; returns {1, repaired}.
+var learnScript = redis.NewScript(scriptHead + `
+own(KEYS[1], 'hash', 16)
+redis.call('HSET', KEYS[1], 'max', ARGV[1], 'interval', ARGV[2], 'window', ARGV[3], 'learned', string.format('%.0f', now))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {1, now, 0, repaired}
+return {1, repaired}
 `)
 
 // correctScript: KEYS = log; ARGV = member, arrival (µs), used, interval
@@ -279,15 +374,16 @@ return {1, repaired}
 
 // Reserve implements hubspot.WindowStore, in Redis's clock (in this
 // process's clock while it uses the fallback).
-func (s *Store) Reserve(ctx context.Context, now time.Time, limit int, window time.Duration) (hubspot.Reservation, error) {
+func (s *Store) Reserve(ctx context.Context, now time.Time, shape hubspot.Shape) (hubspot.Reservation, error) {
 	if !s.useRedis(now) {
-		return s.localReserve(ctx, now, limit, window)
+		return s.localReserve(ctx, now, shape)
 	}
 	member := s.id + ":" + strconv.FormatUint(s.seq.Add(1), 36)
 	start := time.Now()
-	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey},
-		limit, window.Microseconds(), member, ttl(window), maxHold.Microseconds())
-	if err == nil && (len(v) != 4 || v[0] < 0 || v[0] > 1) {
+	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey},
+		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), member, ttl(shape.Window()),
+		maxHold.Microseconds(), s.id, queueStale.Microseconds(), hubspot.MaxRateLimitInterval.Microseconds(), hubspot.MaxRateLimitMax)
+	if err == nil && (len(v) != 7 || v[0] < 0 || v[0] > 1) {
 		err = fmt.Errorf("unexpected reply %v", v)
 	}
 	if err != nil {
@@ -296,23 +392,61 @@ func (s *Store) Reserve(ctx context.Context, now time.Time, limit int, window ti
 		if ferr := s.failed(ctx, now, err); ferr != nil {
 			return hubspot.Reservation{}, ferr
 		}
-		return s.localReserve(ctx, now, limit, window)
+		return s.localReserve(ctx, now, shape)
 	}
 	s.recovered(ctx)
 	s.repaired(ctx, v[3])
-	if v[0] == 1 {
-		return hubspot.Reservation{At: time.UnixMicro(v[1]), ID: member}, nil
+	// The script checks the stored shape; check it again against a reply
+	// that is not the script's.
+	used := hubspot.Shape{Max: int(v[4]), Interval: time.Duration(v[5]) * time.Microsecond}
+	if v[6] > 0 {
+		used.Learned = time.UnixMicro(v[6])
 	}
-	// The script bounds the wait; bound it again against a reply that is
-	// not the script's.
+	if used.Max < 1 || used.Max > hubspot.MaxRateLimitMax || used.Interval <= 0 || used.Interval > hubspot.MaxRateLimitInterval {
+		used = shape
+	}
+	if v[0] == 1 {
+		return hubspot.Reservation{Shape: used, At: time.UnixMicro(v[1]), ID: member}, nil
+	}
 	wait := min(max(time.Duration(v[1])*time.Microsecond, time.Microsecond), maxHold)
-	return hubspot.Reservation{Wait: wait, Daily: v[2] == 1}, nil
+	return hubspot.Reservation{Shape: used, Wait: wait, Daily: v[2] == 1}, nil
 }
+
+// queueStale is how long a waiting process keeps its place in the queue
+// without asking again (a waiting limiter asks at least every second).
+const queueStale = 2500 * time.Millisecond
+
+// Learn implements hubspot.WindowStore: the shape goes to Redis (every
+// process then schedules against it) and to the fallback.
+func (s *Store) Learn(ctx context.Context, now time.Time, shape hubspot.Shape) error {
+	if err := s.fallback.Learn(ctx, now, shape); err != nil {
+		return err
+	}
+	if !s.useRedis(now) {
+		return nil
+	}
+	start := time.Now()
+	v, err := s.call(ctx, learnScript, []string{s.shapeKey},
+		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), shapeTTL.Milliseconds())
+	if err == nil && len(v) != 2 {
+		err = fmt.Errorf("unexpected reply %v", v)
+	}
+	if err != nil {
+		return s.failed(ctx, now.Add(time.Since(start)), err)
+	}
+	s.recovered(ctx)
+	s.repaired(ctx, v[1])
+	return nil
+}
+
+// shapeTTL is how long Redis keeps a learned shape without a new answer
+// teaching it.
+const shapeTTL = 24 * time.Hour
 
 // localReserve reserves in the in-process fallback; the reservation's ID
 // marks it as local, so that its correction never reaches Redis.
-func (s *Store) localReserve(ctx context.Context, now time.Time, limit int, window time.Duration) (hubspot.Reservation, error) {
-	r, err := s.fallback.Reserve(ctx, now, limit, window)
+func (s *Store) localReserve(ctx context.Context, now time.Time, shape hubspot.Shape) (hubspot.Reservation, error) {
+	r, err := s.fallback.Reserve(ctx, now, shape)
 	if r.ID != "" {
 		r.ID = localPrefix + r.ID
 	}
@@ -496,6 +630,8 @@ func (s *Store) repaired(ctx context.Context, bits int64) {
 		{repairedHoldType, s.holdKey, "held a value of another type where the hold belongs; replaced it"},
 		{repairedHoldValue, s.holdKey, "held a hold that is not a number or longer than the longest accepted; dropped it"},
 		{repairedFuture, s.logKey, "held sends more than a second in Redis's future; dropped them"},
+		{repairedShape, s.shapeKey, "held a value of another type or a shape out of range; dropped it"},
+		{repairedQueue, s.queueKey, "held a value of another type where the queue of waiting processes belongs; replaced it"},
 	} {
 		if bits&r.bit != 0 {
 			s.logger.LogAttrs(ctx, slog.LevelWarn, "redislimit: key "+r.key+" "+r.why, slog.String("key", r.key))
