@@ -30,6 +30,14 @@
 //	client, err := associations.NewDefaultClient("", hubspot.WithToken(token),
 //		hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
 //
+// When Redis loses the window (a restart without persistence, a flush),
+// the processes rebuild it instead of starting from an empty log: an epoch
+// key names each life of the window; a process that finds it gone puts its
+// own sends of the last two windows back at their times, the first one also
+// placeholders for the other processes' sends that HubSpot counted in its
+// last answer (each send another process puts back replaces one), and a
+// single probe goes until its answer's -Remaining has corrected the log.
+//
 // Keys are named after the SHA-256 of the token (never the token), under a
 // prefix (default "hubspot-ratelimit"), and expire: the log and the queue
 // two windows after the last send, a hold when it ends, the shape a day
@@ -67,6 +75,7 @@ package redislimit
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -136,6 +145,8 @@ type Store struct {
 	shapeKey    string        // the learned shape
 	queueKey    string        // waiting processes by ticket
 	seenKey     string        // waiting processes by when they last asked
+	epochKey    string        // the life of the window in Redis
+	rebuildKey  string        // set while a lost window is rebuilt
 	limit       hubspot.Shape // NewLimiter's configured limit (WithLimit)
 	logger      *slog.Logger
 	noFallback  bool
@@ -143,12 +154,19 @@ type Store struct {
 	id          string // member prefix unique to this store
 	seq         atomic.Uint64
 
-	mu       sync.Mutex
-	fallback *hubspot.MemoryStore
-	downTill time.Time     // use the fallback until then
-	down     bool          // Redis failed and has not answered since
-	probing  bool          // one call is trying Redis again
-	outage   chan struct{} // closed when Redis is found away
+	mu    sync.Mutex
+	epoch int64            // the window's life in Redis this store knows (0: none yet)
+	mine  map[string]int64 // this store's sends in Redis (member: time in µs), to put back after a loss
+	// HubSpot's count in this store's last answer: used sends in the
+	// interval before lastAt (µs, Redis's clock).
+	lastUsed     int
+	lastAt       int64
+	lastInterval time.Duration
+	fallback     *hubspot.MemoryStore
+	downTill     time.Time     // use the fallback until then
+	down         bool          // Redis failed and has not answered since
+	probing      bool          // one call is trying Redis again
+	outage       chan struct{} // closed when Redis is found away
 }
 
 // New returns the store for token's window in rdb (a *redis.Client,
@@ -157,7 +175,7 @@ type Store struct {
 // (hubspot.WithTokenSource) passes any stable name of its app instead.
 func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 	s := &Store{rdb: rdb, prefix: DefaultPrefix, fallback: hubspot.NewMemoryStore(),
-		callTimeout: DefaultCallTimeout, outage: make(chan struct{})}
+		callTimeout: DefaultCallTimeout, outage: make(chan struct{}), mine: map[string]int64{}}
 	for _, o := range opts {
 		if o != nil {
 			o(s)
@@ -167,6 +185,7 @@ func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 	base := s.prefix + ":{" + hubspot.TokenKey(token) + "}"
 	s.logKey, s.holdKey, s.shapeKey = base+":log", base+":hold", base+":shape"
 	s.queueKey, s.seenKey = base+":queue", base+":seen"
+	s.epochKey, s.rebuildKey = base+":epoch", base+":rebuild"
 	var b [8]byte
 	rand.Read(b[:])
 	s.id = hex.EncodeToString(b[:])
@@ -197,9 +216,10 @@ func WithLimit(max int, interval time.Duration) Option {
 
 // Keys returns the keys the store writes (for inspection and tests): the
 // log, the hold, the learned shape, and the queue of waiting processes (by
-// ticket and by when they last asked).
+// ticket and by when they last asked), the epoch (the window's life) and
+// the rebuild marker.
 func (s *Store) Keys() []string {
-	return []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey}
+	return []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey}
 }
 
 // scriptHead starts every script: Redis's time in µs, and own(key, type,
@@ -227,15 +247,28 @@ const (
 	repairedFuture    = 8  // the log held sends in Redis's future
 	repairedShape     = 16 // the shape key held another type or values out of range
 	repairedQueue     = 32 // a queue key held another type
+	repairedEpoch     = 64 // the epoch or rebuild key held another type
 )
 
-// reserveScript: KEYS = log, hold, shape, queue, seen; ARGV = max,
-// interval (µs), window (µs), member, ttl (ms), longest hold (µs), this
-// store's id, staleness of a waiting process (µs), longest interval (µs),
-// largest max. Returns {1, now, 0, repaired, max, interval, learned} when a
-// send was recorded at now (µs), or {0, wait (µs), daily, repaired, max,
-// interval, learned}; max, interval (µs) and learned (µs, 0: not learned)
-// are the shape it checked against.
+// reserveScript: KEYS = log, hold, shape, queue, seen, epoch, rebuild;
+// ARGV = max, interval (µs), window (µs), member, ttl (ms), longest hold
+// (µs), this store's id, staleness of a waiting process (µs), longest
+// interval (µs), largest max, the epoch the store knows (0: none), a new
+// epoch, the epoch's ttl (ms), the rebuild's ttl (ms). Returns {1, now, 0,
+// repaired, max, interval, learned, epoch} when a send was recorded at now
+// (µs), {0, wait (µs), daily, repaired, max, interval, learned, epoch}, or
+// {2, 0, 0, repaired, max, interval, learned, epoch} when the store knew
+// another epoch: Redis lost the window (a restart, a flush) and the store
+// must put back its own sends before asking again. max, interval (µs) and
+// learned (µs, 0: not learned) are the shape it checked against.
+//
+// The epoch names one life of the window in Redis. When it is missing
+// while a store knew one, the window was lost: a new epoch starts with a
+// rebuild (KEYS[7], for the rebuild's ttl): one send, the probe, may go
+// (if the log, as put back so far, has room) and every other waits until
+// the probe's answer has corrected the log from HubSpot's -Remaining (which
+// counts every process's sends), so that the fleet neither bursts into a
+// window HubSpot still counts nor waits a whole window to be safe.
 //
 // The shape is the learned one in KEYS[3] when there is one (its window
 // field is the interval plus hubspot.WindowMargin), else the caller's.
@@ -251,6 +284,19 @@ own(KEYS[2], 'hash', 2)
 own(KEYS[3], 'hash', 16)
 own(KEYS[4], 'zset', 32)
 own(KEYS[5], 'zset', 32)
+own(KEYS[6], 'string', 64)
+own(KEYS[7], 'string', 64)
+local known = tonumber(ARGV[11])
+local ep = tonumber(redis.call('GET', KEYS[6]) or 'x')
+if ep == nil or ep < 1 or ep ~= math.floor(ep) then
+  ep = tonumber(ARGV[12])
+  redis.call('SET', KEYS[6], string.format('%.0f', ep), 'PX', ARGV[13])
+  if known > 0 then
+    redis.call('SET', KEYS[7], '-', 'PX', ARGV[14])
+  end
+else
+  redis.call('PEXPIRE', KEYS[6], ARGV[13])
+end
 local hold = redis.call('HMGET', KEYS[2], 'until', 'daily')
 local max = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -267,6 +313,9 @@ if sh[1] then
     repaired = repaired + 16
   end
 end
+if known > 0 and ep ~= known then
+  return {2, 0, 0, repaired, max, interval, learned, ep}
+end
 if hold[1] then
   local u = tonumber(hold[1])
   if u == nil or u ~= u or u - now > tonumber(ARGV[6]) then
@@ -275,7 +324,7 @@ if hold[1] then
   elseif u > now then
     local daily = 0
     if hold[2] == '1' then daily = 1 end
-    return {0, math.floor(u - now), daily, repaired, max, interval, learned}
+    return {0, math.floor(u - now), daily, repaired, max, interval, learned, ep}
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - 2 * window))
@@ -286,6 +335,13 @@ if redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. string.format('%.0f', now + 10
 end
 local from = '(' .. string.format('%.0f', now - window)
 local n = redis.call('ZCOUNT', KEYS[1], from, '+inf')
+-- A rebuild: the probe has gone; wait for its answer (ask again soon).
+local rb = redis.call('GET', KEYS[7])
+if rb and rb ~= '-' and rb ~= '+' then
+  local left = redis.call('PTTL', KEYS[7]) * 1000
+  if left < 1 then left = 1 end
+  return {0, math.min(left, 20000), 0, repaired, max, interval, learned, ep}
+end
 -- The queue of waiting processes, without those that stopped asking.
 local staleBefore = '(' .. string.format('%.0f', now - tonumber(ARGV[8]))
 local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', staleBefore)
@@ -307,13 +363,54 @@ if pos >= max - n then
     wait = tonumber(e[2]) + window - now
   end
   if wait < 1 then wait = 1 end
-  return {0, math.floor(wait), 0, repaired, max, interval, learned}
+  return {0, math.floor(wait), 0, repaired, max, interval, learned, ep}
 end
 redis.call('ZREM', KEYS[4], ARGV[7])
 redis.call('ZREM', KEYS[5], ARGV[7])
 redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {1, now, 0, repaired, max, interval, learned}
+if rb then
+  redis.call('SET', KEYS[7], ARGV[4], 'KEEPTTL')
+end
+return {1, now, 0, repaired, max, interval, learned, ep}
+`)
+
+// seedScript: KEYS = log, rebuild; ARGV = ttl (ms), others, their time
+// (µs), then member and time (µs) pairs. Puts back sends of this store
+// that Redis lost (never later than Redis's now, never twice). The first
+// store to seed in a rebuild also adds others placeholders at their time:
+// the sends of other processes that HubSpot counted in this store's last
+// answer, so the log is not short of them until those processes put theirs
+// back; each send put back by a store then replaces one placeholder (which
+// lies later, so the log only grows more exact). Returns {added,
+// repaired}.
+var seedScript = redis.NewScript(scriptHead + `
+own(KEYS[1], 'zset', 1)
+own(KEYS[2], 'string', 64)
+local added = 0
+for i = 4, #ARGV - 1, 2 do
+  local at = math.min(tonumber(ARGV[i + 1]), now)
+  added = added + redis.call('ZADD', KEYS[1], 'NX', string.format('%.0f', at), ARGV[i])
+end
+if added > 0 then
+  local dropped = 0
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if dropped >= added then break end
+    if string.sub(m, 1, 3) == 'ph:' then
+      redis.call('ZREM', KEYS[1], m)
+      dropped = dropped + 1
+    end
+  end
+end
+if redis.call('GET', KEYS[2]) == '-' then
+  local at = string.format('%.0f', math.min(tonumber(ARGV[3]), now))
+  for i = 1, tonumber(ARGV[2]) do
+    redis.call('ZADD', KEYS[1], 'NX', at, 'ph:' .. i)
+  end
+  redis.call('SET', KEYS[2], '+', 'KEEPTTL')
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return {added, repaired}
 `)
 
 // learnScript: KEYS = shape; ARGV = max, interval (µs), window (µs), ttl
@@ -325,7 +422,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, repaired}
 `)
 
-// correctScript: KEYS = log; ARGV = member, arrival (µs), used, interval
+// correctScript: KEYS = log, rebuild; ARGV = member, arrival (µs), used, interval
 // (µs), member prefix for added sends, ttl (ms), sent (µs). Moves the member
 // to the arrival if that is later, then adds used minus the sends in
 // (sent-interval, +inf) at the arrival; returns {added, repaired}. (The
@@ -349,6 +446,10 @@ if missing > 0 then
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
+-- The probe of a rebuild is answered: the log counts what HubSpot counts.
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
 return {math.max(missing, 0), repaired}
 `)
 
@@ -380,11 +481,22 @@ func (s *Store) Reserve(ctx context.Context, now time.Time, shape hubspot.Shape)
 	}
 	member := s.id + ":" + strconv.FormatUint(s.seq.Add(1), 36)
 	start := time.Now()
-	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey},
-		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), member, ttl(shape.Window()),
-		maxHold.Microseconds(), s.id, queueStale.Microseconds(), hubspot.MaxRateLimitInterval.Microseconds(), hubspot.MaxRateLimitMax)
-	if err == nil && (len(v) != 7 || v[0] < 0 || v[0] > 1) {
-		err = fmt.Errorf("unexpected reply %v", v)
+	var v []int64
+	var err error
+	for try := 0; ; try++ {
+		v, err = s.reserve(ctx, member, shape)
+		if err != nil || v[0] != 2 || try == 1 {
+			break
+		}
+		// Redis lost the window: put this store's sends back, then ask
+		// again in the new epoch.
+		s.mu.Lock()
+		s.epoch = v[7]
+		s.mu.Unlock()
+		err = s.seed(ctx, shape.Window())
+	}
+	if err == nil && v[0] == 2 {
+		v[0], v[1] = 0, time.Millisecond.Microseconds() // another loss at once: ask again soon
 	}
 	if err != nil {
 		// The outage starts when the call gave up, not when it began.
@@ -405,11 +517,85 @@ func (s *Store) Reserve(ctx context.Context, now time.Time, shape hubspot.Shape)
 	if used.Max < 1 || used.Max > hubspot.MaxRateLimitMax || used.Interval <= 0 || used.Interval > hubspot.MaxRateLimitInterval {
 		used = shape
 	}
+	s.mu.Lock()
+	s.epoch = v[7]
+	if v[0] == 1 {
+		s.remember(member, v[1], used.Interval+hubspot.WindowMargin(used.Interval))
+	}
+	s.mu.Unlock()
 	if v[0] == 1 {
 		return hubspot.Reservation{Shape: used, At: time.UnixMicro(v[1]), ID: member}, nil
 	}
 	wait := min(max(time.Duration(v[1])*time.Microsecond, time.Microsecond), maxHold)
 	return hubspot.Reservation{Shape: used, Wait: wait, Daily: v[2] == 1}, nil
+}
+
+// reserve runs reserveScript once.
+func (s *Store) reserve(ctx context.Context, member string, shape hubspot.Shape) ([]int64, error) {
+	s.mu.Lock()
+	known := s.epoch
+	s.mu.Unlock()
+	var b [8]byte
+	rand.Read(b[:])
+	fresh := int64(binary.BigEndian.Uint64(b[:])>>12) + 1 // below 2^52: exact in Lua's numbers
+	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey},
+		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), member, ttl(shape.Window()),
+		maxHold.Microseconds(), s.id, queueStale.Microseconds(), hubspot.MaxRateLimitInterval.Microseconds(), hubspot.MaxRateLimitMax,
+		known, fresh, shapeTTL.Milliseconds(), rebuildTTL.Milliseconds())
+	if err == nil && (len(v) != 8 || v[0] < 0 || v[0] > 2 || v[7] < 1) {
+		err = fmt.Errorf("unexpected reply %v", v)
+	}
+	return v, err
+}
+
+// rebuildTTL bounds a rebuild: how long the fleet waits for the probe's
+// answer before going on without it.
+const rebuildTTL = 2 * time.Second
+
+// remember notes one of this store's sends in Redis, and forgets those
+// older than two windows; s.mu is held.
+func (s *Store) remember(member string, at int64, window time.Duration) {
+	s.mine[member] = at
+	old := at - 2*window.Microseconds()
+	for m, t := range s.mine {
+		if t < old {
+			delete(s.mine, m)
+		}
+	}
+}
+
+// seed puts this store's remembered sends back into Redis's log.
+func (s *Store) seed(ctx context.Context, window time.Duration) error {
+	s.mu.Lock()
+	// Others' sends in the last answer: HubSpot's count less this store's
+	// own sends in that interval.
+	others := s.lastUsed
+	for _, t := range s.mine {
+		if t > s.lastAt-s.lastInterval.Microseconds() && t <= s.lastAt {
+			others--
+		}
+	}
+	if s.lastAt < time.Now().Add(-2*window).UnixMicro() {
+		others = 0 // too old to matter (the clocks differ by less than a window)
+	}
+	args := []any{ttl(window), max(others, 0), s.lastAt}
+	for m, t := range s.mine {
+		args = append(args, m, t)
+	}
+	s.mu.Unlock()
+	v, err := s.call(ctx, seedScript, []string{s.logKey, s.rebuildKey}, args...)
+	if err == nil && len(v) != 2 {
+		err = fmt.Errorf("unexpected reply %v", v)
+	}
+	if err != nil {
+		return err
+	}
+	s.repaired(ctx, v[1])
+	if s.logger != nil {
+		s.logger.LogAttrs(ctx, slog.LevelInfo, "redislimit: Redis lost the window (restart or flush); put this process's sends back",
+			slog.Int64("sends", v[0]))
+	}
+	return nil
 }
 
 // queueStale is how long a waiting process keeps its place in the queue
@@ -467,7 +653,7 @@ func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservatio
 	}
 	prefix := s.id + ":c" + strconv.FormatUint(s.seq.Add(1), 36) + ":"
 	start := time.Now()
-	v, err := s.call(ctx, correctScript, []string{s.logKey},
+	v, err := s.call(ctx, correctScript, []string{s.logKey, s.rebuildKey},
 		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+hubspot.WindowMargin(interval)), r.At.UnixMicro())
 	if err == nil && len(v) != 2 {
 		err = fmt.Errorf("unexpected reply %v", v)
@@ -477,6 +663,15 @@ func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservatio
 	}
 	s.recovered(ctx)
 	s.repaired(ctx, v[1])
+	arrived := r.At.Add(max(lag, 0)).UnixMicro()
+	s.mu.Lock()
+	if t, ok := s.mine[r.ID]; ok {
+		s.mine[r.ID] = max(t, arrived)
+	}
+	if arrived >= s.lastAt {
+		s.lastUsed, s.lastAt, s.lastInterval = used, arrived, interval
+	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -632,6 +827,7 @@ func (s *Store) repaired(ctx context.Context, bits int64) {
 		{repairedFuture, s.logKey, "held sends more than a second in Redis's future; dropped them"},
 		{repairedShape, s.shapeKey, "held a value of another type or a shape out of range; dropped it"},
 		{repairedQueue, s.queueKey, "held a value of another type where the queue of waiting processes belongs; replaced it"},
+		{repairedEpoch, s.epochKey, "(or its rebuild key) held a value of another type; replaced it"},
 	} {
 		if bits&r.bit != 0 {
 			s.logger.LogAttrs(ctx, slog.LevelWarn, "redislimit: key "+r.key+" "+r.why, slog.String("key", r.key))

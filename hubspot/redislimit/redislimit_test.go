@@ -85,16 +85,16 @@ func TestStore_keys_hashedPrefixedExpiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 5 {
-		t.Fatalf("keys = %q, want the log, the hold, the shape and the queue's two", keys)
+	if len(keys) != 6 {
+		t.Fatalf("keys = %q, want the log, the hold, the shape, the queue's two and the epoch", keys)
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "test-prefix:{"+hubspot.TokenKey(token)+"}:") || strings.Contains(k, token) {
 			t.Errorf("key %q", k)
 		}
 		limit := 2 * time.Minute
-		if k == s.Keys()[2] {
-			limit = 24 * time.Hour // the learned shape outlives the log
+		if k == s.Keys()[2] || k == s.Keys()[5] {
+			limit = 24 * time.Hour // the learned shape and the epoch outlive the log
 		}
 		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > limit {
 			t.Errorf("key %q expires in %s", k, ttl)
