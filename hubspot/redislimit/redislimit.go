@@ -376,26 +376,29 @@ return {1, now, 0, repaired, max, interval, learned, ep}
 `)
 
 // seedScript: KEYS = log, rebuild; ARGV = ttl (ms), others, their time
-// (µs), then member and time (µs) pairs. Puts back sends of this store
+// (µs), window (µs), then member and time (µs) pairs. Puts back sends of this store
 // that Redis lost (never later than Redis's now, never twice). The first
 // store to seed in a rebuild also adds others placeholders at their time:
 // the sends of other processes that HubSpot counted in this store's last
 // answer, so the log is not short of them until those processes put theirs
-// back; each send put back by a store then replaces one placeholder (which
-// lies later, so the log only grows more exact). Returns {added,
-// repaired}.
+// back; each send within the window put back by a store then replaces one
+// placeholder (which lies later, so the log only grows more exact).
+// Returns {added, repaired}.
 var seedScript = redis.NewScript(scriptHead + `
 own(KEYS[1], 'zset', 1)
 own(KEYS[2], 'string', 64)
-local added = 0
-for i = 4, #ARGV - 1, 2 do
+local added, recent = 0, 0
+local from = now - tonumber(ARGV[4])
+for i = 5, #ARGV - 1, 2 do
   local at = math.min(tonumber(ARGV[i + 1]), now)
-  added = added + redis.call('ZADD', KEYS[1], 'NX', string.format('%.0f', at), ARGV[i])
+  local n = redis.call('ZADD', KEYS[1], 'NX', string.format('%.0f', at), ARGV[i])
+  added = added + n
+  if at > from then recent = recent + n end
 end
-if added > 0 then
+if recent > 0 then
   local dropped = 0
   for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    if dropped >= added then break end
+    if dropped >= recent then break end
     if string.sub(m, 1, 3) == 'ph:' then
       redis.call('ZREM', KEYS[1], m)
       dropped = dropped + 1
@@ -578,7 +581,7 @@ func (s *Store) seed(ctx context.Context, window time.Duration) error {
 	if s.lastAt < time.Now().Add(-2*window).UnixMicro() {
 		others = 0 // too old to matter (the clocks differ by less than a window)
 	}
-	args := []any{ttl(window), max(others, 0), s.lastAt}
+	args := []any{ttl(window), max(others, 0), s.lastAt, window.Microseconds()}
 	for m, t := range s.mine {
 		args = append(args, m, t)
 	}

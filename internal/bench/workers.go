@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +27,7 @@ type WorkerReport struct {
 	R429     []int64 // arrival-side times (UnixNano) of the 429s it got
 	MeanRTT  time.Duration
 	End      int64 // UnixNano when the job returned
+	FirstOK  int64 // UnixNano when the first accepted answer came
 }
 
 // WorkerArgs configures RunWorker.
@@ -70,10 +72,13 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 	defer lat.Close()
 	var rep WorkerReport
 	attempts := make(chan int64, 1<<16)
+	var firstOK atomic.Int64
 	ctx = hubspot.WithObserver(ctx, hubspot.Observer{OnAttempt: func(e hubspot.AttemptEvent) {
 		code := int64(0)
 		if e.StatusCode == 429 {
 			code = time.Now().UnixNano()
+		} else if e.StatusCode != 0 {
+			firstOK.CompareAndSwap(0, time.Now().UnixNano())
 		}
 		select {
 		case attempts <- code:
@@ -93,7 +98,7 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 			rep.R429 = append(rep.R429, t)
 		}
 	}
-	rep.Outcome, rep.MeanRTT = out, lat.MeanRTT()
+	rep.Outcome, rep.MeanRTT, rep.FirstOK = out, lat.MeanRTT(), firstOK.Load()
 	if err != nil {
 		rep.Error = err.Error()
 	} else if out.Err != nil {
@@ -105,21 +110,22 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 
 // WorkersRow is one run of the shared-budget benchmark.
 type WorkersRow struct {
-	Backend      string
+	Backend string
 	// JoinerWall is the joining process's wall time (JoinerN > 0), from
 	// its start to its end; JoinerRequests its accepted requests.
 	JoinerWall     time.Duration
+	JoinerFirst    time.Duration // from its start to its first accepted answer
 	JoinerRequests int
-	Processes, N int
-	Wall, Bound  time.Duration
-	Accepted     int
-	RateLimited  int
-	Late429      int
-	Misreported  int
-	WorkerErrors []string
-	Max          int
-	Interval     time.Duration
-	MeanRTT      time.Duration
+	Processes, N   int
+	Wall, Bound    time.Duration
+	Accepted       int
+	RateLimited    int
+	Late429        int
+	Misreported    int
+	WorkerErrors   []string
+	Max            int
+	Interval       time.Duration
+	MeanRTT        time.Duration
 }
 
 // Ratio is wall time over the bound.
@@ -234,6 +240,7 @@ func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interv
 		}
 		if r.joiner {
 			row.JoinerWall = time.Unix(0, r.rep.End).Sub(joinAt)
+			row.JoinerFirst = time.Unix(0, r.rep.FirstOK).Sub(joinAt)
 			row.JoinerRequests = r.rep.Attempts - len(r.rep.R429)
 		}
 		reps = append(reps, r.rep)

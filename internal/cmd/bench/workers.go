@@ -97,9 +97,10 @@ func joinerSection(ctx context.Context, w io.Writer, progress func(string, ...an
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "| fleet | joiner's requests | joiner's wall | window | joiner's wall / window | all 429s (late) | misreported |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|\n")
-	fmt.Fprintf(w, "| %d x %d, Redis | %d | %s | %s | **%.3f** | %d (%d) | %d |\n", procs, n, r.JoinerRequests, ms(r.JoinerWall), ms(interval),
+	fmt.Fprintf(w, "| fleet | joiner's requests | joiner's first answer | joiner's wall | window | first answer / window | wall / window | all 429s (late) | misreported |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| %d x %d, Redis | %d | %s | %s | %s | **%.3f** | **%.3f** | %d (%d) | %d |\n", procs, n, r.JoinerRequests,
+		ms(r.JoinerFirst), ms(r.JoinerWall), ms(interval), float64(r.JoinerFirst)/float64(interval),
 		float64(r.JoinerWall)/float64(interval), r.RateLimited, r.Late429, r.Misreported)
 	for _, e := range r.WorkerErrors {
 		fmt.Fprintf(w, "\nA worker reported: `%s`\n", firstLine(e))
