@@ -496,7 +496,9 @@ func (s *Store) Reserve(ctx context.Context, now time.Time, shape hubspot.Shape)
 		s.mu.Lock()
 		s.epoch = v[7]
 		s.mu.Unlock()
-		err = s.seed(ctx, shape.Window())
+		if err = s.seed(ctx, shape.Window()); err != nil {
+			break
+		}
 	}
 	if err == nil && v[0] == 2 {
 		v[0], v[1] = 0, time.Millisecond.Microseconds() // another loss at once: ask again soon
