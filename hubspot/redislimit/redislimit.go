@@ -43,6 +43,8 @@
 // two windows after the last send, a hold when it ends, the shape a day
 // after it was last learned.
 //
+// It needs Redis 6.0 or later (the scripts use SET ... KEEPTTL).
+//
 // Times are Redis's own (the TIME command inside the scripts), in
 // microseconds, so processes on machines with skewed clocks still agree.
 // The scripts format every time they pass to Redis with %.0f: Lua's default
