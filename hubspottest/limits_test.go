@@ -1,0 +1,327 @@
+package hubspottest_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmkit/hubspot-associations/hubspottest"
+)
+
+// invalidBatch returns a body of exactly size bytes: {"inputs":[{},{},...]}
+// padded with spaces, each input missing every required field.
+func invalidBatch(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"inputs":[{}`)
+	for b.Len()+len(`,{}`)+len(`]}`) <= size {
+		b.WriteString(`,{}`)
+	}
+	b.WriteString(`]}`)
+	b.WriteString(strings.Repeat(" ", size-b.Len()))
+	return b.Bytes()
+}
+
+// oversizedBatchAllocBudget is the documented bound on what 16 concurrent
+// 1 MiB invalid batches may cost the fake (and this test's client) in
+// allocations: 6 MiB per request, about three times the body. Before the
+// batch size was checked first, one such request allocated 1.7 GiB and was
+// answered with 113 MB.
+const oversizedBatchAllocBudget = 16 * 6 << 20
+
+// TestServer_oversizedBatch_memory: 16 concurrent 1 MiB batches of invalid
+// inputs each get one short 400 naming the batch size, and allocate within a
+// small multiple of their bodies. Not parallel: it reads the process's
+// allocation counters.
+func TestServer_oversizedBatch_memory(t *testing.T) {
+	srv := newTestServer(t, hubspottest.WithRateLimit(1000, time.Second))
+	body := invalidBatch(hubspottest.DefaultMaxBodyBytes)
+	if len(body) != hubspottest.DefaultMaxBodyBytes {
+		t.Fatalf("body is %d bytes", len(body))
+	}
+	ops := []string{"create", "update", "purge"}
+	type answer struct {
+		status int
+		raw    []byte
+		err    error
+	}
+	answers := make([]answer, 16)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: len(answers)}}
+	defer client.CloseIdleConnections()
+
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Go(func() {
+			path := base + "/definitions/configurations/contacts/companies/batch/" + ops[i%len(ops)]
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				answers[i].err = err
+				return
+			}
+			defer resp.Body.Close()
+			answers[i].status = resp.StatusCode
+			answers[i].raw, answers[i].err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		})
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("16 concurrent %d-byte invalid batches allocated %.1f MiB (bound %d MiB)", len(body), float64(allocated)/(1<<20), oversizedBatchAllocBudget>>20)
+	if allocated > oversizedBatchAllocBudget {
+		t.Errorf("allocated %.1f MiB, want at most %d MiB", float64(allocated)/(1<<20), oversizedBatchAllocBudget>>20)
+	}
+	wantInputs := strings.Count(string(body), "{}")
+	for i, a := range answers {
+		if a.err != nil {
+			t.Errorf("request %d: %v", i, a.err)
+			continue
+		}
+		var eb struct {
+			Category string `json:"category"`
+			Message  string `json:"message"`
+			Errors   []struct {
+				Code string `json:"code"`
+			} `json:"errors"`
+		}
+		if err := json.Unmarshal(a.raw, &eb); err != nil {
+			t.Errorf("request %d: status %d, body not JSON: %.200s", i, a.status, a.raw)
+			continue
+		}
+		want := fmt.Sprintf("Too many inputs: got %d, the maximum batch size is %d.", wantInputs, hubspottest.DefaultMaxBatchInputs)
+		if a.status != http.StatusBadRequest || len(a.raw) > 512 || eb.Category != "VALIDATION_ERROR" || eb.Message != want ||
+			len(eb.Errors) != 1 || eb.Errors[0].Code != "TOO_MANY_INPUTS" {
+			t.Errorf("request %d: status %d, %d bytes: %.300s; want one short 400 %q", i, a.status, len(a.raw), a.raw, want)
+		}
+	}
+}
+
+// TestServer_invalidBodies_shortAnswers: bodies that are invalid in other
+// ways than their batch size get one 400 whose size does not grow with the
+// body: a full batch of empty inputs lists its first errors and counts the
+// rest, a long value or key is quoted cut, broken JSON is one error.
+func TestServer_invalidBodies_shortAnswers(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	long := strings.Repeat("é", 200_000)
+	full := `{"inputs":[{}` + strings.Repeat(`,{}`, hubspottest.DefaultMaxBatchInputs-1) + `]}`
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		errors           int // errors[] entries, 0: any
+		contains         string
+	}{
+		{"full batch of empty inputs", "/definitions/configurations/contacts/companies/batch/create", full, 400, 100,
+			fmt.Sprintf("and %d more errors, not listed", 3*hubspottest.DefaultMaxBatchInputs-99)},
+		{"long enum value", "/definitions/configurations/contacts/companies/batch/purge",
+			`{"inputs":[{"category":"` + long + `","typeId":1}]}`, 400, 0, "category"},
+		{"long unknown property", "/contacts/companies/labels", `{"label":1,"name":"n","` + long + `":1}`, 400, 0, "label"},
+		{"broken JSON", "/definitions/configurations/contacts/companies/batch/create",
+			string(invalidBatch(hubspottest.DefaultMaxBodyBytes)[:hubspottest.DefaultMaxBodyBytes-10]), 400, 0, ""},
+		{"inputs not an array", "/definitions/configurations/contacts/companies/batch/create", `{"inputs":"` + long + `"}`, 400, 0, "inputs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, srv, http.MethodPost, base+tc.path, tc.body)
+			wantStatus(t, r, tc.status)
+			if len(r.Raw) > 16<<10 {
+				t.Errorf("answer is %d bytes, want at most 16 KiB: %.300s", len(r.Raw), r.Raw)
+			}
+			errs, _ := r.JSON["errors"].([]any)
+			if tc.errors > 0 && len(errs) != tc.errors {
+				t.Errorf("errors has %d entries, want %d", len(errs), tc.errors)
+			}
+			if !strings.Contains(string(r.Raw), tc.contains) {
+				t.Errorf("answer lacks %q: %.500s", tc.contains, r.Raw)
+			}
+		})
+	}
+}
+
+// stalledConn is a raw connection that sent part of a request and stopped.
+type stalledConn struct {
+	conn   net.Conn
+	closed chan struct{} // closed when the server closed the connection
+	got    []byte        // what the server answered before closing
+	err    error         // a read error other than the server's close
+}
+
+// stall connects and sends head, then reads until the server closes the
+// connection (or wait passes).
+func stall(t *testing.T, addr, head string, wait time.Duration) *stalledConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, head); err != nil {
+		t.Fatal(err)
+	}
+	s := &stalledConn{conn: c, closed: make(chan struct{})}
+	go func() {
+		defer close(s.closed)
+		_ = c.SetReadDeadline(time.Now().Add(wait))
+		s.got, s.err = io.ReadAll(c)
+		var ne net.Error
+		if errors.As(s.err, &ne) && !ne.Timeout() {
+			s.err = nil // a reset is a close too
+		}
+	}()
+	return s
+}
+
+func isClosed(s *stalledConn) bool {
+	select {
+	case <-s.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// stallHeads are requests cut in their headers and in their body.
+func stallHeads(host string) (inHeaders, inBody string) {
+	path := base + "/definitions/configurations/contacts/companies/batch/create"
+	inHeaders = "POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\n"
+	inBody = "POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + testToken +
+		"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"inputs\":["
+	return inHeaders, inBody
+}
+
+// TestServer_Start_stalledClientsClosed: 200 connections that stop in their
+// headers or their body are closed once the read timeout passes (a stopped
+// body is answered 408 first), and a normal client is served while they
+// stall.
+func TestServer_Start_stalledClientsClosed(t *testing.T) {
+	t.Parallel()
+	const readTimeout = 3 * time.Second
+	srv := newTestServer(t, hubspottest.WithRateLimit(1000, time.Second), hubspottest.WithTimeouts(hubspottest.Timeouts{Read: readTimeout}))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	inHeaders, inBody := stallHeads(host)
+	var conns []*stalledConn
+	for i := range 200 {
+		head := inHeaders
+		if i%2 == 1 {
+			head = inBody
+		}
+		conns = append(conns, stall(t, host, head, readTimeout+20*time.Second))
+	}
+
+	// A normal client while they stall.
+	r := call(t, srv, http.MethodPost, base+"/definitions/configurations/contacts/companies/batch/create",
+		limitInputs(limitIn("HUBSPOT_DEFINED", 279, 3)))
+	wantStatus(t, r, 201)
+	wantStatus(t, call(t, srv, http.MethodGet, base+"/contacts/companies/labels", nil), 200)
+	open := 0
+	for _, c := range conns {
+		if !isClosed(c) {
+			open++
+		}
+	}
+	if open != len(conns) {
+		t.Fatalf("%d of %d stalled connections were closed before the normal client was served; the test needs them open", len(conns)-open, len(conns))
+	}
+
+	for i, c := range conns {
+		<-c.closed
+		if c.err != nil {
+			t.Errorf("stalled connection %d was not closed by the server: %v", i, c.err)
+			continue
+		}
+		if i%2 == 1 && !bytes.HasPrefix(c.got, []byte("HTTP/1.1 408 ")) {
+			t.Errorf("stalled body %d: got %.200q, want a 408", i, c.got)
+		}
+	}
+	if st := srv.Stats(); st.ByStatus[http.StatusRequestTimeout] != len(conns)/2 {
+		t.Errorf("408s = %d, want %d", st.ByStatus[http.StatusRequestTimeout], len(conns)/2)
+	}
+}
+
+// TestServer_Start_maxConnections: with every connection slot held by a
+// stalled client, a new client waits until the read timeout frees one,
+// instead of the server taking connections without bound.
+func TestServer_Start_maxConnections(t *testing.T) {
+	t.Parallel()
+	const slots = 4
+	srv := newTestServer(t, hubspottest.WithMaxConnections(slots),
+		hubspottest.WithTimeouts(hubspottest.Timeouts{Read: time.Second}))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	inHeaders, _ := stallHeads(host)
+	var conns []*stalledConn
+	for range slots {
+		conns = append(conns, stall(t, host, inHeaders, 20*time.Second))
+	}
+	wantStatus(t, call(t, srv, http.MethodGet, base+"/contacts/companies/labels", nil), 200)
+	// The server closed a stalled connection (its FIN precedes the accept of
+	// the new one) before the new client was served.
+	deadline := time.After(10 * time.Second)
+	for {
+		closed := 0
+		for _, c := range conns {
+			if isClosed(c) {
+				closed++
+			}
+		}
+		if closed > 0 {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatal("a client was served while all connection slots were held")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestServer_latencyOutlastsTimeouts: an injected latency longer than the
+// read and write timeouts renews them, so the answer still arrives.
+func TestServer_latencyOutlastsTimeouts(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, hubspottest.WithTimeouts(hubspottest.Timeouts{Read: 200 * time.Millisecond, Write: 300 * time.Millisecond}))
+	if err := srv.Script(hubspottest.Fault{Kind: hubspottest.FaultLatency, Delay: 800 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	r := call(t, srv, http.MethodPost, base+"/definitions/configurations/contacts/companies/batch/create",
+		limitInputs(limitIn("HUBSPOT_DEFINED", 279, 3)))
+	wantStatus(t, r, 201)
+}
+
+// TestServer_Start_headerSize: a request line and headers larger than
+// MaxHeaderBytes are refused by the server with 431.
+func TestServer_Start_headerSize(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		_, _ = fmt.Fprintf(c, "GET %s/contacts/companies/labels HTTP/1.1\r\nHost: %s\r\nX-Big: %s\r\n\r\n", base, host, strings.Repeat("a", 2*hubspottest.MaxHeaderBytes))
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status %d, want 431", resp.StatusCode)
+	}
+}
