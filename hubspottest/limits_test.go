@@ -154,10 +154,11 @@ func TestServer_invalidBodies_shortAnswers(t *testing.T) {
 
 // stalledConn is a raw connection that sent part of a request and stopped.
 type stalledConn struct {
-	conn   net.Conn
-	closed chan struct{} // closed when the server closed the connection
-	got    []byte        // what the server answered before closing
-	err    error         // a read error other than the server's close
+	conn     net.Conn
+	closed   chan struct{} // closed when the server closed the connection
+	closedAt time.Time
+	got      []byte // what the server answered before closing
+	err      error  // a read error other than the server's close
 }
 
 // stall connects and sends head, then reads until the server closes the
@@ -177,6 +178,7 @@ func stall(t *testing.T, addr, head string, wait time.Duration) *stalledConn {
 		defer close(s.closed)
 		_ = c.SetReadDeadline(time.Now().Add(wait))
 		s.got, s.err = io.ReadAll(c)
+		s.closedAt = time.Now()
 		var ne net.Error
 		if errors.As(s.err, &ne) && !ne.Timeout() {
 			s.err = nil // a reset is a close too
@@ -259,7 +261,7 @@ func TestServer_Start_maxConnections(t *testing.T) {
 	t.Parallel()
 	const slots = 4
 	srv := newTestServer(t, hubspottest.WithMaxConnections(slots),
-		hubspottest.WithTimeouts(hubspottest.Timeouts{Read: time.Second}))
+		hubspottest.WithTimeouts(hubspottest.Timeouts{Read: 2 * time.Second}))
 	host := strings.TrimPrefix(srv.URL, "http://")
 	inHeaders, _ := stallHeads(host)
 	var conns []*stalledConn
@@ -267,24 +269,22 @@ func TestServer_Start_maxConnections(t *testing.T) {
 		conns = append(conns, stall(t, host, inHeaders, 20*time.Second))
 	}
 	wantStatus(t, call(t, srv, http.MethodGet, base+"/contacts/companies/labels", nil), 200)
-	// The server closed a stalled connection (its FIN precedes the accept of
-	// the new one) before the new client was served.
-	deadline := time.After(10 * time.Second)
-	for {
-		closed := 0
-		for _, c := range conns {
-			if isClosed(c) {
-				closed++
-			}
+	served := time.Now()
+	// The server closed a stalled connection (its FIN precedes the accept
+	// of the new one) before the new client was served; without the cap
+	// the new client is served at once, a read timeout before any closes.
+	first := served.Add(time.Hour)
+	for i, c := range conns {
+		<-c.closed
+		if c.err != nil {
+			t.Fatalf("stalled connection %d was not closed by the server: %v", i, c.err)
 		}
-		if closed > 0 {
-			break
+		if c.closedAt.Before(first) {
+			first = c.closedAt
 		}
-		select {
-		case <-deadline:
-			t.Fatal("a client was served while all connection slots were held")
-		case <-time.After(10 * time.Millisecond):
-		}
+	}
+	if first.After(served.Add(500 * time.Millisecond)) {
+		t.Errorf("a client was served %v before the first stalled connection closed, while all %d connection slots were held", first.Sub(served), slots)
 	}
 }
 

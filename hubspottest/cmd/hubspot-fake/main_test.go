@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,6 +59,10 @@ func TestRun_badFlags(t *testing.T) {
 		{"-token", "has space"},
 		{"-max-batch", "-1"},
 		{"-seed-limits", "-1"},
+		{"-max-conns", "0"},
+		{"-read-timeout", "0s"},
+		{"-idle-timeout", "-1s"},
+		{"-read-timeout", "2m", "-write-timeout", "1m"},
 		{"-seed-limits", "100001"},
 		{"extra"},
 		{"-nope"},
@@ -102,6 +108,40 @@ func TestRun_seedLimits(t *testing.T) {
 	}
 	if len(body.Results) != 3 || body.Results[0].Max != 1 {
 		t.Fatalf("limits = %+v, want 3 of 1", body.Results)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRun_readTimeout: -read-timeout reaches the server: a client that
+// stops in its body is answered 408 and disconnected.
+func TestRun_readTimeout(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "pat-test", "-read-timeout", "300ms"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading URL: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	host := strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(line, "hubspot-fake listening on ")), "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /crm/v4/associations/contacts/companies/labels HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer pat-test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", host)
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(got), "HTTP/1.1 408 ") {
+		t.Errorf("stalled body: %v, answered %.100q; want a 408 and a close", err, got)
 	}
 	cancel()
 	if err := <-done; err != nil {
