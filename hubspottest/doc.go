@@ -102,6 +102,14 @@
 //     the tests hold them under 96 MiB);
 //   - a 400 lists at most 100 errors, the last saying how many more there
 //     were, and quotes at most 512 bytes of any one message;
+//   - the path and query string together are at most 4 KiB (MaxURIBytes;
+//     414 beyond), and the request log keeps paths and methods cut to
+//     bounded sizes;
+//   - a label, inverse label or internal name is at most 1 KiB
+//     (MaxLabelBytes; 400 beyond), and at most 20000 labels may be created
+//     through the API on one server (MaxCreatedLabels; 400 beyond, until
+//     one is deleted), so the state and the requests that scan it stay
+//     bounded; types added through Go do not count;
 //   - the bodies held at once, over all requests, are at most 32 MiB, or
 //     one body if WithMaxBodyBytes is larger (WithMaxBodyBytesInFlight;
 //     503 SERVICE_UNAVAILABLE with Retry-After: 1 beyond, which HubSpot

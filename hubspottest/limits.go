@@ -42,9 +42,18 @@ const (
 	DefaultMaxBodyBytesInFlight = 32 << 20
 	// MaxHeaderBytes is the largest request line plus headers Start reads.
 	MaxHeaderBytes = 64 << 10
-	// maxPathBytes is the longest request path served; longer paths are
-	// answered 414 before routing.
-	maxPathBytes = 2 << 10
+	// MaxURIBytes is the longest path plus query string served; a longer
+	// one is answered 414 before routing. This API's paths are under 200
+	// bytes and it takes no query parameters.
+	MaxURIBytes = 4 << 10
+	// MaxLabelBytes is the longest label, inverse label or internal name
+	// a label create or update accepts. HubSpot publishes no limit; real
+	// labels are a few words.
+	MaxLabelBytes = 1 << 10
+	// MaxCreatedLabels is how many labels (each with its inverse) may be
+	// created through the API beyond the seeded association types, so that
+	// the state, and the time of the requests that scan it, stay bounded.
+	MaxCreatedLabels = 20000
 	// maxErrorDetails is how many errors[] entries a 400 lists; the last
 	// one then says how many more there were.
 	maxErrorDetails = 100
@@ -337,13 +346,60 @@ func capDetails(details []hubspot.ErrorDetail) []hubspot.ErrorDetail {
 }
 
 // clip cuts s to maxMessageBytes, on a rune boundary, marking the cut.
-func clip(s string) string {
-	if len(s) <= maxMessageBytes {
+func clip(s string) string { return clipTo(s, maxMessageBytes) }
+
+// clipTo cuts s to n bytes, on a rune boundary, marking the cut.
+func clipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	i := maxMessageBytes
+	i := n
 	for i > 0 && !utf8.RuneStart(s[i]) {
 		i--
 	}
 	return s[:i] + fmt.Sprintf("... (%d bytes in all)", len(s))
+}
+
+// uriTooLong answers a request whose path and query exceed MaxURIBytes.
+func uriTooLong(r *http.Request, cid string) *response {
+	if len(r.URL.Path)+len(r.URL.RawQuery) <= MaxURIBytes {
+		return nil
+	}
+	return errorResponse(http.StatusRequestURITooLong, cid, hubspot.CategoryValidation,
+		fmt.Sprintf("URI too long: the path and query are %d bytes, at most %d are accepted.", len(r.URL.Path)+len(r.URL.RawQuery), MaxURIBytes))
+}
+
+// checkLabelWrite refuses a label create or update whose texts exceed
+// MaxLabelBytes, or a create once MaxCreatedLabels are held. Other
+// operations and bodies that do not decode pass (the operation answers
+// those).
+func (s *Server) checkLabelWrite(op Operation, body []byte, cid string) *response {
+	if op != OpCreateLabel && op != OpUpdateLabel {
+		return nil
+	}
+	var in struct {
+		Label        string `json:"label"`
+		InverseLabel string `json:"inverseLabel"`
+		Name         string `json:"name"`
+	}
+	if json.Unmarshal(body, &in) != nil {
+		return nil
+	}
+	for _, f := range []struct{ name, v string }{{"label", in.Label}, {"inverseLabel", in.InverseLabel}, {"name", in.Name}} {
+		if len(f.v) > MaxLabelBytes {
+			msg := fmt.Sprintf("%s is %d bytes; hubspottest accepts at most %d.", f.name, len(f.v), MaxLabelBytes)
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, msg,
+				hubspot.ErrorDetail{In: "body", Message: msg, Code: "INVALID_VALUE"})
+		}
+	}
+	if op == OpCreateLabel {
+		s.mu.Lock()
+		created := len(s.store.types) - s.seededTypes
+		s.mu.Unlock()
+		if created >= 2*MaxCreatedLabels {
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation,
+				fmt.Sprintf("hubspottest holds at most %d labels created through the API; delete some or start a new server.", MaxCreatedLabels))
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package hubspottest
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -137,5 +138,60 @@ func TestNew_limitOptions(t *testing.T) {
 	}
 	if s.cfg.maxInFlight != 64<<20+1 || s.cfg.timeouts.ReadHeader != time.Second || s.cfg.timeouts.Write != DefaultWriteTimeout {
 		t.Errorf("resolved limits = %d, %+v", s.cfg.maxInFlight, s.cfg.timeouts)
+	}
+}
+
+// TestServer_createdLabelsCap: once MaxCreatedLabels labels have been
+// created through the API, creating another is refused until one is
+// deleted; types added through Go do not count.
+func TestServer_createdLabelsCap(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, WithToken("pat-test"))
+	// Stand in for MaxCreatedLabels-1 labels created through the API (creating
+	// them one by one takes a while).
+	srv.mu.Lock()
+	for i := range 2 * (MaxCreatedLabels - 1) {
+		at := AssociationType{FromObjectType: "2-1", ToObjectType: "2-2", Category: CategoryUserDefined, TypeID: int32(100000 + i), Label: "L", Name: fmt.Sprint(i)}
+		srv.store.types[at.key()] = &at
+	}
+	srv.mu.Unlock()
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+"/crm/associations/2026-03"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer pat-test")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := do(http.MethodPost, "/contacts/companies/labels", `{"label":"Last","name":"last"}`)
+	if status != 200 {
+		t.Fatalf("label %d: %d %s", MaxCreatedLabels, status, body)
+	}
+	var created struct {
+		Results []struct {
+			TypeID int32 `json:"typeId"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); err != nil || len(created.Results) != 2 {
+		t.Fatalf("created: %v %s", err, body)
+	}
+	status, body = do(http.MethodPost, "/contacts/companies/labels", `{"label":"One more","name":"more"}`)
+	if status != 400 || !strings.Contains(body, fmt.Sprintf("at most %d labels created through the API", MaxCreatedLabels)) {
+		t.Fatalf("label %d: %d %s; want 400 naming the cap", MaxCreatedLabels+1, status, body)
+	}
+	// Go may still seed.
+	if _, err := srv.CreateLabel("contacts", "companies", "go", "L", ""); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := do(http.MethodDelete, fmt.Sprintf("/contacts/companies/labels/%d", created.Results[0].TypeID), ""); status != 204 {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	if status, body := do(http.MethodPost, "/contacts/companies/labels", `{"label":"One more","name":"more"}`); status != 200 {
+		t.Fatalf("after a delete: %d %s", status, body)
 	}
 }

@@ -44,6 +44,9 @@ type Server struct {
 
 	inFlight int
 	bodies   bodyBudget
+	// seededTypes counts the association types added through Go (options,
+	// AddAssociationType, CreateLabel), which MaxCreatedLabels leaves out.
+	seededTypes int
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -142,6 +145,7 @@ func New(opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("hubspottest: WithAssociationType: %w", err)
 		}
 	}
+	s.seededTypes = len(s.store.types)
 	for _, l := range cfg.limits {
 		if err := s.store.setLimit(l); err != nil {
 			return nil, fmt.Errorf("hubspottest: WithLimit: %w", err)
@@ -304,7 +308,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	cid := newUUID()
-	rec := RequestRecord{Time: s.cfg.now(), Method: r.Method, Path: r.URL.Path, CorrelationID: cid}
+	rec := RequestRecord{Time: s.cfg.now(), Method: clip(r.Method), Path: clipTo(r.URL.Path, MaxURIBytes), CorrelationID: cid}
 	resp, act := s.handle(w, r, cid, &rec)
 	resp.header.Set("X-HubSpot-Correlation-Id", cid)
 	rec.Status = resp.status
@@ -315,7 +319,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// reset) sees it in Stats and Requests.
 	s.record(rec)
 	if s.cfg.logf != nil {
-		s.cfg.logf("hubspottest: %s %s -> %d op=%s fault=%s correlationId=%s", r.Method, r.URL.Path, rec.Status, rec.Operation, rec.Fault, cid)
+		s.cfg.logf("hubspottest: %s %s -> %d op=%s fault=%s correlationId=%s", rec.Method, clip(rec.Path), rec.Status, rec.Operation, rec.Fault, cid)
 	}
 	switch act {
 	case actReset:
@@ -387,15 +391,18 @@ func (s *Server) truncate(w http.ResponseWriter, resp *response) {
 // handle runs the request through routing, auth, rate limiting, faults,
 // validation and the operation.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, cid string, rec *RequestRecord) (*response, action) {
+	if resp := uriTooLong(r, cid); resp != nil {
+		return resp, actWrite
+	}
 	reqPath, ok := strings.CutPrefix(r.URL.Path, s.cfg.basePath)
 	if !ok || (reqPath != "" && reqPath[0] != '/') {
 		return errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
-			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+			fmt.Sprintf("No route found for %s %s", rec.Method, r.URL.Path)), actWrite
 	}
 	specPath, ok := s.spec.rewritePath(reqPath)
 	if !ok {
 		return errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
-			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+			fmt.Sprintf("No route found for %s %s", rec.Method, r.URL.Path)), actWrite
 	}
 	vr := r.Clone(r.Context())
 	vr.URL.Path, vr.URL.RawPath = specPath, ""
@@ -403,10 +410,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, cid string, rec 
 	route, params, err := s.spec.router.FindRoute(vr)
 	if err != nil {
 		resp := errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
-			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path))
+			fmt.Sprintf("No route found for %s %s", rec.Method, r.URL.Path))
 		if allow := s.allowedMethods(vr); len(allow) > 0 {
 			resp = errorResponse(http.StatusMethodNotAllowed, cid, hubspot.CategoryObjectNotFound,
-				fmt.Sprintf("No route found for %s %s: method not allowed", r.Method, r.URL.Path))
+				fmt.Sprintf("No route found for %s %s: method not allowed", rec.Method, r.URL.Path))
 			resp.header.Set("Allow", strings.Join(allow, ", "))
 		}
 		return resp, actWrite
@@ -553,6 +560,9 @@ func (s *Server) handleLimited(w http.ResponseWriter, r *http.Request, cid strin
 	if so.op == "" {
 		return errorResponse(http.StatusNotImplemented, cid, hubspot.CategoryInternal,
 			fmt.Sprintf("Operation %s is not implemented by hubspottest", so.operationID))
+	}
+	if resp := s.checkLabelWrite(so.op, body, cid); resp != nil {
+		return resp
 	}
 	return s.apply(so, specPath, body, cid)
 }
