@@ -113,7 +113,10 @@
 //   - the bodies held at once, over all requests, are at most 32 MiB, or
 //     one body if WithMaxBodyBytes is larger (WithMaxBodyBytesInFlight;
 //     503 SERVICE_UNAVAILABLE with Retry-After: 1 beyond, which HubSpot
-//     clients retry).
+//     clients retry);
+//   - at most twice GOMAXPROCS (at least 4) requests are validated and
+//     applied at once, since decoding a body for validation takes many
+//     times its size; the others wait, holding only their body.
 //
 // A started server (Start, NewServer, the hubspot-fake command) also bounds
 // connections:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -403,3 +404,21 @@ func (s *Server) checkLabelWrite(op Operation, body []byte, cid string) *respons
 	}
 	return nil
 }
+
+// maxConcurrentWork is how many requests are validated and applied at once:
+// twice the CPUs Go uses, at least 4.
+func maxConcurrentWork() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// acquireWork waits for a turn to validate and apply a request; it answers
+// 503 when the client or the server goes away first.
+func (s *Server) acquireWork(r *http.Request, cid string) *response {
+	select {
+	case s.work <- struct{}{}:
+		return nil
+	case <-r.Context().Done():
+	case <-s.done:
+	}
+	return errorResponse(http.StatusServiceUnavailable, cid, "SERVICE_UNAVAILABLE", "Service Unavailable: the request ended while it waited; please try again later.")
+}
+
+func (s *Server) releaseWork() { <-s.work }

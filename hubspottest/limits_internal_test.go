@@ -195,3 +195,53 @@ func TestServer_createdLabelsCap(t *testing.T) {
 		t.Fatalf("after a delete: %d %s", status, body)
 	}
 }
+
+// TestServer_workSlots: with every validation slot taken, a request waits
+// for one instead of decoding its body alongside the others, and is served
+// once a slot frees.
+func TestServer_workSlots(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, WithToken("pat-test"))
+	for range cap(srv.work) {
+		srv.work <- struct{}{}
+	}
+	answered := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/crm/associations/2026-03/contacts/companies/labels", strings.NewReader(`{"label":"L","name":"l"}`))
+		req.Header.Set("Authorization", "Bearer pat-test")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		srv.mu.Lock()
+		in := srv.inFlight
+		srv.mu.Unlock()
+		if in == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached the server")
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case status := <-answered:
+		t.Fatalf("answered %d while every slot was taken", status)
+	default:
+	}
+	if got, _ := srv.AssociationTypes("contacts", "companies"); len(got) != 2 {
+		t.Fatalf("the label was created while every slot was taken: %v", got)
+	}
+	for range cap(srv.work) {
+		<-srv.work
+	}
+	if status := <-answered; status != http.StatusOK {
+		t.Fatalf("status %d once slots freed, want 200", status)
+	}
+}

@@ -44,6 +44,7 @@ type Server struct {
 
 	inFlight int
 	bodies   bodyBudget
+	work     chan struct{}
 	// seededTypes counts the association types added through Go (options,
 	// AddAssociationType, CreateLabel), which MaxCreatedLabels leaves out.
 	seededTypes int
@@ -127,6 +128,7 @@ func New(opts ...Option) (*Server, error) {
 		stats:   newStats(),
 	}
 	s.bodies.max = cfg.maxInFlight
+	s.work = make(chan struct{}, maxConcurrentWork())
 	for _, t := range cfg.tokens {
 		s.tokens = append(s.tokens, []byte(t))
 	}
@@ -533,6 +535,13 @@ func (s *Server) handleLimited(w http.ResponseWriter, r *http.Request, cid strin
 			}
 		}
 	}
+
+	// Validation decodes the body into far more memory than its size: it
+	// runs for a few requests at a time (they would share the CPUs anyway).
+	if busy := s.acquireWork(r, cid); busy != nil {
+		return busy
+	}
+	defer s.releaseWork()
 
 	// Validation against the document.
 	vr := r.Clone(r.Context())
