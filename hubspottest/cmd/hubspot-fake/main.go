@@ -78,15 +78,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		hubspottest.WithMaxBatchInputs(*maxBatch),
 		hubspottest.WithMaxConnections(*maxConns),
 	}
-	for _, f := range []struct {
-		name string
-		d    time.Duration
-	}{{"read-timeout", *readTimeout}, {"write-timeout", *writeTimeout}, {"idle-timeout", *idleTimeout}} {
-		if f.d <= 0 {
-			return fmt.Errorf("-%s must be positive, got %v", f.name, f.d)
+	// Only the timeouts given are passed on, so that an unset one keeps the
+	// default derived from the others (a -read-timeout above 60s raises
+	// the write timeout with it).
+	var timeouts hubspottest.Timeouts
+	var badTimeout error
+	fs.Visit(func(f *flag.Flag) {
+		var d *time.Duration
+		switch f.Name {
+		case "read-timeout":
+			d, timeouts.Read = readTimeout, *readTimeout
+		case "write-timeout":
+			d, timeouts.Write = writeTimeout, *writeTimeout
+		case "idle-timeout":
+			d, timeouts.Idle = idleTimeout, *idleTimeout
+		default:
+			return
 		}
+		if *d <= 0 && badTimeout == nil {
+			badTimeout = fmt.Errorf("-%s must be positive, got %v", f.Name, *d)
+		}
+	})
+	if badTimeout != nil {
+		return badTimeout
 	}
-	opts = append(opts, hubspottest.WithTimeouts(hubspottest.Timeouts{Read: *readTimeout, Write: *writeTimeout, Idle: *idleTimeout}))
+	opts = append(opts, hubspottest.WithTimeouts(timeouts))
 	for _, t := range tokens {
 		opts = append(opts, hubspottest.WithToken(t))
 	}

@@ -63,6 +63,7 @@ func TestRun_badFlags(t *testing.T) {
 		{"-read-timeout", "0s"},
 		{"-idle-timeout", "-1s"},
 		{"-read-timeout", "2m", "-write-timeout", "1m"},
+		{"-write-timeout", "1s"},
 		{"-seed-limits", "100001"},
 		{"extra"},
 		{"-nope"},
@@ -123,7 +124,7 @@ func TestRun_readTimeout(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "pat-test", "-read-timeout", "300ms"}, pw, io.Discard)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "pat-test", "-read-timeout", "300ms", "-idle-timeout", "5s"}, pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -146,5 +147,15 @@ func TestRun_readTimeout(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRun_longReadTimeout: a -read-timeout above the default write timeout
+// raises the write timeout with it instead of being refused.
+func TestRun_longReadTimeout(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := run(ctx, []string{"-addr", "127.0.0.1:0", "-read-timeout", "2m"}, io.Discard, io.Discard); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }
