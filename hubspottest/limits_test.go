@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -374,5 +375,76 @@ func TestServer_inputSizes(t *testing.T) {
 		if len(rec.Path) > hubspottest.MaxURIBytes+64 || len(rec.Method) > 1024 {
 			t.Errorf("request log holds a %d-byte path and a %d-byte method", len(rec.Path), len(rec.Method))
 		}
+	}
+}
+
+// TestServer_Start_idleTimeout: a kept-alive connection that sends no
+// further request is closed once the idle timeout passes.
+func TestServer_Start_idleTimeout(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, hubspottest.WithTimeouts(hubspottest.Timeouts{Idle: 300 * time.Millisecond}))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s/contacts/companies/labels HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", base, host, testToken)
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("status %d, close %v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
+	}
+	if n, err := br.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("idle connection: read %d bytes, %v; want it closed by the server", n, err)
+	}
+}
+
+// TestServer_Start_writeTimeout: a client that never reads a large answer
+// does not hold its connection past the write timeout.
+func TestServer_Start_writeTimeout(t *testing.T) {
+	t.Parallel()
+	const limits = 100_000 // about 12 MB of answer, more than the socket buffers hold
+	const writeTimeout = time.Second
+	opts := []hubspottest.Option{hubspottest.WithTimeouts(hubspottest.Timeouts{Read: 300 * time.Millisecond, Write: writeTimeout})}
+	for i := 1; i <= limits; i++ {
+		opts = append(opts, hubspottest.WithAssociationType(hubspottest.AssociationType{
+			FromObjectType: "2-1", ToObjectType: "2-2", Category: hubspottest.CategoryUserDefined, TypeID: int32(i), Label: "a label of some length",
+		}), hubspottest.WithLimit(hubspottest.Limit{FromObjectType: "2-1", ToObjectType: "2-2", Category: hubspottest.CategoryUserDefined, TypeID: int32(i), MaxToObjectIDs: 1}))
+	}
+	srv := newTestServer(t, opts...)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET %s/definitions/configurations/all HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", base, host, testToken)
+	// Read nothing until the write deadline (set before the answer was
+	// recorded) has passed, then all there is.
+	for deadline := time.Now().Add(20 * time.Second); srv.Stats().ByStatus[200] == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server never answered")
+		}
+	}
+	time.Sleep(writeTimeout)
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Logf("cut before the headers were out: %v", err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the connection was neither answered nor closed: %v", err)
+		}
+		return
+	}
+	got, err := io.Copy(io.Discard, resp.Body)
+	if errors.Is(err, os.ErrDeadlineExceeded) || got >= resp.ContentLength {
+		t.Errorf("read %d of %d bytes, %v; want the connection cut by the write timeout", got, resp.ContentLength, err)
 	}
 }
