@@ -112,8 +112,8 @@
 //     bounded; types added through Go do not count;
 //   - the bodies held at once, over all requests, are at most 32 MiB, or
 //     one body if WithMaxBodyBytes is larger (WithMaxBodyBytesInFlight;
-//     503 SERVICE_UNAVAILABLE with Retry-After: 1 beyond, which HubSpot
-//     clients retry);
+//     503 SERVICE_UNAVAILABLE with Retry-After: 1 beyond, which package
+//     hubspot's client retries);
 //   - at most twice GOMAXPROCS (at least 4) requests are validated and
 //     applied at once, since decoding a body for validation takes many
 //     times its size; the others wait, holding only their body.
@@ -130,7 +130,6 @@
 //     request; an injected latency fault renews the read and write
 //     timeouts once it has elapsed, so a fault may outlast them;
 //   - at most 512 connections at once (WithMaxConnections); further ones
-//     wait in the listen queue until one closes, so a client that opens
-//     many connections and stalls them delays others by at most the read
-//     timeout.
+//     wait in the listen queue until one closes, and a stalled connection
+//     holds its slot for at most the read timeout.
 package hubspottest
