@@ -35,8 +35,11 @@ const (
 	// common clients (Go's is 90 s), so that they close first.
 	DefaultIdleTimeout = 120 * time.Second
 	// DefaultMaxConnections is how many connections Start serves at once;
-	// further ones wait to be accepted.
-	DefaultMaxConnections = 512
+	// further ones wait to be accepted. A connection stalled in its
+	// headers or body costs the server about 33 KiB until the read timeout
+	// closes it, so 4096 of them hold about 130 MiB, and a few thousand
+	// stalled clients still leave room for the normal ones.
+	DefaultMaxConnections = 4096
 	// DefaultMaxBodyBytesInFlight is how many bytes of request bodies the
 	// server holds at once, over all requests; a body that would exceed it
 	// is answered 503 with Retry-After.

@@ -7,7 +7,7 @@
 // It prints "hubspot-fake listening on <URL>" on standard output once it
 // serves. It bounds what clients may cost it as package hubspottest
 // describes under "Limits": request bodies of 1 MiB, 64 KiB of headers,
-// 32 MiB of bodies held at once, 512 connections at once (-max-conns) and
+// 32 MiB of bodies held at once, 4096 connections at once (-max-conns) and
 // read, write and idle timeouts of 30 s, 60 s and 120 s (-read-timeout,
 // -write-timeout, -idle-timeout).
 package main
