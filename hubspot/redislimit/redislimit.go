@@ -35,8 +35,11 @@
 // key names each life of the window; a process that finds it gone puts its
 // own sends of the last two windows back at their times, the first one also
 // placeholders for the other processes' sends that HubSpot counted in its
-// last answer (each send another process puts back replaces one), and a
-// single probe goes until its answer's -Remaining has corrected the log.
+// last answer (each send another process puts back replaces one); after a
+// grace of 50 ms for the others to do the same, a single probe goes until
+// its answer's -Remaining has corrected the log. A process that falls back
+// to its in-process window starts it from HubSpot's count in its last
+// answer, not from an empty window.
 //
 // Keys are named after the SHA-256 of the token (never the token), under a
 // prefix (default "hubspot-ratelimit"), and expire: the log and the queue
@@ -163,6 +166,7 @@ type Store struct {
 	// interval before lastAt (µs, Redis's clock).
 	lastUsed     int
 	lastAt       int64
+	lastLocal    time.Time // when that answer came, in the limiter's clock
 	lastInterval time.Duration
 	fallback     *hubspot.MemoryStore
 	downTill     time.Time     // use the fallback until then
@@ -256,7 +260,7 @@ const (
 // ARGV = max, interval (µs), window (µs), member, ttl (ms), longest hold
 // (µs), this store's id, staleness of a waiting process (µs), longest
 // interval (µs), largest max, the epoch the store knows (0: none), a new
-// epoch, the epoch's ttl (ms), the rebuild's ttl (ms). Returns {1, now, 0,
+// epoch, the epoch's ttl (ms), the rebuild's ttl (ms), its grace (µs). Returns {1, now, 0,
 // repaired, max, interval, learned, epoch} when a send was recorded at now
 // (µs), {0, wait (µs), daily, repaired, max, interval, learned, epoch}, or
 // {2, 0, 0, repaired, max, interval, learned, epoch} when the store knew
@@ -266,8 +270,9 @@ const (
 //
 // The epoch names one life of the window in Redis. When it is missing
 // while a store knew one, the window was lost: a new epoch starts with a
-// rebuild (KEYS[7], for the rebuild's ttl): one send, the probe, may go
-// (if the log, as put back so far, has room) and every other waits until
+// rebuild (KEYS[7], for the rebuild's ttl): after a grace in which the
+// processes put their sends back, one send, the probe, may go (if the log
+// has room) and every other waits until
 // the probe's answer has corrected the log from HubSpot's -Remaining (which
 // counts every process's sends), so that the fleet neither bursts into a
 // window HubSpot still counts nor waits a whole window to be safe.
@@ -294,7 +299,7 @@ if ep == nil or ep < 1 or ep ~= math.floor(ep) then
   ep = tonumber(ARGV[12])
   redis.call('SET', KEYS[6], string.format('%.0f', ep), 'PX', ARGV[13])
   if known > 0 then
-    redis.call('SET', KEYS[7], '-', 'PX', ARGV[14])
+    redis.call('SET', KEYS[7], '-' .. string.format('%.0f', now), 'PX', ARGV[14])
   end
 else
   redis.call('PEXPIRE', KEYS[6], ARGV[13])
@@ -337,12 +342,22 @@ if redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. string.format('%.0f', now + 10
 end
 local from = '(' .. string.format('%.0f', now - window)
 local n = redis.call('ZCOUNT', KEYS[1], from, '+inf')
--- A rebuild: the probe has gone; wait for its answer (ask again soon).
+-- A rebuild: first a grace for the other processes to put their sends
+-- back, then one probe; while it is out, wait for its answer (ask again
+-- soon).
 local rb = redis.call('GET', KEYS[7])
-if rb and rb ~= '-' and rb ~= '+' then
-  local left = redis.call('PTTL', KEYS[7]) * 1000
-  if left < 1 then left = 1 end
-  return {0, math.min(left, 20000), 0, repaired, max, interval, learned, ep}
+if rb then
+  local state = string.sub(rb, 1, 1)
+  if state == '-' or state == '+' then
+    local left = (tonumber(string.sub(rb, 2)) or 0) + tonumber(ARGV[15]) - now
+    if left > 0 then
+      return {0, math.floor(left), 0, repaired, max, interval, learned, ep}
+    end
+  else
+    local left = redis.call('PTTL', KEYS[7]) * 1000
+    if left < 1 then left = 1 end
+    return {0, math.min(left, 20000), 0, repaired, max, interval, learned, ep}
+  end
 end
 -- The queue of waiting processes, without those that stopped asking.
 local staleBefore = '(' .. string.format('%.0f', now - tonumber(ARGV[8]))
@@ -407,12 +422,13 @@ if recent > 0 then
     end
   end
 end
-if redis.call('GET', KEYS[2]) == '-' then
+local rb = redis.call('GET', KEYS[2])
+if rb and string.sub(rb, 1, 1) == '-' then
   local at = string.format('%.0f', math.min(tonumber(ARGV[3]), now))
   for i = 1, tonumber(ARGV[2]) do
     redis.call('ZADD', KEYS[1], 'NX', at, 'ph:' .. i)
   end
-  redis.call('SET', KEYS[2], '+', 'KEEPTTL')
+  redis.call('SET', KEYS[2], '+' .. string.sub(rb, 2), 'KEEPTTL')
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return {added, repaired}
@@ -548,7 +564,7 @@ func (s *Store) reserve(ctx context.Context, member string, shape hubspot.Shape)
 	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey},
 		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), member, ttl(shape.Window()),
 		maxHold.Microseconds(), s.id, queueStale.Microseconds(), hubspot.MaxRateLimitInterval.Microseconds(), hubspot.MaxRateLimitMax,
-		known, fresh, shapeTTL.Milliseconds(), rebuildTTL.Milliseconds())
+		known, fresh, shapeTTL.Milliseconds(), rebuildTTL.Milliseconds(), rebuildGrace.Microseconds())
 	if err == nil && (len(v) != 8 || v[0] < 0 || v[0] > 2 || v[7] < 1) {
 		err = fmt.Errorf("unexpected reply %v", v)
 	}
@@ -558,6 +574,10 @@ func (s *Store) reserve(ctx context.Context, member string, shape hubspot.Shape)
 // rebuildTTL bounds a rebuild: how long the fleet waits for the probe's
 // answer before going on without it.
 const rebuildTTL = 2 * time.Second
+
+// rebuildGrace is how long a rebuild lets the processes put their sends
+// back before its probe may go: every process asking Redis meanwhile does.
+const rebuildGrace = 50 * time.Millisecond
 
 // remember notes one of this store's sends in Redis, and forgets those
 // older than two windows; s.mu is held.
@@ -676,7 +696,7 @@ func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservatio
 		s.mine[r.ID] = max(t, arrived)
 	}
 	if arrived >= s.lastAt {
-		s.lastUsed, s.lastAt, s.lastInterval = used, arrived, interval
+		s.lastUsed, s.lastAt, s.lastLocal, s.lastInterval = used, arrived, now, interval
 	}
 	s.mu.Unlock()
 	return nil
@@ -793,7 +813,13 @@ func (s *Store) failed(ctx context.Context, now time.Time, err error) error {
 	if t := now.Add(FallbackRetry); t.After(s.downTill) {
 		s.downTill = t
 	}
+	used, at, interval := s.lastUsed, s.lastLocal, s.lastInterval
 	s.mu.Unlock()
+	if first && used > 0 && now.Sub(at) < interval {
+		// The fallback starts from HubSpot's count in the last answer (all
+		// placed at that answer, to be safe), not from an empty window.
+		s.fallback.Correct(ctx, now, hubspot.Reservation{At: at}, 0, used, interval)
+	}
 	if first && s.logger != nil {
 		msg := "redislimit: Redis unreachable; pacing this process alone until it is back"
 		var rerr redis.Error
