@@ -51,8 +51,9 @@ func TestNewLimiter_shapeSharedThroughRedis(t *testing.T) {
 	}
 }
 
-// TestNewLimiter_joinerGetsSlotsWithinAWindow: four processes keep a
-// window of 20 per 1 s full; a fifth joins with the default limit and
+// TestNewLimiter_joinerGetsSlotsWithinAWindow: four processes, told the
+// limit, keep a window of 20 per 1 s full; a fifth joins with the default
+// limit and
 // sends 6 requests one after the other. Queued by ticket, it waits about
 // one window at most for each (bounded at 1.5 windows: the fleet's sends
 // come in bursts of a window's worth, so a joiner may land just after one).
@@ -65,7 +66,8 @@ func TestNewLimiter_joinerGetsSlotsWithinAWindow(t *testing.T) {
 	var wg sync.WaitGroup
 	var fleetSent atomic.Int64
 	for range procs {
-		c, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
+		c, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token),
+			hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, redislimit.WithLimit(20, time.Second))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,6 +95,7 @@ func TestNewLimiter_joinerGetsSlotsWithinAWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	bound := 1500 * time.Millisecond
+	before := srv.Stats().RateLimited
 	var worst time.Duration
 	for i := range 6 {
 		start := time.Now()
@@ -102,6 +105,12 @@ func TestNewLimiter_joinerGetsSlotsWithinAWindow(t *testing.T) {
 			t.Fatalf("joiner's request %d: %v %v", i, err, resp)
 		}
 		worst = max(worst, took)
+	}
+	if srv.Stats().RateLimited > before {
+		// A late 429 to the fleet (send placement on a loaded machine)
+		// holds every process, the joiner too, for its Retry-After: at most
+		// one more window.
+		bound += time.Second
 	}
 	if worst > bound {
 		t.Errorf("the joiner waited up to %s for a request, want at most about one window (%s)", worst, bound)
