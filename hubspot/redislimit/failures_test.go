@@ -101,6 +101,7 @@ func TestStore_frozenRedis_pacesInProcessWithinCallTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := send(12)
+	t.Logf("12 requests with Redis frozen: %s (call timeout %s)", took, callTimeout)
 	// The promise is one call timeout before the fallback; allow a second
 	// of scheduling on a busy machine (go-redis alone would take 3 s and
 	// more per call).
@@ -156,6 +157,7 @@ func TestStore_slowRedis_honoursDeadline(t *testing.T) {
 		cancel()
 		rs.Thaw()
 		rdb.Close()
+		t.Logf("%s: Wait returned after %s (deadline %s)", tc.name, took, deadline)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: Wait = %v, want the caller's deadline", tc.name, err)
 		}
@@ -250,7 +252,9 @@ func TestStore_absurdValues_rangeChecked(t *testing.T) {
 		// One reservation is one script (EVALSHA, maybe EVAL after
 		// NOSCRIPT) of about 20 commands, plus those counted here; the busy
 		// loop this guards against ran tens of thousands.
-		if n := commands(t, rdb) - before; n > 60 {
+		n := commands(t, rdb) - before
+		t.Logf("%s: one send in %d Redis commands", tc.name, n)
+		if n > 60 {
 			t.Errorf("%s: %d Redis commands for one send", tc.name, n)
 		}
 		if !strings.Contains(logs.String(), tc.warn) {
