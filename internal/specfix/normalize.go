@@ -108,6 +108,7 @@ func Normalize(name string, raw []byte, rules *Rules, opts Options) (*Result, er
 		n.enums,
 		n.typeNames,
 		n.edits,
+		n.recursiveSchemas,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -685,7 +686,7 @@ func (n *normalizer) batchResponses() error {
 		}
 		if results := n.ruledResults(op); results != "" {
 			var err error
-			if success, err = n.ruledBatchResponse(results, pointer("paths", p, m)); err != nil {
+			if success, err = n.ruledBatchResponse(results, success, pointer("paths", p, m)); err != nil {
 				return err
 			}
 		}
@@ -699,7 +700,7 @@ func (n *normalizer) batchResponses() error {
 			}
 		}
 		withErrors := n.schemaNamed(n.hubSpotName(success) + "WithErrors")
-		inputError := n.schemaNamed("StandardError")
+		inputError := n.inputErrorSchema()
 		if !typed {
 			success = n.schemaNamed(batchVoid)
 			withErrors = success
@@ -785,14 +786,16 @@ func (n *normalizer) ruledResults(op map[string]any) string {
 	return ""
 }
 
-// ruledBatchResponse makes sure the batch response of results exists,
-// declaring results from the rules' schemas when the document lacks it,
-// and returns the response's name.
-func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
-	name := n.schemaNamed("BatchResponse" + results)
-	if cur := n.schemaNamed(results); obj(n.schemas(), cur) != nil {
-		results = cur // HubSpot's name, or the curated one of a normalized document
-	} else {
+// ruledBatchResponse returns the batch response whose results are the
+// rules' results type (curated: a type rule's name), current being the
+// response the operation declares. The results schema is the one the type
+// rule finds in the document (whatever HubSpot calls it), else the rules'
+// schema of that name, declared; the batch response is current when its
+// results are that schema, else the one the document defines for it,
+// else declared.
+func (n *normalizer) ruledBatchResponse(results, current, ptr string) (string, error) {
+	hub := n.typeRuleSchema(results)
+	if hub == "" {
 		var def json.RawMessage
 		for _, sr := range n.rules.Schemas {
 			if sr.Name == results {
@@ -800,7 +803,7 @@ func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
 			}
 		}
 		if def == nil {
-			return "", n.errorf(ptr, "operation rule results %s: the document does not define it and the rules do not either", results)
+			return "", n.errorf(ptr, "operation rule results %s: no place of type rule %s holds a schema with properties, and the rules define no schema %s", results, results, results)
 		}
 		dec := json.NewDecoder(bytes.NewReader(def))
 		dec.UseNumber()
@@ -810,14 +813,40 @@ func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
 		}
 		n.schemas()[results] = v
 		n.changed("schema "+results, pointer("components", "schemas", results), "declared from the rules (the document lacks it)")
+		hub = results
 	}
+	if current != "" && refName(obj(obj(obj(n.schemas(), current), "properties"), "results")["items"]) == hub {
+		return current, nil
+	}
+	name := n.schemaNamed("BatchResponse" + n.hubSpotName(hub))
 	if obj(n.schemas(), name) == nil {
 		s := batchResponseSchema()
-		obj(s, "properties")["results"] = map[string]any{"type": "array", "items": schemaRef(results)}
+		obj(s, "properties")["results"] = map[string]any{"type": "array", "items": schemaRef(hub)}
 		n.schemas()[name] = s
-		n.changed("schema "+results, pointer("components", "schemas", name), "declared: the batch answers %s results", results)
+		n.changed("schema "+results, pointer("components", "schemas", name), "declared: the batch answers %s results", hub)
 	}
 	return name, nil
+}
+
+// typeRuleSchema is the schema the type rule name finds at the first of
+// its places that holds a referenced schema with properties; "" when none
+// does (a revision whose batch declares no results).
+func (n *normalizer) typeRuleSchema(name string) string {
+	for _, tr := range n.rules.Types {
+		if tr.Name != name {
+			continue
+		}
+		for _, place := range tr.From {
+			holder, key, err := n.findPlace(place)
+			if err != nil {
+				continue
+			}
+			if s := refName(obj(holder, key)); s != "" && obj(obj(n.schemas(), s), "properties") != nil {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func describeResp(r map[string]any) string {
@@ -830,7 +859,7 @@ func describeResp(r map[string]any) string {
 // ensureVoid makes sure BatchResponseVoid exists, deriving it from the
 // untyped batch response from when the document has none.
 func (n *normalizer) ensureVoid(from, ptr string) error {
-	voidName, inputError := n.schemaNamed(batchVoid), n.schemaNamed("StandardError")
+	voidName, inputError := n.schemaNamed(batchVoid), n.inputErrorSchema()
 	if v := obj(n.schemas(), voidName); v != nil {
 		// Results of an undefined or empty "Void" are results of nothing.
 		results := obj(obj(v, "properties"), "results")
@@ -1073,8 +1102,80 @@ const (
 	ErrorContextGoType = "hubspot.ErrorContext"
 )
 
-// errorSchemas are HubSpot's error shapes, shared by all its documents.
+// errorSchemas are the names HubSpot has given its error shapes so far;
+// errorShapes finds them by their role first (errorRoleSchemas), and by
+// these names only in documents that declare them without using them.
 var errorSchemas = []string{"Error", "ErrorDetail", "StandardError"}
+
+// errorRoleSchemas names the schemas that describe errors by their role,
+// whatever HubSpot calls them: the bodies of the default, 4xx and 5xx
+// responses of every operation (and of components.responses), the items
+// of the "errors" of 207 Multi-Status bodies, and the schemas those refer
+// to; then the errorSchemas the document has. Sorted.
+func (n *normalizer) errorRoleSchemas() []string {
+	found := map[string]bool{}
+	var queue []string
+	add := func(name string) {
+		if name != "" && !found[name] && obj(n.schemas(), name) != nil {
+			found[name] = true
+			queue = append(queue, name)
+		}
+	}
+	isError := func(code string) bool { return code == "default" || code[0] == '4' || code[0] == '5' }
+	visit := func(resps map[string]any) {
+		for _, code := range slices.Sorted(maps.Keys(resps)) {
+			body := n.resolve(jsonSchema(n.resolveComponent(obj(resps, code), "responses")))
+			switch {
+			case code == "":
+			case isError(code):
+				add(refName(jsonSchema(n.resolveComponent(obj(resps, code), "responses"))))
+			case code == "207":
+				add(refName(obj(obj(obj(body, "properties"), "errors"), "items")))
+			}
+		}
+	}
+	n.eachOperation(func(_, _ string, op map[string]any) error {
+		visit(obj(op, "responses"))
+		return nil
+	})
+	for _, name := range slices.Sorted(maps.Keys(obj(obj(n.doc, "components"), "responses"))) {
+		add(refName(jsonSchema(obj(obj(obj(n.doc, "components"), "responses"), name))))
+	}
+	for _, name := range errorSchemas {
+		add(name)
+	}
+	for len(queue) > 0 {
+		s := obj(n.schemas(), queue[0])
+		queue = queue[1:]
+		props := obj(s, "properties")
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			p := obj(props, k)
+			add(refName(p))
+			add(refName(obj(p, "items")))
+		}
+	}
+	return slices.Sorted(maps.Keys(found))
+}
+
+// inputErrorSchema is the schema of one input's error in a batch answer:
+// the items of "errors" in a 207 body the document declares, else the
+// schema HubSpot has so far called StandardError.
+func (n *normalizer) inputErrorSchema() string {
+	name := ""
+	n.eachOperation(func(_, _ string, op map[string]any) error {
+		if name == "" {
+			body := n.resolve(jsonSchema(n.resolveComponent(obj(obj(op, "responses"), "207"), "responses")))
+			if item := refName(obj(obj(obj(body, "properties"), "errors"), "items")); obj(n.schemas(), item) != nil {
+				name = item
+			}
+		}
+		return nil
+	})
+	if name == "" {
+		name = n.schemaNamed("StandardError")
+	}
+	return name
+}
 
 // errorShapes makes error bodies decode whatever form HubSpot sends:
 // "context" is an object of string arrays or, as HubSpot documents it, a
@@ -1083,8 +1184,7 @@ var errorSchemas = []string{"Error", "ErrorDetail", "StandardError"}
 // string, so it accepts any value; and correlationId is a plain string, so
 // an id that is not a UUID never makes the error body undecodable.
 func (n *normalizer) errorShapes() error {
-	for _, hub := range errorSchemas {
-		name := n.schemaNamed(hub)
+	for _, name := range n.errorRoleSchemas() {
 		props := obj(obj(n.schemas(), name), "properties")
 		if c := obj(props, "context"); c != nil && c["x-go-type"] != ErrorContextGoType {
 			c["x-go-type"] = ErrorContextGoType
@@ -1101,6 +1201,88 @@ func (n *normalizer) errorShapes() error {
 			delete(sc, "type")
 			delete(sc, "properties")
 			n.changed("error-shapes", pointer("components", "schemas", name, "properties", "subCategory"), "accepts any value (HubSpot sends strings too)")
+		}
+	}
+	return nil
+}
+
+// recursiveSchemas makes optional every required property that holds, by
+// a plain reference, a schema containing the property's own schema again
+// through required references (a schema that contains itself, directly or
+// through others): oapi-codegen writes required properties as values, and
+// a Go struct cannot contain itself. Optional, the field is a pointer.
+// Edges are examined in sorted order and one is dropped per cycle, so the
+// result does not depend on the document's key order.
+func (n *normalizer) recursiveSchemas() error {
+	schemas := n.schemas()
+	// requiredRefs[x] are the schemas x holds by value: required
+	// properties that are a $ref to a schema.
+	requiredRefs := func(x string) []string {
+		s := obj(schemas, x)
+		props := obj(s, "properties")
+		req, _ := s["required"].([]any)
+		var out []string
+		for _, r := range req {
+			if name, ok := r.(string); ok {
+				if to := refName(obj(props, name)); to != "" && obj(schemas, to) != nil {
+					out = append(out, to)
+				}
+			}
+		}
+		return out
+	}
+	reaches := func(from, to string) bool {
+		seen := map[string]bool{}
+		stack := []string{from}
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if x == to {
+				return true
+			}
+			if seen[x] {
+				continue
+			}
+			seen[x] = true
+			stack = append(stack, requiredRefs(x)...)
+		}
+		return false
+	}
+	for _, name := range slices.Sorted(maps.Keys(schemas)) {
+		s := obj(schemas, name)
+		props := obj(s, "properties")
+		req, _ := s["required"].([]any)
+		if len(req) == 0 || props == nil {
+			continue
+		}
+		names := make([]string, 0, len(req))
+		for _, r := range req {
+			if p, ok := r.(string); ok {
+				names = append(names, p)
+			}
+		}
+		slices.Sort(names)
+		for _, p := range slices.Compact(names) {
+			to := refName(obj(props, p))
+			if to == "" || obj(schemas, to) == nil || !reaches(to, name) {
+				continue
+			}
+			kept := s["required"].([]any)[:0:0]
+			for _, r := range s["required"].([]any) {
+				if r != p {
+					kept = append(kept, r)
+				}
+			}
+			if len(kept) == 0 {
+				delete(s, "required")
+			} else {
+				s["required"] = kept
+			}
+			via := "itself"
+			if to != name {
+				via = "itself through " + to
+			}
+			n.changed("recursive-schemas", pointer("components", "schemas", name, "properties", p), "no longer required: %s contains %s, which a Go struct cannot (a pointer in Go)", name, via)
 		}
 	}
 	return nil

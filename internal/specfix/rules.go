@@ -44,8 +44,8 @@ type TypeRule struct {
 	From []string `json:"from"`
 }
 
-// SchemaRule defines a schema the API uses, declared when a revision's
-// document lacks it (an operation rule's Results may name it). A schema
+// SchemaRule defines a curated type (Name is a type rule's) for revisions
+// whose document lacks it: an operation rule's Results names it. A schema
 // the document defines is left as published.
 type SchemaRule struct {
 	Name   string          `json:"name"`
@@ -61,9 +61,11 @@ type OperationRule struct {
 	Name   string `json:"name"`
 	Method string `json:"method"`
 	Path   string `json:"path"`
-	// Results, for a batch operation, is the schema of one result: the
-	// batch answers BatchResponse<Results> (200, 201) and its WithErrors
-	// form (207) whatever a revision declares (some declare no results).
+	// Results, for a batch operation, is the curated type (a type rule's
+	// name) of one result: the batch answers a batch response of it (200,
+	// 201) and its WithErrors form (207) whatever a revision declares
+	// (some declare no results). The schema is found through the type
+	// rule's places, or else declared from the schema rule of that name.
 	Results  string `json:"results,omitempty"`
 	Optional bool   `json:"optional,omitempty"`
 }
@@ -162,12 +164,21 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 				return nil, fmt.Errorf("%s: want a JSON object", at("schemas", j, "schema"))
 			}
 		}
+		typeNames := map[string]bool{}
+		for _, tr := range d.Types {
+			typeNames[tr.Name] = true
+		}
 		for j, o := range d.Operations {
-			if o.Results != "" && !identRE.MatchString(o.Results) {
-				return nil, fmt.Errorf("%s: %q is not a schema name", at("operations", j, "results"), o.Results)
+			if o.Results != "" && !typeNames[o.Results] {
+				return nil, fmt.Errorf("%s: %q is not the name of a type rule (rules name curated types, never HubSpot's schemas)", at("operations", j, "results"), o.Results)
 			}
 		}
-		typeNames := map[string]bool{}
+		for j, sr := range d.Schemas {
+			if !typeNames[sr.Name] {
+				return nil, fmt.Errorf("%s: %q is not the name of a type rule (a schema rule declares a curated type a revision lacks)", at("schemas", j, "name"), sr.Name)
+			}
+		}
+		typeNames = map[string]bool{}
 		for j, tr := range d.Types {
 			if !identRE.MatchString(tr.Name) || typeNames[tr.Name] {
 				return nil, fmt.Errorf("%s: %q is not an exported Go identifier, or repeated", at("types", j, "name"), tr.Name)

@@ -129,6 +129,9 @@ func (n *normalizer) typeNames() error {
 			}
 			found = s
 		}
+		if kind := schemaKind(n.schemas()[found]); kind != "" {
+			return n.errorf(pointer("components", "schemas", found), "type rule %s: schema %s is %s, not a schema object", tr.Name, found, kind)
+		}
 		if other, ok := renames[found]; ok && other != tr.Name {
 			return n.errorf(pointer("components", "schemas", found), "type rules %s and %s name the same schema", other, tr.Name)
 		}
@@ -192,4 +195,23 @@ func (n *normalizer) typeNames() error {
 		}
 	}
 	return nil
+}
+
+// schemaKind describes v when it is not a JSON object (a schema): "a
+// number", "a string", "an array", "null", "missing"; "" for an object.
+func schemaKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return ""
+	case nil:
+		return "null or missing"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
