@@ -40,11 +40,7 @@ func loadSpec(name string, data []byte, versionFree bool) (*load.SpecInfo, error
 	return &load.SpecInfo{Url: name, Spec: spec, Version: spec.Info.Version}, nil
 }
 
-// normalize runs specfix on raw and returns the normalized document.
-func normalize(name string, raw []byte, rules *specfix.Rules) ([]byte, string, error) {
-	res, err := specfix.Normalize(name, raw, rules, specfix.Options{})
-	if err != nil {
-		return nil, "", err
-	}
-	return res.Output, res.Version, nil
+// normalize runs specfix on raw.
+func normalize(name string, raw []byte, rules *specfix.Rules) (*specfix.Result, error) {
+	return specfix.Normalize(name, raw, rules, specfix.Options{})
 }

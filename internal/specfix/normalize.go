@@ -43,6 +43,10 @@ type Result struct {
 	Version  string   // info.version
 	Changes  []Change // in the order they were made
 	Warnings []string // operations named without a rule, and similar
+	// Enums are, for each shared enum of the rules, the values the
+	// document lists where the enum is used (sorted); absent when it lists
+	// none (plain strings). The enum itself keeps the rules' values too.
+	Enums map[string][]string
 }
 
 var httpMethods = map[string]bool{
@@ -67,6 +71,8 @@ type normalizer struct {
 	baseline map[string]bool // the published document's own validation problems
 	changes  []Change
 	warnings []string
+	// enumValues are the values the document lists for each shared enum.
+	enumValues map[string][]string
 }
 
 func (n *normalizer) errorf(ptr, format string, args ...any) error {
@@ -122,7 +128,7 @@ func Normalize(name string, raw []byte, rules *Rules, opts Options) (*Result, er
 	if err := n.validate(out); err != nil {
 		return nil, err
 	}
-	return &Result{Output: out, Version: version, Changes: n.changes, Warnings: n.warnings}, nil
+	return &Result{Output: out, Version: version, Changes: n.changes, Warnings: n.warnings, Enums: n.enumValues}, nil
 }
 
 func (n *normalizer) parse(raw []byte) error {
@@ -945,60 +951,83 @@ func EnumConstName(typeName, value string) string {
 	return typeName + camel(strings.ToLower(value))
 }
 
-// enums applies the enum rules.
+// enums applies the enum rules. A shared enum is recognized by where it
+// is used, not by its values alone: the rule's places (From), the
+// properties it describes by shape (Properties), then every string enum
+// whose values are among the ones found so far. Values HubSpot adds at
+// those places become values (Go constants) of the same enum, after the
+// rule's own, with a change line; the rule's values are always kept, so a
+// value a revision no longer lists keeps its constant, and Result.Enums
+// says which values the document lists for the change report.
 func (n *normalizer) enums() error {
 	if n.rules == nil {
 		return nil
 	}
 	for _, r := range n.rules.Enums {
 		rule := "enum " + r.Name
-		values := make([]any, len(r.Values))
-		varnames := make([]any, len(r.Values))
-		allowed := map[string]bool{}
-		for i, v := range r.Values {
-			values[i], varnames[i], allowed[v] = v, EnumConstName(r.Name, v), true
-		}
-		want := map[string]any{"type": "string", "enum": values, "x-enum-varnames": varnames}
-		if r.Description != "" {
-			want["description"] = r.Description
-		}
 		enumPtr := pointer("components", "schemas", r.Name)
-		if !reflect.DeepEqual(n.schemas()[r.Name], want) {
-			n.schemas()[r.Name] = want
-			n.changed(rule, enumPtr, "declared with values %s", strings.Join(r.Values, ", "))
+		known := map[string]bool{}
+		for _, v := range r.Values {
+			known[v] = true
+		}
+		published := map[string]bool{} // the values the document lists
+		publish := func(ev []any) {
+			for _, v := range ev {
+				if s, ok := v.(string); ok && s != "" {
+					published[s] = true
+				}
+			}
+		}
+		if cur := obj(n.schemas(), r.Name); cur != nil && cur["x-enum-varnames"] != nil {
+			ev, _ := cur["enum"].([]any)
+			publish(ev) // a normalized document: the enum is already ours
 		}
 		minMatch := min(2, len(r.Values))
+		ours := func(ev []any) int { // how many of ev are values of the enum so far
+			count := 0
+			for _, v := range ev {
+				if s, ok := v.(string); ok && (known[s] || published[s]) {
+					count++
+				}
+			}
+			return count
+		}
 		type hit struct {
 			parent map[string]any
 			key    string
 			ptr    string
 		}
 		var hits []hit
-		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				if !nameMap && (strings.HasPrefix(k, "x-") || literalKeys[k]) {
-					continue
-				}
-				child, ok := m[k].(map[string]any)
-				if !ok || child["type"] != "string" || ptr+pointer(k) == enumPtr {
-					continue
-				}
-				ev, ok := child["enum"].([]any)
-				if !ok || len(ev) < minMatch {
-					continue
-				}
-				subset := true
-				for _, v := range ev {
-					if s, ok := v.(string); !ok || !allowed[s] {
-						subset = false
-					}
-				}
-				if subset {
-					hits = append(hits, hit{m, k, ptr + pointer(k)})
-				}
+		seen := map[string]bool{}
+		addHit := func(h hit) {
+			if !seen[h.ptr] {
+				seen[h.ptr] = true
+				hits = append(hits, h)
 			}
-		})
-		// Properties the rule names by shape, with or without an enum.
+		}
+		// 1. Where the rule says the enum is used.
+		for _, place := range r.From {
+			holder, key, err := n.findPlace(place)
+			if err != nil {
+				if r.Optional {
+					continue
+				}
+				return n.errorf("/paths", "enum rule %s: %s: %v", r.Name, place, err)
+			}
+			child := obj(holder, key)
+			if refName(child) == r.Name {
+				continue
+			}
+			if child["type"] != "string" {
+				return n.errorf("/paths", "enum rule %s: %s is %v, not a string", r.Name, place, orAny(child["type"]))
+			}
+			ev, _ := child["enum"].([]any)
+			publish(ev)
+			addHit(hit{holder, key, place})
+		}
+		// 2. Properties the rule names by shape, with or without an enum:
+		// an enum sharing values with this one is this one, with values
+		// added or left out; an enum sharing none is someone else's.
 		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
 			if nameMap {
 				return
@@ -1010,25 +1039,70 @@ func (n *normalizer) enums() error {
 					continue
 				}
 				if ev, ok := child["enum"].([]any); ok {
-					subset := true
-					for _, v := range ev {
-						if s, ok := v.(string); !ok || !allowed[s] {
-							subset = false
-						}
+					if n := ours(ev); n < minMatch && n < len(ev) {
+						continue
 					}
-					if !subset || len(ev) >= minMatch {
-						continue // someone else's enum, or already a hit
-					}
+					publish(ev)
 				}
-				hits = append(hits, hit{props, pm.Name, ptr + pointer("properties", pm.Name)})
+				addHit(hit{props, pm.Name, ptr + pointer("properties", pm.Name)})
 			}
 		})
+		// 3. Every other string enum whose values are all this enum's.
+		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				if !nameMap && (strings.HasPrefix(k, "x-") || literalKeys[k]) {
+					continue
+				}
+				child, ok := m[k].(map[string]any)
+				if !ok || child["type"] != "string" || ptr+pointer(k) == enumPtr {
+					continue
+				}
+				ev, ok := child["enum"].([]any)
+				if ok && len(ev) >= minMatch && ours(ev) == len(ev) {
+					addHit(hit{m, k, ptr + pointer(k)})
+				}
+			}
+		})
+		added := slices.Sorted(func(yield func(string) bool) {
+			for v := range published {
+				if !known[v] && !yield(v) {
+					return
+				}
+			}
+		})
+		all := append(slices.Clone(r.Values), added...)
+		values := make([]any, len(all))
+		varnames := make([]any, len(all))
+		for i, v := range all {
+			values[i], varnames[i] = v, EnumConstName(r.Name, v)
+		}
+		want := map[string]any{"type": "string", "enum": values, "x-enum-varnames": varnames}
+		if r.Description != "" {
+			want["description"] = r.Description
+		}
+		if !reflect.DeepEqual(n.schemas()[r.Name], want) {
+			n.schemas()[r.Name] = want
+			n.changed(rule, enumPtr, "declared with values %s", strings.Join(all, ", "))
+			for _, v := range added {
+				n.changed(rule, enumPtr, "value %s added: the document lists it, the rules do not (constant %s)", v, EnumConstName(r.Name, v))
+			}
+		}
+		if len(published) > 0 {
+			if n.enumValues == nil {
+				n.enumValues = map[string][]string{}
+			}
+			n.enumValues[r.Name] = slices.Sorted(maps.Keys(published))
+		}
 		for _, h := range hits {
+			child, _ := h.parent[h.key].(map[string]any)
+			if child == nil || refName(child) == r.Name {
+				continue
+			}
 			what := "string enum"
-			if _, ok := h.parent[h.key].(map[string]any)["enum"]; !ok {
+			if _, ok := child["enum"]; !ok {
 				what = "plain string"
 			}
-			h.parent[h.key] = refWithDescription(h.parent[h.key].(map[string]any), r.Name)
+			h.parent[h.key] = refWithDescription(child, r.Name)
 			n.changed(rule, h.ptr, "%s -> %s", what, r.Name)
 		}
 		for _, p := range r.Also {
@@ -1053,6 +1127,13 @@ func (n *normalizer) enums() error {
 		}
 	}
 	return nil
+}
+
+func orAny(v any) any {
+	if v == nil {
+		return "untyped"
+	}
+	return v
 }
 
 // refWithDescription replaces a schema by a reference to name, keeping the

@@ -70,16 +70,21 @@ type OperationRule struct {
 	Optional bool   `json:"optional,omitempty"`
 }
 
-// EnumRule defines a shared string enum schema named Name. Every string
-// schema in the document whose enum values are a subset of Values (at
-// least two of them, or all when Values has fewer) is replaced by a
-// reference to it; so is every property that Properties describes, with
-// or without an enum of its own (HubSpot publishes some as plain strings),
-// and every schema that Also points to (JSON pointers).
+// EnumRule defines a shared string enum schema named Name, recognized by
+// where it is used: the string schema at each place of From (places as in
+// TypeRule), every property that Properties describes, with or without an
+// enum of its own (HubSpot publishes some as plain strings; an enum
+// sharing no value with this one is someone else's), and every schema
+// that Also points to (JSON pointers) are replaced by a reference to it;
+// so is every other string schema whose enum values are all values of it
+// (at least two, or all when Values has fewer). Its values are Values,
+// then the values the document lists at those places that Values lacks
+// (sorted): a value HubSpot adds becomes a constant of the same Go type.
 type EnumRule struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	Values      []string        `json:"values"`
+	From        []string        `json:"from,omitempty"`
 	Properties  []PropertyMatch `json:"properties,omitempty"`
 	Also        []string        `json:"also,omitempty"`
 	Optional    bool            `json:"optional,omitempty"`
@@ -199,6 +204,11 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 			}
 			if len(e.Values) == 0 {
 				return nil, fmt.Errorf("%s: no values", at("enums", j, "values"))
+			}
+			for k, f := range e.From {
+				if _, _, err := parsePlace(f); err != nil {
+					return nil, fmt.Errorf("%s[%d]: %v", at("enums", j, "from"), k, err)
+				}
 			}
 			for k, p := range e.Properties {
 				if p.Name == "" || p.With == "" {
