@@ -711,6 +711,9 @@ func (n *normalizer) batchResponses() error {
 			success = n.schemaNamed(batchVoid)
 			withErrors = success
 		} else if obj(n.schemas(), withErrors) == nil {
+			if kind := n.notObject(withErrors); kind != "" {
+				return n.errorf(pointer("components", "schemas", withErrors), "batch response of %v: schema %s is %s, not a schema object", op["operationId"], withErrors, kind)
+			}
 			if obj(n.schemas(), inputError) == nil {
 				withErrors = ""
 			} else {
@@ -802,6 +805,9 @@ func (n *normalizer) ruledResults(op map[string]any) string {
 func (n *normalizer) ruledBatchResponse(results, current, ptr string) (string, error) {
 	hub := n.typeRuleSchema(results)
 	if hub == "" {
+		if kind := n.notObject(results); kind != "" {
+			return "", n.errorf(pointer("components", "schemas", results), "operation rule results %s: schema %s is %s, not a schema object", results, results, kind)
+		}
 		var def json.RawMessage
 		for _, sr := range n.rules.Schemas {
 			if sr.Name == results {
@@ -825,6 +831,9 @@ func (n *normalizer) ruledBatchResponse(results, current, ptr string) (string, e
 		return current, nil
 	}
 	name := n.schemaNamed("BatchResponse" + n.hubSpotName(hub))
+	if kind := n.notObject(name); kind != "" {
+		return "", n.errorf(pointer("components", "schemas", name), "operation rule results %s: schema %s is %s, not a schema object", results, name, kind)
+	}
 	if obj(n.schemas(), name) == nil {
 		s := batchResponseSchema()
 		obj(s, "properties")["results"] = map[string]any{"type": "array", "items": schemaRef(hub)}
@@ -881,6 +890,9 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 		}
 		return nil
 	}
+	if kind := n.notObject(voidName); kind != "" {
+		return n.errorf(pointer("components", "schemas", voidName), "batch responses: schema %s is %s, not a schema object", voidName, kind)
+	}
 	var s map[string]any
 	if from != "" {
 		s = deepCopy(obj(n.schemas(), from)).(map[string]any)
@@ -907,6 +919,17 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 	}
 	n.changed("batch-responses", pointer("components", "schemas", voidName), "added, derived from %s", src)
 	return nil
+}
+
+// notObject describes the schema called name when the document has one
+// that is not a JSON object (see schemaKind); "" when it is one, or when
+// there is none.
+func (n *normalizer) notObject(name string) string {
+	v, ok := n.schemas()[name]
+	if !ok {
+		return ""
+	}
+	return schemaKind(v)
 }
 
 // batchResponseSchema returns the shape HubSpot's batch responses share

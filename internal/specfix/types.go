@@ -79,6 +79,11 @@ func (n *normalizer) findPlace(place string) (holder map[string]any, key string,
 		return nil, "", fmt.Errorf("no JSON schema there")
 	}
 	for _, s := range steps {
+		if ref := refName(obj(holder, key)); ref != "" {
+			if kind := schemaKind(n.schemas()[ref]); kind != "" {
+				return nil, "", fmt.Errorf("schema %s is %s, not a schema object", ref, kind)
+			}
+		}
 		cur := n.resolve(obj(holder, key))
 		props := obj(cur, "properties")
 		if obj(props, s) == nil {
@@ -137,7 +142,7 @@ func (n *normalizer) typeNames() error {
 			schema := obj(in.holder, in.key)
 			switch {
 			case found == "":
-				if obj(n.schemas(), tr.Name) != nil {
+				if _, taken := n.schemas()[tr.Name]; taken {
 					return n.errorf(pointer("components", "schemas", tr.Name), "type rule %s: the document has another schema of that name", tr.Name)
 				}
 				n.schemas()[tr.Name] = schema
@@ -219,13 +224,13 @@ func (n *normalizer) typeNames() error {
 }
 
 // schemaKind describes v when it is not a JSON object (a schema): "a
-// number", "a string", "an array", "null", "missing"; "" for an object.
+// number", "a string", "an array", "a boolean", "null"; "" for an object.
 func schemaKind(v any) string {
 	switch v.(type) {
 	case map[string]any:
 		return ""
 	case nil:
-		return "null or missing"
+		return "null"
 	case string:
 		return "a string"
 	case []any:
