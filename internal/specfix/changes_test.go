@@ -289,8 +289,8 @@ func TestNormalize_recursiveSchemas(t *testing.T) {
 	buildGenerated(t, map[string][]byte{"datastudio": res.Output})
 }
 
-// buildGenerated generates a package per document with oapi-codegen and
-// vets them in a module of their own.
+// buildGenerated generates a package per document (by package name) with
+// oapi-codegen and vets them in a module of their own, or fails the test.
 func buildGenerated(t *testing.T, docs map[string][]byte) {
 	t.Helper()
 	root, err := filepath.Abs("../..")
@@ -313,7 +313,7 @@ func buildGenerated(t *testing.T, docs map[string][]byte) {
 		}
 		code, err := codegen.Generate(doc, codegen.Configuration{
 			PackageName:   pkg,
-			Generate:      codegen.GenerateOptions{Models: true, Client: true},
+			Generate:      codegen.GenerateOptions{Models: true, Client: true, EmbeddedSpec: true},
 			OutputOptions: codegen.OutputOptions{SkipPrune: true},
 		})
 		if err != nil {

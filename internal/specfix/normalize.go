@@ -949,18 +949,24 @@ func batchResponseSchema() map[string]any {
 	}
 }
 
-func deepCopy(v any) any {
+func deepCopy(v any) any { return copyWithout(v, nil) }
+
+// copyWithout copies v deeply, leaving out the object members for which
+// skip (if not nil) is true.
+func copyWithout(v any, skip func(key string, value any) bool) any {
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = deepCopy(e)
+			if skip == nil || !skip(k, e) {
+				m[k] = copyWithout(e, skip)
+			}
 		}
 		return m
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {
-			s[i] = deepCopy(e)
+			s[i] = copyWithout(e, skip)
 		}
 		return s
 	default:

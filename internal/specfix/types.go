@@ -253,27 +253,11 @@ func sameSchema(a, b map[string]any) bool {
 
 // shapeOf is v without descriptions, titles, examples and extensions.
 func shapeOf(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			_, isText := e.(string)
-			_, isObj := e.(map[string]any)
-			// A property may be called "description" or "example": only
-			// the keywords' values (text, a literal) are left out.
-			if ((k == "description" || k == "title") && isText) || (k == "example" && !isObj) || strings.HasPrefix(k, "x-") {
-				continue
-			}
-			m[k] = shapeOf(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = shapeOf(e)
-		}
-		return s
-	default:
-		return v
-	}
+	return copyWithout(v, func(k string, e any) bool {
+		_, isText := e.(string)
+		_, isObj := e.(map[string]any)
+		// A property may be called "description" or "example": only the
+		// keywords' values (text, a literal) are left out.
+		return ((k == "description" || k == "title") && isText) || (k == "example" && !isObj) || strings.HasPrefix(k, "x-")
+	})
 }
