@@ -71,6 +71,10 @@ func TestCheck_editedDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCurated := curatedNames(root)
+	committed, err := os.ReadFile(filepath.Join(root, "generated", "associations", "associations.gen.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []editCase{
 		{
@@ -179,6 +183,12 @@ func TestCheck_editedDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// No type appears or goes (as nine per-schema enum types did
+			// when an enum gained a value): the same declarations as the
+			// committed package.
+			if got, want := typeDecls(code), typeDecls(committed); !slices.Equal(got, want) {
+				t.Errorf("generated types differ from the committed ones:\n got %q\nwant %q", got, want)
+			}
 			for _, want := range c.generated {
 				if !regexp.MustCompile(want).Match(code) {
 					t.Errorf("the generated package does not match %s", want)
@@ -186,6 +196,16 @@ func TestCheck_editedDocuments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// typeDecls lists the types a Go file declares at top level.
+func typeDecls(code []byte) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^type (\w+) `).FindAllSubmatch(code, -1) {
+		out = append(out, string(m[1]))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func isDir(p string) bool {
