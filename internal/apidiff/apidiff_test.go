@@ -124,12 +124,13 @@ func TestCompare_invalidDocument(t *testing.T) {
 	}
 }
 
-// mirror returns the spec mirror, or skips the test.
+// mirror returns the local spec mirror, or skips the test saying how to get
+// one.
 func mirror(t *testing.T) string {
 	t.Helper()
-	m := os.Getenv(specsource.MirrorEnv)
-	if m == "" {
-		t.Skip("set HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs (a local mirror, or a clone of HubSpot's spec collection) to compare HubSpot's real documents")
+	m, err := specsource.LocalMirror()
+	if err != nil {
+		t.Skip(err)
 	}
 	return m
 }

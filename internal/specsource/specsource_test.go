@@ -126,9 +126,8 @@ func TestLoadPins_repository(t *testing.T) {
 
 // TestPins_matchMirror checks every pin against the mirror, when one is set.
 func TestPins_matchMirror(t *testing.T) {
-	m := os.Getenv(MirrorEnv)
-	if m == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
+	if _, err := LocalMirror(); err != nil {
+		t.Skip(err)
 	}
 	p, err := LoadPins("../../spec/pins.json")
 	if err != nil {
