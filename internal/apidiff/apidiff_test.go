@@ -3,6 +3,7 @@ package apidiff
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,11 @@ func TestCompare_smallDocuments(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	// The one-line summary counts what the Summary section counts.
+	sum := r.Summary()
+	if !strings.HasPrefix(sum, fmt.Sprintf("%d changes (breaking: ", r.Entries())) || !strings.Contains(sum, "fields: ") || !strings.Contains(sum, "schemas (Go types): ") || strings.Contains(sum, "\n") {
+		t.Errorf("Summary() = %q", sum)
 	}
 	// Security scopes changed on every operation: none of it may show.
 	if strings.Contains(s, "crm.things") || strings.Contains(s, "crm.objects") || strings.Contains(s, "security-") {
