@@ -25,6 +25,11 @@ GET_MIRROR = get a mirror: git clone --depth 1 https://github.com/HubSpot/HubSpo
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
+# REDIS_TAGGED are the packages with files built only with -tags redis
+# (examples/limits' -redis, left out of its default build to keep the first
+# build light); test, vet and lint check them with the tag too.
+REDIS_TAGGED = ./examples/limits
+
 .PHONY: generate verify test lint race bench fuzz example
 
 ## generate: fetch the pinned document, normalize it, regenerate generated/.
@@ -46,11 +51,14 @@ test:
 	@if [ ! -d "$(HUBSPOT_SPEC_MIRROR)" ]; then echo "make test: no local spec mirror ($(if $(HUBSPOT_SPEC_MIRROR),HUBSPOT_SPEC_MIRROR=$(HUBSPOT_SPEC_MIRROR) is not a folder,HUBSPOT_SPEC_MIRROR is unset)), so the tests needing HubSpot's documents skip; $(GET_MIRROR)"; fi
 	@command -v redis-server >/dev/null 2>&1 || echo "make test: redis-server not found, so the Redis tests skip; to run them install it (Debian: apt-get install redis-server)"
 	$(GO) vet ./...
+	$(GO) vet -tags redis $(REDIS_TAGGED)
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags redis -run Redis $(REDIS_TAGGED)
 
 ## lint: staticcheck every package; actionlint the GitHub workflows.
 lint:
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags redis $(REDIS_TAGGED)
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 
 ## bench: measure the rate-limit scheduler, small jobs, latency, client cost,
