@@ -15,9 +15,8 @@ import (
 // TestRender_matchesCommitted re-renders from the pinned document and
 // compares with what is committed in generated/associations.
 func TestRender_matchesCommitted(t *testing.T) {
-	m := os.Getenv(specsource.MirrorEnv)
-	if m == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
+	if _, err := specsource.LocalMirror(); err != nil {
+		t.Skip(err)
 	}
 	pins, err := specsource.LoadPins("../spec/pins.json")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,11 @@ func TestCompare_smallDocuments(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	// The one-line summary counts what the Summary section counts.
+	sum := r.Summary()
+	if !strings.HasPrefix(sum, fmt.Sprintf("%d changes (breaking: ", r.Entries())) || !strings.Contains(sum, "fields: ") || !strings.Contains(sum, "schemas (Go types): ") || strings.Contains(sum, "\n") {
+		t.Errorf("Summary() = %q", sum)
+	}
 	// Security scopes changed on every operation: none of it may show.
 	if strings.Contains(s, "crm.things") || strings.Contains(s, "crm.objects") || strings.Contains(s, "security-") {
 		t.Errorf("report mentions security scopes:\n%s", s)
@@ -125,12 +131,13 @@ func TestCompare_invalidDocument(t *testing.T) {
 	}
 }
 
-// mirror returns the spec mirror, or skips the test.
+// mirror returns the local spec mirror, or skips the test saying how to get
+// one.
 func mirror(t *testing.T) string {
 	t.Helper()
-	m := os.Getenv(specsource.MirrorEnv)
-	if m == "" {
-		t.Skip("set HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs (a local mirror, or a clone of HubSpot's spec collection) to compare HubSpot's real documents")
+	m, err := specsource.LocalMirror()
+	if err != nil {
+		t.Skip(err)
 	}
 	return m
 }

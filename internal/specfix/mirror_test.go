@@ -18,13 +18,9 @@ import (
 // enable it.
 func mirror(t *testing.T) string {
 	t.Helper()
-	m := os.Getenv("HUBSPOT_SPEC_MIRROR")
-	if m == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR to a local mirror, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
-	}
-	m = specsource.ResolveLocal(m) // a relative one from the module root
-	if fi, err := os.Stat(m); err != nil || !fi.IsDir() {
-		t.Skipf("needs HubSpot's documents in a local folder: HUBSPOT_SPEC_MIRROR=%s is not one", m)
+	m, err := specsource.LocalMirror()
+	if err != nil {
+		t.Skip(err)
 	}
 	abs, err := filepath.Abs(m)
 	if err != nil {
