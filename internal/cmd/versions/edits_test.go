@@ -39,12 +39,9 @@ func TestCheck_editedDocuments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("regenerates and builds the client once per case; skipped with -short")
 	}
-	m := os.Getenv(specsource.MirrorEnv)
-	if m == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR to a local mirror, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
-	}
-	if m = specsource.ResolveLocal(m); !isDir(m) {
-		t.Skipf("needs HubSpot's documents in a local folder: HUBSPOT_SPEC_MIRROR=%s is not one", m)
+	m, err := specsource.LocalMirror()
+	if err != nil {
+		t.Skip(err)
 	}
 	root, err := filepath.Abs("../../..")
 	if err != nil {
