@@ -110,7 +110,7 @@ func TestRender_smallDocument(t *testing.T) {
 		"func (s *Schema) WidgetsSeq(ctx context.Context, objectType string) iter.Seq2[Widget, error]",
 		`if !in.Kind.Valid()`,
 		`if in.ID < 1`,
-		"return s.Widgets(ctx, objectType)",
+		"return rs.Widgets(ctx, objectType)",
 		" matchesWidget,", // the Matches field (alignment varies)
 		"func matchesWidget(in Widget, out Widget) bool",
 	} {
@@ -173,9 +173,11 @@ func TestRender_calls(t *testing.T) {
 	src := string(files["schema.gen.go"])
 	for _, want := range []string{
 		"func (s *Schema) PutWidget(ctx context.Context, widgetID int64, body Widget) (*Widget, error) {",
-		"return hubspot.Decode[Widget](s.client.PutWidget(ctx, widgetID, body))",
+		`return batchrt.Call[Widget](ctx, s.rt, "PUT", func(d batchrt.Doer) (*http.Response, error) {`,
+		"return s.with(d).PutWidget(ctx, widgetID, body)",
 		"func (s *Schema) DeleteWidget(ctx context.Context, widgetID int64) error {",
-		"return hubspot.Check(s.client.DeleteWidget(ctx, widgetID))",
+		`return batchrt.Exec(ctx, s.rt, "DELETE", func(d batchrt.Doer) (*http.Response, error) {`,
+		"return s.with(d).DeleteWidget(ctx, widgetID)",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("schema.gen.go lacks %q", want)

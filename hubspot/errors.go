@@ -399,6 +399,12 @@ func (b *ErrorBody) apiError(statusCode int, status string) *APIError {
 // be read again. Empty and non-JSON bodies are fine: the message is then the
 // (truncated) body text or the HTTP status text.
 func ParseError(resp *http.Response) error {
+	return parseError(resp, time.Now())
+}
+
+// parseError is ParseError with a Retry-After date read relative to now
+// (the Transport passes its clock's).
+func parseError(resp *http.Response, now time.Time) error {
 	if resp == nil {
 		return &APIError{Message: "no response"}
 	}
@@ -429,7 +435,7 @@ func ParseError(resp *http.Response) error {
 			policy = PolicyTenSecondlyRolling
 		}
 	}
-	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	return &RateLimitError{Policy: strings.ToUpper(policy), Wait: wait, APIError: e}
 }
 

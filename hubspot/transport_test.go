@@ -171,8 +171,8 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle(configPath, srv)
 			clock := newFakeClock()
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock),
-				WithRand(maxRand{}), WithBaseTransport(testTransport(t)), WithUserAgent("ua-test/1"))
+			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock),
+				withRand(maxRand{}), WithBaseTransport(testTransport(t)), WithUserAgent("ua-test/1"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +233,7 @@ func TestTransport_RoundTrip_connectionRefusedRetriesPOST(t *testing.T) {
 	ln.Close() // nothing listens: dial fails before anything is sent
 	clock := newFakeClock()
 	var retries []RetryEvent
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock), WithRand(maxRand{}),
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
 		WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle("/x", srv)
 			clock := newFakeClock()
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock), WithRand(maxRand{}),
+			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
 				WithBaseTransport(testTransport(t)), WithRetryPolicy(tc.policy))
 			if err != nil {
 				t.Fatal(err)
@@ -353,7 +353,7 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc, err := NewHTTPClient(WithToken(testToken), WithLogger(logger), WithClock(newFakeClock()),
+	hc, err := NewHTTPClient(WithToken(testToken), WithLogger(logger), withClock(newFakeClock()),
 		WithLimiter(NewAdaptiveLimiter(1, time.Second, newFakeClock())), WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -401,7 +401,7 @@ func TestTransport_RoundTrip_tokenSourceAndLimiterWait(t *testing.T) {
 	clock := newFakeClock()
 	lim := NewAdaptiveLimiter(100, 10*time.Second, clock)
 	hc, err := NewHTTPClient(WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "oauth-tok"})),
-		WithLimiter(lim), WithClock(clock), WithBaseTransport(testTransport(t)))
+		WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,8 +443,6 @@ func TestNewHTTPClient_optionErrors(t *testing.T) {
 		{"timeout", []Option{WithToken("a"), WithTimeout(-1)}, "WithTimeout"},
 		{"ua", []Option{WithToken("a"), WithUserAgent("x\ny")}, "WithUserAgent"},
 		{"retry policy", []Option{WithToken("a"), WithRetryPolicy(RetryPolicy{MaxAttempts: -1})}, "WithRetryPolicy"},
-		{"clock", []Option{WithToken("a"), WithClock(nil)}, "WithClock"},
-		{"rand", []Option{WithToken("a"), WithRand(nil)}, "WithRand"},
 		{"logger", []Option{WithToken("a"), WithLogger(nil)}, "WithLogger"},
 		{"base", []Option{WithToken("a"), WithBaseTransport(nil)}, "WithBaseTransport"},
 	}

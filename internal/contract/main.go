@@ -128,7 +128,7 @@ func calls(ctx context.Context) error {
 	if every, err = s.AllConfigurations(ctx); err != nil {
 		return err
 	}
-	var created2 *associations.LabelList
+	var created2 []associations.Label
 	if created2, err = s.CreateLabel(ctx, from, to, associations.LabelCreate{Label: "Mentor", Name: "mentor"}); err != nil {
 		return err
 	}
