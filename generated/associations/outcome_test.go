@@ -260,4 +260,3 @@ func TestSchema_AllConfigurations_atHubSpotsCeiling(t *testing.T) {
 		t.Fatalf("with a 1 MiB cap: %v, want a *hubspot.ResponseTooLargeError", err)
 	}
 }
-
