@@ -56,7 +56,7 @@ func renderVersion(m *model) *jen.File {
 	f.Comment("APIVersion is the version of HubSpot's " + m.Title + " API this package was generated from (info.version of the pinned document).")
 	f.Const().Id("APIVersion").Op("=").Lit(m.Version)
 	f.Line()
-	f.Comment("UserAgent is the User-Agent NewDefaultClient sends: the module and APIVersion.")
+	f.Comment("UserAgent is the User-Agent New and NewDefaultClient send: the module and APIVersion.")
 	f.Const().Id("UserAgent").Op("=").Lit("hubspot-associations/" + m.Version + " (+https://" + modulePath + ")")
 	return f
 }

@@ -23,8 +23,8 @@ const DefaultBaseURL = "https://api.hubapi.com"
 // defaultTimeout bounds each attempt (see WithTimeout).
 const defaultTimeout = 30 * time.Second
 
-// Option configures a client: its Transport (NewHTTPClient, NewTransport,
-// and the generated associations.New), its rate limiter
+// Option configures a client: its Transport (NewHTTPClient and the
+// generated associations.New), its rate limiter
 // (NewAdaptiveLimiter) and its batch calls (associations.New and
 // associations.NewSchema). Options validate their input and return an
 // error naming the option; they never echo a token. A constructor refuses
@@ -277,11 +277,11 @@ func applyOptions(o *wire.Options, opts []Option) error {
 	return nil
 }
 
-// NewTransport builds the retrying, rate-limited Transport from opts. Exactly
+// newTransport builds the retrying, rate-limited Transport from opts. Exactly
 // one of WithToken and WithTokenSource is required. Batch options
 // (WithChunkSize and the like) are ignored: they configure the batch calls
-// of a Schema built over it.
-func NewTransport(opts ...Option) (*Transport, error) {
+// of a Schema built over it (NewHTTPClient documents the same).
+func newTransport(opts ...Option) (*Transport, error) {
 	var o wire.Options
 	if err := applyOptions(&o, opts); err != nil {
 		return nil, err
@@ -304,7 +304,7 @@ func NewTransport(opts ...Option) (*Transport, error) {
 		t.timeout = o.Timeout
 	}
 	if t.userAgent == "" {
-		t.userAgent = DefaultUserAgent
+		t.userAgent = defaultUserAgent
 	}
 	if t.maxBody <= 0 {
 		t.maxBody = MaxResponseBodyBytes
@@ -346,14 +346,16 @@ func NewTransport(opts ...Option) (*Transport, error) {
 
 // NewHTTPClient returns an *http.Client whose Transport authenticates,
 // rate-limits and retries (see Transport). Pass it to the generated client,
-// with DefaultBaseURL as the server (associations.New does both).
+// with DefaultBaseURL as the server (associations.New does both). Exactly
+// one of WithToken and WithTokenSource is required; batch options
+// (WithChunkSize and the like) are for the Schema, and ignored here.
 //
 // The client follows a redirect only to the scheme, host and port of the
 // request it started with, at most 5 times and never in a loop; any other
 // redirect (another host or port, https to http) is refused with a
 // *RedirectError, so the token never leaves the configured origin.
 func NewHTTPClient(opts ...Option) (*http.Client, error) {
-	t, err := NewTransport(opts...)
+	t, err := newTransport(opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -20,8 +20,8 @@ const maxErrorBodyBytes = 1 << 20
 
 // Rate-limit policy names HubSpot reports in the policyName field of a 429.
 const (
-	PolicyTenSecondlyRolling = "TEN_SECONDLY_ROLLING"
-	PolicySecondly           = "SECONDLY"
+	policyTenSecondlyRolling = "TEN_SECONDLY_ROLLING"
+	policySecondly           = "SECONDLY"
 	PolicyDaily              = "DAILY"
 )
 
@@ -432,7 +432,7 @@ func parseError(resp *http.Response, now time.Time) error {
 			resp.Header.Get("X-HubSpot-RateLimit-Daily-Remaining") == "0" {
 			policy = PolicyDaily
 		} else if strings.Contains(strings.ToLower(e.Message), "secondly") {
-			policy = PolicyTenSecondlyRolling
+			policy = policyTenSecondlyRolling
 		}
 	}
 	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), now)

@@ -264,7 +264,7 @@ func TestTransport_RoundTrip_bodyCapped(t *testing.T) {
 // caller's deadline is not started.
 func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
 	t.Parallel()
-	const backoff = DefaultBaseDelay // maxRand: full jitter waits the ceiling
+	const backoff = defaultBaseDelay // maxRand: full jitter waits the ceiling
 	past := clockStart.Add(-time.Hour).Format(http.TimeFormat)
 	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Format(http.TimeFormat)
 	soon := clockStart.Add(7 * time.Second).Format(http.TimeFormat)
@@ -276,7 +276,7 @@ func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
 		{value: "3", wantSleeps: []time.Duration{3 * time.Second}},
 		{value: "0", wantSleeps: []time.Duration{0}},
 		{value: "1.5", wantSleeps: []time.Duration{1500 * time.Millisecond}},
-		{value: "120", wantSleeps: []time.Duration{DefaultMaxRetryAfter}},
+		{value: "120", wantSleeps: []time.Duration{defaultMaxRetryAfter}},
 		{value: "121"},
 		{value: "1e9"},
 		{value: "1e12"},
@@ -300,7 +300,7 @@ func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
 			t.Parallel()
 			mux, base := setup(t)
 			srv := &stepServer{t: t, steps: []step{
-				rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": tc.value}),
+				rl(policyTenSecondlyRolling, map[string]string{"Retry-After": tc.value}),
 				{status: 200, body: `{}`},
 			}}
 			mux.Handle("/x", srv)

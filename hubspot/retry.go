@@ -15,21 +15,22 @@ import (
 	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
-// Retry defaults (see RetryPolicy).
+// Retry defaults (see RetryPolicy): only DefaultMaxAttempts, the count of
+// requests per input, is exported; the others are in RetryPolicy's docs.
 const (
 	// DefaultMaxAttempts is the number of attempts (first try included).
 	DefaultMaxAttempts = 5
-	// DefaultBaseDelay is the backoff unit: attempt n waits a random time in
-	// [0, min(DefaultMaxDelay, DefaultBaseDelay*2^(n-1))].
-	DefaultBaseDelay = 250 * time.Millisecond
-	// DefaultMaxDelay caps the exponential backoff.
-	DefaultMaxDelay = 20 * time.Second
-	// DefaultMaxRetryAfter is the longest Retry-After honoured; a longer one
+	// defaultBaseDelay is the backoff unit: attempt n waits a random time in
+	// [0, min(defaultMaxDelay, defaultBaseDelay*2^(n-1))].
+	defaultBaseDelay = 250 * time.Millisecond
+	// defaultMaxDelay caps the exponential backoff.
+	defaultMaxDelay = 20 * time.Second
+	// defaultMaxRetryAfter is the longest Retry-After honoured; a longer one
 	// ends the retries.
-	DefaultMaxRetryAfter = 2 * time.Minute
-	// DefaultRetryBudget is the capacity of a client's retry budget, in
+	defaultMaxRetryAfter = 2 * time.Minute
+	// defaultRetryBudget is the capacity of a client's retry budget, in
 	// tokens (see RetryPolicy).
-	DefaultRetryBudget = 500
+	defaultRetryBudget = 500
 )
 
 // ErrRetryBudgetExhausted marks a call that was not retried because the
@@ -120,15 +121,15 @@ type RetryPolicy struct {
 	// MaxAttempts is the most attempts per request, the first included
 	// (DefaultMaxAttempts when 0; 1 disables retries).
 	MaxAttempts int
-	// BaseDelay is the backoff unit (DefaultBaseDelay when 0).
+	// BaseDelay is the backoff unit (250 ms when 0).
 	BaseDelay time.Duration
-	// MaxDelay caps one backoff (DefaultMaxDelay when 0).
+	// MaxDelay caps one backoff (20 s when 0).
 	MaxDelay time.Duration
-	// MaxRetryAfter is the longest Retry-After honoured (DefaultMaxRetryAfter
-	// when 0); it also caps a backoff.
+	// MaxRetryAfter is the longest Retry-After honoured (2 minutes when 0);
+	// it also caps a backoff.
 	MaxRetryAfter time.Duration
 	// RetryBudget is the capacity, in tokens, of the client's retry budget
-	// (DefaultRetryBudget when 0, that is 100 retries in a row; negative:
+	// (500 when 0, that is 100 retries in a row; negative:
 	// no budget).
 	RetryBudget int
 	// CheckRetry, when set, replaces the built-in decision for attempts that
@@ -169,16 +170,16 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxAttempts = DefaultMaxAttempts
 	}
 	if p.BaseDelay <= 0 {
-		p.BaseDelay = DefaultBaseDelay
+		p.BaseDelay = defaultBaseDelay
 	}
 	if p.MaxDelay <= 0 {
-		p.MaxDelay = DefaultMaxDelay
+		p.MaxDelay = defaultMaxDelay
 	}
 	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = DefaultMaxRetryAfter
+		p.MaxRetryAfter = defaultMaxRetryAfter
 	}
 	if p.RetryBudget == 0 {
-		p.RetryBudget = DefaultRetryBudget
+		p.RetryBudget = defaultRetryBudget
 	}
 	return p
 }

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// DefaultUserAgent is sent when no other User-Agent is configured.
-const DefaultUserAgent = "crmkit-hubspot-associations/1"
+// defaultUserAgent is sent when no other User-Agent is configured.
+const defaultUserAgent = "crmkit-hubspot-associations/1"
 
 func init() {
 	wire.LinkOf = func(rt http.RoundTripper) (wire.Link, bool) {
@@ -34,8 +34,7 @@ func init() {
 
 // Transport is an http.RoundTripper that authenticates, rate-limits and
 // retries requests to HubSpot. It holds the one retry loop of the package.
-// Build it with NewTransport (or NewHTTPClient); it is configured through
-// options only.
+// NewHTTPClient builds it; it is configured through options only.
 //
 // Per attempt it takes a limiter slot (waiting on the context), sets
 // "Authorization: Bearer <token>" and User-Agent on a clone of the request

@@ -94,13 +94,13 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 		check      func(t *testing.T, resp *http.Response, err error)
 	}{
 		{name: "429 Retry-After seconds", method: "POST",
-			steps:      []step{rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "3"}), ok},
+			steps:      []step{rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "3"}), ok},
 			wantStatus: 200, wantSleeps: []time.Duration{3 * time.Second}},
 		{name: "429 Retry-After HTTP date", method: "POST",
-			steps:      []step{{status: 429, setDate: true, dateIn: 7 * time.Second, body: fmt.Sprintf(rateLimitBody, "ten_secondly_rolling", 1, PolicyTenSecondlyRolling)}, ok},
+			steps:      []step{{status: 429, setDate: true, dateIn: 7 * time.Second, body: fmt.Sprintf(rateLimitBody, "ten_secondly_rolling", 1, policyTenSecondlyRolling)}, ok},
 			wantStatus: 200, wantSleeps: []time.Duration{7 * time.Second}},
 		{name: "429 SECONDLY backs off exponentially", method: "POST",
-			steps:      []step{rl(PolicySecondly, nil), rl(PolicySecondly, nil), ok},
+			steps:      []step{rl(policySecondly, nil), rl(policySecondly, nil), ok},
 			wantStatus: 200, wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
 		{name: "429 without policy is retried", method: "PUT",
 			steps:      []step{{status: 429, body: `{"message":"slow down"}`}, ok},
@@ -160,7 +160,7 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 				}
 			}},
 		{name: "POST 429 is retried", method: "POST",
-			steps:      []step{rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), ok},
+			steps:      []step{rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), ok},
 			wantStatus: 200, wantSleeps: []time.Duration{time.Second, time.Second}},
 		{name: "400 is not retried", method: "PUT", steps: []step{fail(400), ok}, wantStatus: 400},
 	}
@@ -271,14 +271,14 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 		wantSleeps []time.Duration
 	}{
 		{"bounded attempts and delays", RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: 1500 * time.Millisecond},
-			[]step{rl(PolicySecondly, nil)}, 429, []time.Duration{time.Second, 1500 * time.Millisecond}},
+			[]step{rl(policySecondly, nil)}, 429, []time.Duration{time.Second, 1500 * time.Millisecond}},
 		{"Retry-After over the cap ends the retries", RetryPolicy{MaxRetryAfter: 2 * time.Second},
-			[]step{rl(PolicySecondly, map[string]string{"Retry-After": "3"}), ok}, 429, nil},
+			[]step{rl(policySecondly, map[string]string{"Retry-After": "3"}), ok}, 429, nil},
 		{"CheckRetry retries what the built-in decision would not", RetryPolicy{CheckRetry: onlyPOST500},
-			[]step{fail(500), ok}, 200, []time.Duration{DefaultBaseDelay}},
+			[]step{fail(500), ok}, 200, []time.Duration{defaultBaseDelay}},
 		{"CheckRetry refuses what the built-in decision would retry", RetryPolicy{CheckRetry: onlyPOST500},
-			[]step{rl(PolicySecondly, nil), ok}, 429, nil},
-		{"MaxAttempts 1 disables retries", RetryPolicy{MaxAttempts: 1}, []step{rl(PolicySecondly, nil), ok}, 429, nil},
+			[]step{rl(policySecondly, nil), ok}, 429, nil},
+		{"MaxAttempts 1 disables retries", RetryPolicy{MaxAttempts: 1}, []step{rl(policySecondly, nil), ok}, 429, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,7 +316,7 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 func TestTransport_RoundTrip_contextCancelledDuringWait(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
-	srv := &stepServer{t: t, steps: []step{rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "5"})}}
+	srv := &stepServer{t: t, steps: []step{rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "5"})}}
 	mux.Handle("/x", srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	// The real clock: the transport must stop waiting as soon as ctx is done.

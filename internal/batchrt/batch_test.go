@@ -185,7 +185,7 @@ func checkAccounted(t *testing.T, res *hubspot.Result[limit, config], n int) {
 	}
 }
 
-func TestRunBatch_chunksAndProgress(t *testing.T) {
+func TestRun_chunksAndProgress(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 250)
 	seed(t, srv, 250, 99)
@@ -212,7 +212,7 @@ func TestRunBatch_chunksAndProgress(t *testing.T) {
 	}
 }
 
-func TestRunBatch_tooLargeSplits(t *testing.T) {
+func TestRun_tooLargeSplits(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 100, hubspottest.WithMaxBatchInputs(30))
 	res, err := run(t, context.Background(), hc, spec(srv, "create"), limits(100, 4))
@@ -229,10 +229,10 @@ func TestRunBatch_tooLargeSplits(t *testing.T) {
 	}
 }
 
-// TestRunBatch_ambiguousCreateReadsBack: a create whose outcome is unknown
+// TestRun_ambiguousCreateReadsBack: a create whose outcome is unknown
 // is read back; what is there with the value asked for succeeds, what is
 // missing is sent again, and nothing is created twice.
-func TestRunBatch_ambiguousCreateReadsBack(t *testing.T) {
+func TestRun_ambiguousCreateReadsBack(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name        string
@@ -271,7 +271,7 @@ func TestRunBatch_ambiguousCreateReadsBack(t *testing.T) {
 	}
 }
 
-func TestRunBatch_concurrencyBound(t *testing.T) {
+func TestRun_concurrencyBound(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 600, hubspottest.WithRandomFaults(hubspottest.FaultPolicy{Seed: 1, Probability: 1,
 		Choices: []hubspottest.Fault{{Kind: hubspottest.FaultLatency, Delay: time.Millisecond}}}))
@@ -284,7 +284,7 @@ func TestRunBatch_concurrencyBound(t *testing.T) {
 	}
 }
 
-func TestRunBatch_cancel(t *testing.T) {
+func TestRun_cancel(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 100)
 	seed(t, srv, 100, 1)
@@ -310,9 +310,9 @@ func TestRunBatch_cancel(t *testing.T) {
 	}
 }
 
-// TestRunBatch_fatalStops: a DAILY 429 or a rejected token stops the run;
+// TestRun_fatalStops: a DAILY 429 or a rejected token stops the run;
 // what was not sent is NotAttempted with the reason.
-func TestRunBatch_fatalStops(t *testing.T) {
+func TestRun_fatalStops(t *testing.T) {
 	t.Parallel()
 	t.Run("daily 429", func(t *testing.T) {
 		t.Parallel()
@@ -347,7 +347,7 @@ func TestRunBatch_fatalStops(t *testing.T) {
 	})
 }
 
-func TestRunBatch_validationSendsNothing(t *testing.T) {
+func TestRun_validationSendsNothing(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 5)
 	s := spec(srv, "create")
@@ -370,7 +370,7 @@ func TestRunBatch_validationSendsNothing(t *testing.T) {
 	}
 }
 
-func TestRunBatch_purgeNoContent(t *testing.T) {
+func TestRun_purgeNoContent(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 30)
 	seed(t, srv, 30, 1)
@@ -382,11 +382,11 @@ func TestRunBatch_purgeNoContent(t *testing.T) {
 	}
 }
 
-// TestRunBatch_WithResendUnknown: an update whose every attempt was cut off
+// TestRun_WithResendUnknown: an update whose every attempt was cut off
 // after HubSpot applied it fails with ErrOutcomeUnknown, with or without
 // WithResendUnknown: the Transport's attempts spent the input's one count
 // (RetryPolicy.MaxAttempts), so there is nothing left to resend with.
-func TestRunBatch_WithResendUnknown(t *testing.T) {
+func TestRun_WithResendUnknown(t *testing.T) {
 	t.Parallel()
 	for _, resend := range []bool{false, true} {
 		t.Run(fmt.Sprint("resend=", resend), func(t *testing.T) {

@@ -45,10 +45,10 @@ func (b *barrier) wait(ctx context.Context) bool {
 	}
 }
 
-// TestRunBatch_concurrency_followsLimiter: with the default concurrency the
+// TestRun_concurrency_followsLimiter: with the default concurrency the
 // engine keeps enough chunks in flight for the limiter's rate at its round
 // trip (here 1000/s at 100 ms: the cap); WithConcurrency fixes it.
-func TestRunBatch_concurrency_followsLimiter(t *testing.T) {
+func TestRun_concurrency_followsLimiter(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
@@ -104,10 +104,10 @@ func TestRunBatch_concurrency_followsLimiter(t *testing.T) {
 	}
 }
 
-// TestRunBatch_dailyStopInLimiter_notAttempted: when the limiter already
+// TestRun_dailyStopInLimiter_notAttempted: when the limiter already
 // knows the daily limit is spent, nothing is sent and every input is
 // NotAttempted (it surely did not reach HubSpot), not Failed.
-func TestRunBatch_dailyStopInLimiter_notAttempted(t *testing.T) {
+func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
 	var hits int

@@ -197,7 +197,7 @@ func TestRetryBudget_batchTotalFailure(t *testing.T) {
 	if err == nil || len(res.Failed) != 10000 {
 		t.Fatalf("err %v, %d failed", err, len(res.Failed))
 	}
-	want := int64(100 + hubspot.DefaultRetryBudget/5)
+	want := int64(100 + 500/5)
 	if got := f.n.Load(); got != want || int64(res.Requests) != want {
 		t.Fatalf("the server saw %d requests (Result %d), want %d", got, res.Requests, want)
 	}

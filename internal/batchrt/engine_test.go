@@ -118,11 +118,11 @@ func resultIndexes[In, Out any](res *hubspot.Result[In, Out]) []int {
 	return out
 }
 
-// TestRunBatch_multiStatusContextForms: 207 errors name their input in the
+// TestRun_multiStatusContextForms: 207 errors name their input in the
 // forms HubSpot uses (a context object, the Java-style string, only the
 // rendered key among the values); an error naming no input and a missing
 // result leave ErrNoResult.
-func TestRunBatch_multiStatusContextForms(t *testing.T) {
+func TestRun_multiStatusContextForms(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
 	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +188,7 @@ func TestRunBatch_multiStatusContextForms(t *testing.T) {
 	}
 }
 
-func BenchmarkRunBatch_overhead(b *testing.B) {
+func BenchmarkRun_overhead(b *testing.B) {
 	in := inputs(1000, 1)
 	noop := func(ctx context.Context, d Doer, chunk []cfg) (*http.Response, error) {
 		return &http.Response{StatusCode: 204, Body: io.NopCloser(strings.NewReader(""))}, nil

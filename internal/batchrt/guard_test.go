@@ -66,9 +66,9 @@ func endless(status int, declared int64) http.HandlerFunc {
 	}
 }
 
-// TestRunBatch_purgeRedirectRefused: a 307 on a batch purge is refused, the
+// TestRun_purgeRedirectRefused: a 307 on a batch purge is refused, the
 // run stops, and the other server never sees the token.
-func TestRunBatch_purgeRedirectRefused(t *testing.T) {
+func TestRun_purgeRedirectRefused(t *testing.T) {
 	t.Parallel()
 	evil := newRecorder(t)
 	mux, base := setup(t)
@@ -95,9 +95,9 @@ func TestRunBatch_purgeRedirectRefused(t *testing.T) {
 	evil.check(t)
 }
 
-// TestRunBatch_bodyCapped: an endless answer to a batch fails its inputs
+// TestRun_bodyCapped: an endless answer to a batch fails its inputs
 // with ErrOutcomeUnknown wrapping *ResponseTooLargeError, without resending.
-func TestRunBatch_bodyCapped(t *testing.T) {
+func TestRun_bodyCapped(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
 	var n atomic.Int64
@@ -120,9 +120,9 @@ func TestRunBatch_bodyCapped(t *testing.T) {
 	}
 }
 
-// TestRunBatch_redacts207Messages: a 207 whose per-input messages echo the
+// TestRun_redacts207Messages: a 207 whose per-input messages echo the
 // token leaves it in no Failed error, no BatchError and no log line.
-func TestRunBatch_redacts207Messages(t *testing.T) {
+func TestRun_redacts207Messages(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
 	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {

@@ -148,6 +148,14 @@ func calls(ctx context.Context) error {
 		return err
 	}
 	_ = dc
+	// New: a token and any hubspot options, the client's and the batch
+	// calls' alike; the raw client stays reachable.
+	ns, err := associations.New("token", hubspot.WithBaseURL("https://api.hubapi.com"), hubspot.WithChunkSize(50),
+		hubspot.WithRetryPolicy(hubspot.RetryPolicy{MaxAttempts: 3}))
+	if err != nil {
+		return err
+	}
+	var _ *associations.ClientWithResponses = ns.Client()
 	var _ http.Header
 	return nil
 }
