@@ -24,12 +24,11 @@ const DefaultBaseURL = "https://api.hubapi.com"
 const defaultTimeout = 30 * time.Second
 
 // Option configures a client: its Transport (NewHTTPClient and the
-// generated associations.New), its rate limiter
-// (NewAdaptiveLimiter) and its batch calls (associations.New and
+// generated associations.New) and its batch calls (associations.New and
 // associations.NewSchema). Options validate their input and return an
-// error naming the option; they never echo a token. A constructor refuses
-// an option that does not apply to it, except NewAdaptiveLimiter, which
-// reads WithWindowStore and WithLogger and ignores the rest.
+// error naming the option; they never echo a token. NewSchema refuses the
+// options of a client (it is given one built); NewHTTPClient ignores the
+// batch calls' options.
 type Option func(*wire.Options) error
 
 // Batch engine defaults.

@@ -16,8 +16,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Options is what the options of package hubspot set: the Transport's, the
-// limiter's and the batch calls'. The zero value means the defaults.
+// Options is what the options of package hubspot set: the client's (its
+// Transport and server) and the batch calls'. The zero value means the
+// defaults.
 type Options struct {
 	// The client (associations.New).
 	BaseURL string
@@ -37,9 +38,6 @@ type Options struct {
 	UserAgent   string
 	Base        http.RoundTripper
 	MaxBody     int64 // response body cap; 0: the default
-
-	// The limiter (NewAdaptiveLimiter).
-	Store any // hubspot.WindowStore
 
 	// The batch calls.
 	ChunkSize     int
@@ -124,7 +122,7 @@ type Exchange struct {
 	Waited                         time.Duration
 	// Out: MaybeApplied is set when an attempt reached the server and no
 	// answer says what became of it (a transport error after sending, a
-	// 5xx). Answered is set when the last attempt got an answer.
+	// 5xx).
 	MaybeApplied bool
 	// Out: Final is the error parsed from the returned 429 or 5xx answer
 	// (with the Transport's clock), nil otherwise.
