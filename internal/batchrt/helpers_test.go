@@ -3,8 +3,6 @@ package batchrt
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -98,35 +96,9 @@ func testTransport(t *testing.T) *http.Transport {
 	return tr
 }
 
-// resetConn hijacks the connection and closes it with a TCP reset.
-func resetConn(t *testing.T, w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		t.Errorf("response writer cannot hijack")
-		return
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		t.Errorf("hijack: %v", err)
-		return
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetLinger(0)
-	}
-	conn.Close()
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 
-func readAll(t *testing.T, r io.Reader) []byte {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return b
-}
