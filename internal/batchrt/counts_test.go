@@ -283,3 +283,24 @@ func TestPages_slowDripTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestCall_rateLimitWaitOnClientClock: a 429's Retry-After date is read
+// with the client's clock, not the machine's.
+func TestCall_rateLimitWaitOnClientClock(t *testing.T) {
+	t.Parallel()
+	mux, base := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", clockStart.Add(7*time.Second).Format(http.TimeFormat))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"status": "error", "errorType": "RATE_LIMIT",
+			"message": "daily limit", "policyName": "DAILY"})
+	})
+	r, err := ForClient(testClient(t)) // its clock reads clockStart
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Exec(context.Background(), r, http.MethodPut, do(r, http.MethodPut, base+"/x"))
+	var rl *hubspot.RateLimitError
+	if !errors.As(err, &rl) || !rl.Daily() || rl.Wait != 7*time.Second {
+		t.Fatalf("err = %v, want a DAILY *RateLimitError waiting 7s on the client's clock", err)
+	}
+}
