@@ -203,7 +203,7 @@ func (e *engine[In, Out]) resendOrFail(ctx context.Context, t task, idxs []int, 
 // (spec.Matches) and the baseline shows it did not exist before the run;
 // inputs the read-back does not show were not applied and are sent again.
 func (e *engine[In, Out]) readBackAndResend(ctx context.Context, t task, idxs []int, cause error) []task {
-	unknown := fmt.Errorf("%w: %w", hubspot.ErrOutcomeUnknown, cause)
+	unknown := decide(http.MethodPost, true, cause)
 	if e.spec.ReadBack == nil || e.spec.AppendResultKey == nil || ctx.Err() != nil {
 		e.failAll(idxs, unknown)
 		return nil

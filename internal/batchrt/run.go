@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,7 +146,7 @@ func (e *engine[In, Out]) settle(ctx context.Context) error {
 			continue
 		}
 		if e.maybeApplied[i].Load() {
-			e.state[i] = outcome[Out]{kind: failed, err: fmt.Errorf("%w: %w", hubspot.ErrOutcomeUnknown, reason)}
+			e.state[i] = outcome[Out]{kind: failed, err: decide(http.MethodPost, true, reason)}
 			e.nFail++
 			continue
 		}
@@ -297,9 +298,7 @@ func (e *engine[In, Out]) fail(idx int, err error) {
 	if e.state[idx].kind != pending {
 		return
 	}
-	if e.maybeApplied[idx].Load() {
-		err = outcomeUnknown(err)
-	}
+	err = decide(http.MethodPost, e.maybeApplied[idx].Load(), err) // batch operations are POSTs
 	e.state[idx] = outcome[Out]{kind: failed, err: err}
 	e.nFail++
 	if e.firstFailure == nil {

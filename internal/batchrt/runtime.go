@@ -233,7 +233,7 @@ func Call[T any](ctx context.Context, r *Runtime, method string, send func(Doer)
 	}
 	v := new(T)
 	if err := json.Unmarshal(body, v); err != nil {
-		return nil, decide(method, ex, true, fmt.Errorf("hubspot: decoding %s: %w", describe(resp.Request), err))
+		return nil, decide(method, true, fmt.Errorf("hubspot: decoding %s: %w", describe(resp.Request), err))
 	}
 	return v, nil
 }
@@ -253,7 +253,7 @@ func (r *Runtime) read(method string, ex *wire.Exchange, resp *http.Response, er
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()
 		}
-		return nil, decide(method, ex, false, err)
+		return nil, decide(method, ex.MaybeApplied, err)
 	}
 	if resp == nil {
 		return nil, errors.New("hubspot: no response and no error")
@@ -264,7 +264,7 @@ func (r *Runtime) read(method string, ex *wire.Exchange, resp *http.Response, er
 	}
 	body, err := r.readBody(resp)
 	if err != nil {
-		return nil, decide(method, ex, true, err)
+		return nil, decide(method, true, err)
 	}
 	return body, nil
 }
@@ -282,27 +282,28 @@ func answerError(method string, ex *wire.Exchange, resp *http.Response) error {
 	case code == http.StatusNotFound && method == http.MethodDelete && ex.MaybeApplied:
 		return nil
 	case code >= 500:
-		return decide(method, ex, true, perr)
+		return decide(method, true, perr)
 	case code == http.StatusConflict && ex.MaybeApplied:
 		// Maybe the conflict is with what an earlier attempt applied.
-		return decide(method, ex, false, perr)
+		return decide(method, ex.MaybeApplied, perr)
 	case code == http.StatusTooManyRequests:
-		return decide(method, ex, false, perr)
+		return decide(method, ex.MaybeApplied, perr)
 	}
 	return perr // HubSpot refused the request: the answer settles it
 }
 
-// decide is the one place that decides ErrOutcomeUnknown: err wraps it
-// exactly when the request may change something (its method is not GET,
-// HEAD or OPTIONS) and it may have been applied with no answer saying what
-// became of it: an attempt reached HubSpot unanswered or answered 5xx
-// (ex.MaybeApplied), or the last answer was unreadable (unanswered).
-func decide(method string, ex *wire.Exchange, unanswered bool, err error) error {
+// decide is the one place that decides ErrOutcomeUnknown, for single calls
+// and batch inputs alike: err wraps it exactly when the request may change
+// something (its method is not GET, HEAD or OPTIONS) and may have been
+// applied with no answer saying what became of it (maybeApplied: an
+// attempt reached HubSpot unanswered or answered 5xx, as the Transport
+// reports in wire.Exchange.MaybeApplied, or a 2xx answer was unreadable).
+func decide(method string, maybeApplied bool, err error) error {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return err
 	}
-	if ex.MaybeApplied || unanswered {
+	if maybeApplied {
 		return outcomeUnknown(err)
 	}
 	return err
