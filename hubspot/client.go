@@ -27,8 +27,8 @@ const defaultTimeout = 30 * time.Second
 // generated associations.New) and its batch calls (associations.New and
 // associations.NewSchema). Options validate their input and return an
 // error naming the option; they never echo a token. NewSchema refuses the
-// options of a client (it is given one built); NewHTTPClient ignores the
-// batch calls' options.
+// options of a client (it is given one built), NewHTTPClient those of the
+// batch calls; WithLogger is for both.
 type Option func(*wire.Options) error
 
 // Batch engine defaults.
@@ -47,7 +47,7 @@ func WithBaseURL(base string) Option {
 			return fmt.Errorf("hubspot: WithBaseURL(%q): need an absolute http or https URL without query or fragment", oneLine(base))
 		}
 		o.BaseURL = base
-		o.Mark("WithBaseURL")
+		o.MarkClient("WithBaseURL")
 		return nil
 	}
 }
@@ -64,7 +64,7 @@ func WithToken(token string) Option {
 			return errors.New("hubspot: WithToken: token contains whitespace or control characters")
 		}
 		o.Token = token
-		o.Mark("WithToken")
+		o.MarkClient("WithToken")
 		return nil
 	}
 }
@@ -78,7 +78,7 @@ func WithTokenSource(ts oauth2.TokenSource) Option {
 			return errors.New("hubspot: WithTokenSource: token source is nil")
 		}
 		o.Source = ts
-		o.Mark("WithTokenSource")
+		o.MarkClient("WithTokenSource")
 		return nil
 	}
 }
@@ -98,7 +98,7 @@ func WithRateLimit(n int, per time.Duration) Option {
 			return fmt.Errorf("hubspot: WithRateLimit: interval must be positive, got %s", per)
 		}
 		o.PerInterval, o.Interval = n, per
-		o.Mark("WithRateLimit")
+		o.MarkClient("WithRateLimit")
 		return nil
 	}
 }
@@ -107,7 +107,7 @@ func WithRateLimit(n int, per time.Duration) Option {
 func WithLimiter(l *AdaptiveLimiter) Option {
 	return func(o *wire.Options) error {
 		o.Limiter, o.NoLimiter = l, l == nil
-		o.Mark("WithLimiter")
+		o.MarkClient("WithLimiter")
 		return nil
 	}
 }
@@ -124,7 +124,7 @@ func WithRetryPolicy(p RetryPolicy) Option {
 				p.BaseDelay, p.MaxDelay, p.MaxRetryAfter)
 		}
 		o.Policy, o.PolicySet = p, true
-		o.Mark("WithRetryPolicy")
+		o.MarkClient("WithRetryPolicy")
 		return nil
 	}
 }
@@ -151,7 +151,7 @@ func WithTimeout(d time.Duration) Option {
 			return fmt.Errorf("hubspot: WithTimeout: negative timeout %s", d)
 		}
 		o.Timeout, o.TimeoutSet = d, true
-		o.Mark("WithTimeout")
+		o.MarkClient("WithTimeout")
 		return nil
 	}
 }
@@ -163,7 +163,7 @@ func WithUserAgent(ua string) Option {
 			return errors.New("hubspot: WithUserAgent: user agent is empty or has line breaks")
 		}
 		o.UserAgent = ua
-		o.Mark("WithUserAgent")
+		o.MarkClient("WithUserAgent")
 		return nil
 	}
 }
@@ -176,7 +176,7 @@ func WithBaseTransport(rt http.RoundTripper) Option {
 			return errors.New("hubspot: WithBaseTransport: transport is nil")
 		}
 		o.Base = rt
-		o.Mark("WithBaseTransport")
+		o.MarkClient("WithBaseTransport")
 		return nil
 	}
 }
@@ -191,7 +191,7 @@ func WithMaxResponseBytes(n int64) Option {
 			return fmt.Errorf("hubspot: WithMaxResponseBytes(%d): must be between 65536 and 1073741824", n)
 		}
 		o.MaxBody = n
-		o.Mark("WithMaxResponseBytes")
+		o.MarkClient("WithMaxResponseBytes")
 		return nil
 	}
 }
@@ -205,6 +205,7 @@ func WithChunkSize(n int) Option {
 			return fmt.Errorf("hubspot: WithChunkSize(%d): must be at least 1", n)
 		}
 		o.ChunkSize = n
+		o.MarkBatch("WithChunkSize")
 		return nil
 	}
 }
@@ -218,6 +219,7 @@ func WithConcurrency(n int) Option {
 			return fmt.Errorf("hubspot: WithConcurrency(%d): must be at least 1", n)
 		}
 		o.Concurrency = n
+		o.MarkBatch("WithConcurrency")
 		return nil
 	}
 }
@@ -234,6 +236,7 @@ func WithConcurrency(n int) Option {
 func WithResendUnknown() Option {
 	return func(o *wire.Options) error {
 		o.ResendUnknown = true
+		o.MarkBatch("WithResendUnknown")
 		return nil
 	}
 }
@@ -245,6 +248,7 @@ func WithResendUnknown() Option {
 func WithoutBaseline() Option {
 	return func(o *wire.Options) error {
 		o.NoBaseline = true
+		o.MarkBatch("WithoutBaseline")
 		return nil
 	}
 }
@@ -259,6 +263,7 @@ func WithProgress(fn func(Progress)) Option {
 			return errors.New("hubspot: WithProgress(nil): need a function")
 		}
 		o.Progress = fn
+		o.MarkBatch("WithProgress")
 		return nil
 	}
 }
@@ -277,15 +282,16 @@ func applyOptions(o *wire.Options, opts []Option) error {
 }
 
 // newTransport builds the retrying, rate-limited Transport from opts. Exactly
-// one of WithToken and WithTokenSource is required. Batch options
-// (WithChunkSize and the like) are ignored: they configure the batch calls
-// of a Schema built over it (NewHTTPClient documents the same).
+// one of WithToken and WithTokenSource is required; batch options
+// (WithChunkSize and the like) are refused.
 func newTransport(opts ...Option) (*Transport, error) {
 	var o wire.Options
 	if err := applyOptions(&o, opts); err != nil {
 		return nil, err
 	}
 	switch {
+	case len(o.Batch) > 0:
+		return nil, fmt.Errorf("hubspot: NewHTTPClient: %s configure(s) the batch calls of a Schema; pass them to associations.New or associations.NewSchema", wire.Names(o.Batch))
 	case o.Token != "" && o.Source != nil:
 		return nil, errors.New("hubspot: WithToken and WithTokenSource are mutually exclusive")
 	case o.Token == "" && o.Source == nil:
@@ -347,7 +353,7 @@ func newTransport(opts ...Option) (*Transport, error) {
 // rate-limits and retries (see Transport). Pass it to the generated client,
 // with DefaultBaseURL as the server (associations.New does both). Exactly
 // one of WithToken and WithTokenSource is required; batch options
-// (WithChunkSize and the like) are for the Schema, and ignored here.
+// (WithChunkSize and the like) are for the Schema, and an error here.
 //
 // The client follows a redirect only to the scheme, host and port of the
 // request it started with, at most 5 times and never in a loop; any other

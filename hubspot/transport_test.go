@@ -444,6 +444,9 @@ func TestNewHTTPClient_optionErrors(t *testing.T) {
 		{"ua", []Option{WithToken("a"), WithUserAgent("x\ny")}, "WithUserAgent"},
 		{"retry policy", []Option{WithToken("a"), WithRetryPolicy(RetryPolicy{MaxAttempts: -1})}, "WithRetryPolicy"},
 		{"logger", []Option{WithToken("a"), WithLogger(nil)}, "WithLogger"},
+		{"batch option", []Option{WithToken("a"), WithChunkSize(10)}, "WithChunkSize"},
+		{"base URL", []Option{WithToken("a"), WithBaseURL("ftp://x")}, "WithBaseURL"},
+		{"body cap", []Option{WithToken("a"), WithMaxResponseBytes(10)}, "WithMaxResponseBytes"},
 		{"base", []Option{WithToken("a"), WithBaseTransport(nil)}, "WithBaseTransport"},
 	}
 	for _, tc := range tests {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -56,15 +54,26 @@ type Runtime struct {
 // (hubspot.WithBaseURL, else hubspot.DefaultBaseURL): the constructor of
 // associations.New.
 func New(opts ...hubspot.Option) (r *Runtime, hc *http.Client, server string, err error) {
-	hc, err = hubspot.NewHTTPClient(opts...)
+	// The batch calls' options are this runtime's; the rest (and
+	// WithLogger, which is both) the client's.
+	var o wire.Options
+	var client []hubspot.Option
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		var one wire.Options
+		if err := opt(&one); err != nil {
+			return nil, nil, "", err
+		}
+		_ = opt(&o)
+		if len(one.Batch) == 0 {
+			client = append(client, opt)
+		}
+	}
+	hc, err = hubspot.NewHTTPClient(client...)
 	if err != nil {
 		return nil, nil, "", err
-	}
-	var o wire.Options
-	for _, opt := range opts {
-		if opt != nil {
-			_ = opt(&o) // NewHTTPClient checked them
-		}
 	}
 	r = newRuntime(o)
 	r.attach(hc)
@@ -90,14 +99,9 @@ func ForClient(doer Doer, opts ...hubspot.Option) (*Runtime, error) {
 			return nil, err
 		}
 	}
-	if len(o.Set) > 0 {
-		names := make([]string, 0, len(o.Set))
-		for n := range o.Set {
-			names = append(names, n)
-		}
-		slices.Sort(names)
+	if len(o.Client) > 0 {
 		return nil, fmt.Errorf("associations: NewSchema: %s configure(s) a client, which NewSchema is given built; pass them to associations.New or hubspot.NewHTTPClient",
-			strings.Join(names, ", "))
+			wire.Names(o.Client))
 	}
 	r := newRuntime(o)
 	r.attach(doer)

@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -50,17 +52,34 @@ type Options struct {
 	Clock Clock
 	Rand  Rand
 
-	// Set records which options were given, by name, so a constructor can
-	// refuse options that do not apply to it.
-	Set map[string]bool
+	// Client and Batch record which options were given, by name: those of
+	// a client and those of the batch calls, so a constructor can refuse
+	// the options that do not apply to it. (WithLogger is both.)
+	Client, Batch map[string]bool
 }
 
-// Mark records that the option name was given.
-func (o *Options) Mark(name string) {
-	if o.Set == nil {
-		o.Set = map[string]bool{}
+// MarkClient records that the client option name was given.
+func (o *Options) MarkClient(name string) { o.Client = mark(o.Client, name) }
+
+// MarkBatch records that the batch option name was given.
+func (o *Options) MarkBatch(name string) { o.Batch = mark(o.Batch, name) }
+
+func mark(m map[string]bool, name string) map[string]bool {
+	if m == nil {
+		m = map[string]bool{}
 	}
-	o.Set[name] = true
+	m[name] = true
+	return m
+}
+
+// Names returns the names in m, sorted, joined with ", ".
+func Names(m map[string]bool) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 // Clock is the time source. Sleep returns ctx.Err() as soon as the context
