@@ -27,9 +27,6 @@ func TestSharedLimiter_evictsIdle(t *testing.T) {
 	for i := range 1000 {
 		SharedLimiter(fmt.Sprint("token-evict-", i), 100, 10*time.Second)
 	}
-	if n := sharedCount(); n < before+1000 {
-		t.Fatalf("registry holds %d, want at least %d right after use", n, before+1000)
-	}
 	// Each later call sweeps what the collector has freed.
 	for range 20 {
 		runtime.GC()
