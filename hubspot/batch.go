@@ -69,10 +69,11 @@ type Result[In, Out any] struct {
 	Failed       []Failed[In]
 	NotAttempted []NotAttempted[In]
 	// Requests counts the HTTP requests of the call (chunks, resends and
-	// read-backs, each attempt of the Transport), Retries the Transport's
-	// retries among them, RateLimited the 429 answers. Resends counts the
-	// chunks sent again (after a read-back, an unreadable answer or
-	// WithResendUnknown). Over a client whose http.Client has a Transport
+	// read-backs, each attempt of the Transport), Retries the requests
+	// among them that repeated an earlier one (the Transport's retries,
+	// resends, pages asked for again: what the retry budget paid for),
+	// RateLimited the 429 answers. Resends counts the chunks sent again
+	// (after a read-back, an unreadable answer or WithResendUnknown). Over a client whose http.Client has a Transport
 	// of this package the counts are the Transport's own; over any other
 	// client each request handed to it counts once (retries it makes by
 	// itself are not seen, so Retries and Waited stay 0).
