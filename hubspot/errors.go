@@ -18,11 +18,15 @@ import (
 // beyond it is ignored.
 const maxErrorBodyBytes = 1 << 20
 
-// Rate-limit policy names HubSpot reports in the policyName field of a 429.
+// PolicyDaily is the policyName of a 429 for HubSpot's daily limit
+// (RateLimitError.Daily); the per-second windows are TEN_SECONDLY_ROLLING
+// and SECONDLY.
+const PolicyDaily = "DAILY"
+
+// The per-second policy names (tests and the header fallback use them).
 const (
 	policyTenSecondlyRolling = "TEN_SECONDLY_ROLLING"
 	policySecondly           = "SECONDLY"
-	PolicyDaily              = "DAILY"
 )
 
 // ErrorContext is HubSpot's error "context": names mapped to lists of values,
