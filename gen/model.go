@@ -120,8 +120,8 @@ type callOp struct {
 	Body        string // Go type of the JSON request body, "" when none
 	Result      string // Go type of the 2xx JSON answer, "" when it has none
 	// ResultItem is the item type when the answer is a collection (an
-	// object with a "results" array): the call returns its results, as the
-	// list calls do.
+	// object with a "results" array, and perhaps "paging"): the call returns
+	// its results, as the list calls do, the same in every API version.
 	ResultItem string
 	Idempotent bool // by method: GET, PUT, DELETE
 	Exemptions []string
@@ -447,7 +447,10 @@ func callFrom(method, p string, op *openapi3.Operation, ps []param) (callOp, err
 		c.Result = goName(ref)
 		if s.Value != nil {
 			if results := s.Value.Properties["results"]; results != nil && results.Value != nil && results.Value.Items != nil {
-				if item := refName(results.Value.Items); item != "" && len(s.Value.Properties) == 1 {
+				// A collection answer: its results (a paging cursor beside
+				// them, as some versions declare, means nothing for one call).
+				_, paged := s.Value.Properties["paging"]
+				if item := refName(results.Value.Items); item != "" && (len(s.Value.Properties) == 1 || paged && len(s.Value.Properties) == 2) {
 					c.ResultItem = goName(item)
 				}
 			}

@@ -210,3 +210,36 @@ func TestNames_matchConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRender_callReturnsCollectionResults: a call answered with a
+// collection (results, with or without paging) returns its results, as the
+// list calls do, whatever the version declares beside them.
+func TestRender_callReturnsCollectionResults(t *testing.T) {
+	t.Parallel()
+	for _, extra := range []string{``, `,"paging":{"type":"object"}`} {
+		doc := `{"openapi":"3.0.3","info":{"title":"t","version":"2026-03"},
+	"paths":{"/w":{"post":{"operationId":"CreateWidget","summary":"Create a widget.",
+		"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Widget"}}}},
+		"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/WidgetList"}}}}}}}},
+	"components":{"schemas":{"Widget":{"type":"object","properties":{"id":{"type":"integer"}}},
+		"WidgetList":{"type":"object","properties":{"results":{"type":"array","items":{"$ref":"#/components/schemas/Widget"}}` + extra + `}}}}}`
+		m, err := loadModel("collection", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(files["schema.gen.go"])
+		for _, want := range []string{
+			"func (s *Schema) CreateWidget(ctx context.Context, body Widget) ([]Widget, error) {",
+			"res, err := batchrt.Call[WidgetList](ctx, s.rt, \"POST\"",
+			"return res.Results, nil",
+		} {
+			if !strings.Contains(src, want) {
+				t.Errorf("paging %v: schema.gen.go lacks %q", extra != "", want)
+			}
+		}
+	}
+}
