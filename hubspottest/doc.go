@@ -3,18 +3,48 @@
 // the spirit of net/http/httptest: tests start a real HTTP server, point a
 // client at Server.URL and then inspect what the server saw.
 //
-// NewServer starts a server for one test and closes it on t.Cleanup:
+// # In a program: New, Start, Close
+//
+// A program that is not a test (a demo, a fake for another language's
+// client, examples/limits, the hubspot-fake command) uses New, Start and
+// Close, and builds its client as the README does, with
+// associations.NewDefaultClient pointed at Server.URL:
+//
+//	srv, err := hubspottest.New(hubspottest.WithToken("pat-test"))
+//	if err != nil {
+//		return err
+//	}
+//	if err := srv.Start("127.0.0.1:0"); err != nil { // any free port; sets srv.URL
+//		return err
+//	}
+//	defer srv.Close()
+//	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken("pat-test"))
+//	if err != nil {
+//		return err
+//	}
+//	schema, err := associations.NewSchema(client)
+//
+// A Server is also an http.Handler: without Start, mount it in your own
+// http.Server or httptest.Server.
+//
+// # In a test: NewServer
+//
+// NewServer is New and Start for one test: it fails the test on a bad
+// option and closes the server on t.Cleanup.
 //
 //	func TestSync(t *testing.T) {
 //		srv := hubspottest.NewServer(t,
 //			hubspottest.WithToken("pat-test"),
-//			hubspottest.WithRateLimit(10, time.Second),
+//			hubspottest.WithRateLimit(100, 10*time.Second),
 //		)
-//		c, _ := associations.NewClientWithResponses(srv.URL,
-//			associations.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
-//				r.Header.Set("Authorization", "Bearer pat-test")
-//				return nil
-//			}))
+//		client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken("pat-test"))
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		schema, err := associations.NewSchema(client)
+//		if err != nil {
+//			t.Fatal(err)
+//		}
 //
 //		// The next batch/create fails with 503, the one after that with
 //		// a connection reset after the change was applied.
@@ -22,15 +52,11 @@
 //			hubspottest.Fault{Kind: hubspottest.FaultStatus, Status: 503, Op: hubspottest.OpBatchCreateConfigurations},
 //			hubspottest.Fault{Kind: hubspottest.FaultResetAfterApply, Op: hubspottest.OpBatchCreateConfigurations},
 //		)
-//		// ... code under test calls c ...
+//		// ... code under test calls schema ...
 //
 //		if got := srv.Limits(); len(got) != 1 { t.Errorf("limits = %v", got) }
 //		if st := srv.Stats(); st.ByOperation[hubspottest.OpBatchCreateConfigurations] != 3 { ... }
 //	}
-//
-// New returns a Server that is not listening: use it as an http.Handler, or
-// call Start and Close (the hubspot-fake command does, so HubSpot's Node and
-// Python clients can be pointed at it).
 //
 // # What the server does
 //
