@@ -27,8 +27,7 @@
 //		WriteTimeout:          250 * time.Millisecond,
 //		MaxRetries:            1,
 //	})
-//	client, err := associations.NewDefaultClient("", hubspot.WithToken(token),
-//		hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
+//	schema, err := associations.New(token, hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
 //
 // When Redis loses the window (a restart without persistence, a flush),
 // the processes rebuild it instead of starting from an empty log: an epoch
