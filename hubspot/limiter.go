@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 	"weak"
+
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // HubSpot's per-app burst limits: 100 requests per 10 s (190 on
@@ -81,10 +83,11 @@ type WindowStore interface {
 	// and -Interval-Milliseconds); later reservations, by every limiter on
 	// the store, check against it. The last learned shape wins.
 	Learn(ctx context.Context, now time.Time, shape Shape) error
-	// Correct takes in HubSpot's answer to the send r. HubSpot counted the
-	// request about lag after r.At (half the round trip): the entry moves
-	// there (not earlier than it is), so the slot is reused one window after
-	// HubSpot saw it, whatever the delay on the way. HubSpot then counted
+	// Correct takes in HubSpot's answer to the send r. The entry moves to
+	// lag after r.At (not earlier than it is): where HubSpot counted the
+	// request less the way there of the send that will reuse the slot, so
+	// that send reaches HubSpot one window after it, whatever the delay on
+	// the way. HubSpot then counted
 	// used requests in its window of length interval; if the log holds fewer
 	// in (r.At-interval, now], other clients of the app spent the
 	// difference, and it is added as sends at the arrival.
@@ -264,8 +267,10 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 // WindowMargin): a fresh limiter sends a burst of Max at once. When the
 // window is full a request waits only until the oldest send in it leaves.
 // When its answer arrives, a send is placed where HubSpot counted it (at
-// the latest the round trip less half the fastest round trip seen), so a
-// request held up on its way out does not free its slot early. Responses
+// the latest the round trip less half the fastest round trip seen) less
+// the way there of the send that will reuse its slot (half the fastest
+// round trip), so a request held up on its way out does not free its slot
+// early and the next window's sends arrive as it opens. Responses
 // also correct the model: X-HubSpot-RateLimit-Max and
 // -Interval-Milliseconds reshape the window (and are taught to the store,
 // so with a shared store every process's limiter takes the shape from one
@@ -292,7 +297,10 @@ type AdaptiveLimiter struct {
 	// stored says the store reported a learned shape on the last
 	// reservation; until it does, the limiter teaches it the shape it
 	// learns (again after the store lost it).
-	stored  bool
+	stored bool
+	// known says the limit is not a guess: the caller gave it, or HubSpot
+	// (an answer, the store's learned shape) did.
+	known   bool
 	rtt     time.Duration // moving average of attempt round trips
 	fastest time.Duration // the fastest round trip seen
 	badSeen map[string]string
@@ -322,7 +330,8 @@ func WithLimiterLogger(lg *slog.Logger) LimiterOption {
 // A nil clock is the real clock. Non-positive or out-of-range arguments
 // select HubSpot's defaults (DefaultRateLimit per DefaultRateLimitInterval).
 func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock, opts ...LimiterOption) *AdaptiveLimiter {
-	if perInterval <= 0 || perInterval > MaxRateLimitMax {
+	told := perInterval > 0 && perInterval <= MaxRateLimitMax
+	if !told {
 		perInterval = DefaultRateLimit
 	}
 	if interval <= 0 || interval > MaxRateLimitInterval {
@@ -331,7 +340,7 @@ func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock, op
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval}
+	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told}
 	for _, o := range opts {
 		if o != nil {
 			o(l)
@@ -506,7 +515,7 @@ func (l *AdaptiveLimiter) adopt(sh Shape) {
 	defer l.mu.Unlock()
 	l.stored = !sh.Learned.IsZero()
 	if l.stored && sh.valid() {
-		l.max, l.interval = sh.Max, sh.Interval
+		l.max, l.interval, l.known = sh.Max, sh.Interval, true
 	}
 }
 
@@ -579,9 +588,13 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	}
 	// HubSpot counted the request before it answered: at the latest the
 	// round trip less the way back, taken as half the fastest round trip
-	// seen. A request held up on its way out (a busy machine) is then
-	// placed late enough; never later than the answer, nor an interval.
-	lag := min(max(rtt-l.minRTT()/2, 0), interval)
+	// seen. The entry goes half the fastest round trip before that: the
+	// send that reuses its slot takes at least that long to reach HubSpot,
+	// so it leaves early enough to arrive as the slot frees there (a window
+	// then opens WindowMargin late, not the margin plus a way out). A
+	// request held up on its way out (a busy machine) is still placed late
+	// enough; never later than the answer, nor an interval.
+	lag := min(max(rtt-l.minRTT(), 0), interval)
 	l.storeErr(ctx, lg, l.store.Correct(ctx, now, s.res, lag, used, interval))
 }
 
@@ -636,6 +649,7 @@ func (l *AdaptiveLimiter) reshape(rh rateHeaders) (int, time.Duration, bool) {
 	if rh.hasInterval {
 		l.interval = rh.interval
 	}
+	l.known = l.known || rh.hasMax
 	changed := l.max != old.Max || l.interval != old.Interval || (!l.stored && (rh.hasMax || rh.hasInterval))
 	if changed {
 		l.stored = true // one teaching per change; the next reservation says whether it took
@@ -712,10 +726,17 @@ func (l *AdaptiveLimiter) minRTT() time.Duration {
 	return l.fastest
 }
 
-// pace returns the allowed rate (requests per second) and the average round
-// trip seen so far (zero before the first answer).
-func (l *AdaptiveLimiter) pace() (float64, time.Duration) {
+// pace returns what the batch runtime sizes its concurrency by: the allowed
+// rate (requests per second), the average round trip seen so far (zero
+// before the first answer) and the window's burst (Max), once the limit is
+// known rather than HubSpot's default guessed (a burst sized by a wrong
+// guess would overrun a smaller window before the first answer).
+func (l *AdaptiveLimiter) pace() wire.Pace {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return float64(l.max) / l.interval.Seconds(), l.rtt
+	p := wire.Pace{Rate: float64(l.max) / l.interval.Seconds(), RTT: l.rtt}
+	if l.known {
+		p.Burst = l.max
+	}
+	return p
 }
