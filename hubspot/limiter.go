@@ -300,11 +300,20 @@ type AdaptiveLimiter struct {
 	stored bool
 	// known says the limit is not a guess: the caller gave it, or HubSpot
 	// (an answer, the store's learned shape) did.
-	known   bool
-	rtt     time.Duration // moving average of attempt round trips
-	fastest time.Duration // the fastest round trip seen
-	badSeen map[string]string
-	logger  *slog.Logger
+	known bool
+	// mine holds the times of this limiter's own sends within the last
+	// window (its clock, oldest first): its share of the window.
+	mine []time.Time
+	// remain is the last answer's X-HubSpot-RateLimit-Remaining.
+	remain int
+	// unshared is when an answer last counted sends this limiter's
+	// in-process store did not know of (other clients of the app, not
+	// sharing the window): they would draw 429s from a burst.
+	unshared time.Time
+	rtt      time.Duration // moving average of attempt round trips
+	fastest  time.Duration // the fastest round trip seen
+	badSeen  map[string]string
+	logger   *slog.Logger
 }
 
 // LimiterOption configures NewAdaptiveLimiter beyond the limit and clock.
@@ -471,6 +480,7 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 		if r.Wait <= 0 {
 			// The send leaves now: after the store answered.
 			sent := l.clock.Now()
+			l.noteSend(sent)
 			return slot{res: r, local: sent}, sent.Sub(start), nil
 		}
 		if r.Daily {
@@ -583,6 +593,18 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	}
 	rem := rh.remain
 	used := limit - int(rem)
+	l.mu.Lock()
+	l.remain = int(rem)
+	if _, local := l.store.(*MemoryStore); local {
+		// HubSpot counted the sends that reached it within the interval
+		// before this one did: own sends from an interval and a round trip
+		// ago. Beyond timing slack (a tenth of the window) the rest are
+		// others'.
+		if used > l.mineSince(now.Add(-interval-rtt))+limit/10+1 {
+			l.unshared = now
+		}
+	}
+	l.mu.Unlock()
 	if resp.StatusCode == http.StatusTooManyRequests {
 		used++ // the rejected send is in our log but not in HubSpot's
 	}
@@ -728,15 +750,46 @@ func (l *AdaptiveLimiter) minRTT() time.Duration {
 
 // pace returns what the batch runtime sizes its concurrency by: the allowed
 // rate (requests per second), the average round trip seen so far (zero
-// before the first answer) and the window's burst (Max), once the limit is
-// known rather than HubSpot's default guessed (a burst sized by a wrong
-// guess would overrun a smaller window before the first answer).
+// before the first answer) and the burst this limiter may send at once:
+// once the limit is known rather than HubSpot's default guessed (a burst
+// sized by a wrong guess would overrun a smaller window before the first
+// answer), the window's Max when this limiter sent nothing in the last
+// window (a fresh window), else its own sends in it (its share of the
+// window, which frees in the bursts it was spent in: several processes
+// sharing a token, or not, each burst their share, not the whole window),
+// grown up to twice that while the last answer's Remaining (what HubSpot
+// said is left) allows, so a fresh window fills in a few round trips. No burst while answers count sends an in-process store did not know
+// of (other clients of the app, each pacing alone, would all burst into the
+// same free slots).
 func (l *AdaptiveLimiter) pace() wire.Pace {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := wire.Pace{Rate: float64(l.max) / l.interval.Seconds(), RTT: l.rtt}
-	if l.known {
+	now := l.clock.Now()
+	if l.known && (l.unshared.IsZero() || now.Sub(l.unshared) > 2*l.interval) {
 		p.Burst = l.max
+		if n := l.mineSince(now.Add(-(l.interval + WindowMargin(l.interval)))); n > 0 {
+			p.Burst = max(n, min(l.remain, 2*n))
+		}
 	}
 	return p
+}
+
+// noteSend records one of this limiter's sends at t.
+func (l *AdaptiveLimiter) noteSend(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Keep two windows: enough for mineSince's questions.
+	from := t.Add(-2 * (l.interval + WindowMargin(l.interval)))
+	if i := sort.Search(len(l.mine), func(i int) bool { return l.mine[i].After(from) }); i > 0 {
+		l.mine = append(l.mine[:0], l.mine[i:]...)
+	}
+	if len(l.mine) < MaxRateLimitMax {
+		l.mine = append(l.mine, t)
+	}
+}
+
+// mineSince counts own sends after from; l.mu is held.
+func (l *AdaptiveLimiter) mineSince(from time.Time) int {
+	return len(l.mine) - sort.Search(len(l.mine), func(i int) bool { return l.mine[i].After(from) })
 }

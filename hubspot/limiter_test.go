@@ -306,10 +306,12 @@ func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 	}
 }
 
-// TestAdaptiveLimiter_pace_burstOnceKnown: the window's burst sizes the
-// batch runtime's concurrency only once the limit is known (given, or
-// learned from an answer), never from HubSpot's default guessed.
-func TestAdaptiveLimiter_pace_burstOnceKnown(t *testing.T) {
+// TestAdaptiveLimiter_pace_burst: the burst that sizes the batch runtime's
+// concurrency: none on HubSpot's default guessed; the window's Max when
+// fresh; then this limiter's share of the window, up to twice that while
+// HubSpot says that much is left; none while answers count sends an in-process
+// store did not know of (other clients pacing alone).
+func TestAdaptiveLimiter_pace_burst(t *testing.T) {
 	t.Parallel()
 	if p := NewAdaptiveLimiter(0, 0, newFakeClock()).pace(); p.Burst != 0 || p.Rate != 10 {
 		t.Errorf("a limiter on the default guess: %+v, want no burst at 10/s", p)
@@ -317,9 +319,32 @@ func TestAdaptiveLimiter_pace_burstOnceKnown(t *testing.T) {
 	if p := NewAdaptiveLimiter(190, 10*time.Second, newFakeClock()).pace(); p.Burst != 190 {
 		t.Errorf("a limiter told 190 per 10 s: %+v, want a burst of 190", p)
 	}
-	l := NewAdaptiveLimiter(0, 0, newFakeClock())
-	l.Observe(rateResp(200, "50", "1000", "49").Header)
+	clock := newFakeClock()
+	l := NewAdaptiveLimiter(0, 0, clock)
+	l.Observe(rateResp(200, "50", "1000", "50").Header)
 	if p := l.pace(); p.Burst != 50 || p.Rate != 50 {
 		t.Errorf("after an answer of 50 per 1 s: %+v, want a burst of 50 at 50/s", p)
+	}
+	waitN(t, l, clock, 12)
+	l.Observe(rateResp(200, "50", "1000", "38").Header)
+	if p := l.pace(); p.Burst != 24 {
+		t.Errorf("after 12 sends, 38 left: %+v, want twice its share, 24", p)
+	}
+	waitN(t, l, clock, 30)
+	l.Observe(rateResp(200, "50", "1000", "8").Header)
+	if p := l.pace(); p.Burst != 42 {
+		t.Errorf("after 42 sends, 8 left: %+v, want its share, 42", p)
+	}
+	// HubSpot counts 20 sends more than this limiter made: others pace
+	// alone.
+	clock.Sleep(context.Background(), 2*time.Second)
+	waitN(t, l, clock, 10)
+	l.Observe(rateResp(200, "50", "1000", "20").Header)
+	if p := l.pace(); p.Burst != 0 {
+		t.Errorf("with other clients unseen by its store: %+v, want no burst", p)
+	}
+	clock.Sleep(context.Background(), 3*time.Second)
+	if p := l.pace(); p.Burst != 50 {
+		t.Errorf("windows later: %+v, want the whole window again", p)
 	}
 }
