@@ -2,6 +2,7 @@ package hubspottest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -151,6 +152,8 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 				errs = append(errs, perInputError(hubspot.CategoryObjectNotFound,
 					fmt.Sprintf("No limit is configured for %s association type %d between %s and %s; use batch/create.", input.Category, input.TypeID, from, to),
 					input.Category, input.TypeID))
+			case s.store.limitRule(k, input.MaxToObjectIDs) != "":
+				errs = append(errs, perInputError(hubspot.CategoryValidation, s.store.limitRule(k, input.MaxToObjectIDs), input.Category, input.TypeID))
 			default:
 				s.store.limits[k] = input.MaxToObjectIDs
 				if so.op == OpBatchCreateConfigurations {
@@ -219,6 +222,9 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 		s.mu.Lock()
 		ts, err := s.store.createLabel(from, to, in.Name, in.Label, in.InverseLabel)
 		s.mu.Unlock()
+		if errors.Is(err, errLabelCap) {
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, err.Error())
+		}
 		if err != nil {
 			return errorResponse(http.StatusConflict, cid, hubspot.CategoryConflict, err.Error())
 		}
