@@ -100,3 +100,47 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
+
+// WriteText writes one line per change with its outcome, grouped by
+// direction, then the summary line.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	var last PairKey
+	for i, x := range r.Results {
+		c := x.Change
+		if i == 0 || c.Pair() != last {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(c.Pair().String() + "\n")
+			last = c.Pair()
+		}
+		line := "  " + c.Describe() + ": " + string(x.Outcome)
+		if x.Message != "" {
+			line += " (" + x.Message + ")"
+		}
+		b.WriteString(line + "\n")
+	}
+	if len(r.Results) > 0 {
+		b.WriteByte('\n')
+	}
+	b.WriteString(r.Summary() + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as one JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	if r.Results == nil {
+		r.Results = []Result{}
+	}
+	b, err := json.MarshalIndent(struct {
+		*Report
+		Summary string `json:"summary"`
+	}{r, r.Summary()}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
