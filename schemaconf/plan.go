@@ -289,6 +289,14 @@ func displayLabel(t Type) string {
 func (pl *planner) userLabel(k PairKey, t Type) {
 	dinv := pl.d.partner(k, &t)
 	cur := pl.c.userLabel(k, t.Label)
+	if cur == nil && dinv != nil {
+		// Known by its other direction's text: the same label, seen from
+		// the other side (a paired label's identity is either text).
+		if ci := pl.c.userLabel(k.reverse(), dinv.Label); ci != nil {
+			pl.matchedLabel(k.reverse(), *dinv, &t, ci)
+			return
+		}
+	}
 	if cur == nil {
 		c := Change{Action: Create, Kind: KindLabel, From: k.From, To: k.To, Label: t.Label, Category: CategoryUserDefined, Name: t.name, Line: t.labelLine, step: stepCreateLabel}
 		if dinv != nil {
@@ -309,6 +317,12 @@ func (pl *planner) userLabel(k PairKey, t Type) {
 		pl.count(k, t.line)
 		return
 	}
+	pl.matchedLabel(k, t, dinv, cur)
+}
+
+// matchedLabel plans a desired label t (inverse dinv) found in the
+// current state as cur, both in direction k.
+func (pl *planner) matchedLabel(k PairKey, t Type, dinv, cur *Type) {
 	pl.match(k, cur.TypeID)
 	pl.count(k, t.line)
 	cinv := pl.c.partner(k, cur)
@@ -357,7 +371,11 @@ func (pl *planner) prune() {
 				continue
 			}
 			if !t.user() || t.Label == "" {
-				pl.limit(k, t, displayLabel(*t), 0, 0, !t.Default)
+				label := ""
+				if !t.Default {
+					label = displayLabel(*t)
+				}
+				pl.limit(k, t, label, 0, 0, !t.Default)
 				continue
 			}
 			inv := pl.c.partner(k, t)

@@ -105,15 +105,17 @@ the same portal are byte-identical.`,
 
 // planFlags are plan's and apply's.
 type planFlags struct {
-	portal string
-	prune  bool
-	asJSON bool
+	portal  string
+	prune   bool
+	asJSON  bool
+	objects []string
 }
 
 func (pf *planFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&pf.portal, "portal", "default", "portal to plan against (names its token variable, server and object ids)")
 	c.Flags().BoolVar(&pf.prune, "prune", false, "also delete user-defined labels and limits the file does not have")
 	c.Flags().BoolVar(&pf.asJSON, "json", false, "print JSON for machines")
+	c.Flags().StringSliceVar(&pf.objects, "objects", nil, "object types to read besides the file's, comma-separated (what --prune may delete from)")
 }
 
 // loadFile reads and parses a schema file.
@@ -149,7 +151,7 @@ func (a *app) makePlan(cmd *cobra.Command, path string, pf planFlags) (*schemaco
 	if err != nil {
 		return nil, nil, err
 	}
-	cur, err := a.readPortal(cmd.Context(), pf.portal, o, desired, nil)
+	cur, err := a.readPortal(cmd.Context(), pf.portal, o, desired, pf.objects)
 	if err != nil {
 		return nil, nil, err
 	}
