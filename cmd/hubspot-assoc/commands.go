@@ -272,6 +272,7 @@ func (a *app) confirm(portal string, labels, limits int) error {
 
 func (a *app) diffCommand() *cobra.Command {
 	var asJSON bool
+	var objects []string
 	c := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Show what differs between two portals or files (exit 0: same, 2: different)",
@@ -280,7 +281,7 @@ A and B are each a schema file or portal:NAME (e.g. portal:sandbox). Promoting
 a sandbox to production is export from one, then plan and apply on the other.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.diff(cmd, args[0], args[1])
+			p, err := a.diff(cmd, args[0], args[1], objects)
 			if err != nil {
 				return err
 			}
@@ -294,11 +295,12 @@ a sandbox to production is export from one, then plan and apply on the other.`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines")
+	c.Flags().StringSliceVar(&objects, "objects", nil, "object types to read from a portal, comma-separated (default contacts,companies,deals,tickets and the files')")
 	return c
 }
 
 // diff plans source a against source b.
-func (a *app) diff(cmd *cobra.Command, srcA, srcB string) (*schemaconf.Plan, error) {
+func (a *app) diff(cmd *cobra.Command, srcA, srcB string, objects []string) (*schemaconf.Plan, error) {
 	portalA, isPortalA := strings.CutPrefix(srcA, "portal:")
 	portalB, isPortalB := strings.CutPrefix(srcB, "portal:")
 	var fileA, fileB *schemaconf.File
@@ -331,7 +333,11 @@ func (a *app) diff(cmd *cobra.Command, srcA, srcB string) (*schemaconf.Plan, err
 	}
 	var desired, current *schemaconf.State
 	if isPortalA {
-		st, err := a.readPortal(cmd.Context(), portalA, oa, nil, nil)
+		extra := objects
+		if len(extra) == 0 {
+			extra = schemaconf.DefaultObjects
+		}
+		st, err := a.readPortal(cmd.Context(), portalA, oa, nil, extra)
 		if err != nil {
 			return nil, err
 		}
@@ -341,7 +347,7 @@ func (a *app) diff(cmd *cobra.Command, srcA, srcB string) (*schemaconf.Plan, err
 		return nil, err
 	}
 	if isPortalB {
-		current, err = a.readPortal(cmd.Context(), portalB, ob, desired, nil)
+		current, err = a.readPortal(cmd.Context(), portalB, ob, desired, objects)
 	} else {
 		current, err = schemaconf.FromFile(fileB, ob)
 	}
