@@ -57,14 +57,15 @@ func (r *Report) Complete() bool {
 
 // Summary is the report's last line.
 func (r *Report) Summary() string {
-	parts := []string{fmt.Sprintf("%d applied", r.Count(Applied)+r.Count(UnknownApplied))}
+	applied := fmt.Sprintf("%d applied", r.Count(Applied)+r.Count(UnknownApplied))
+	if n := r.Count(UnknownApplied); n > 0 {
+		applied += fmt.Sprintf(" (%d found by reading back after an unknown outcome)", n)
+	}
+	parts := []string{applied}
 	for _, o := range []Outcome{Failed, NotAttempted, UnknownNotApplied, Unknown} {
 		if n := r.Count(o); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}
-	}
-	if n := r.Count(UnknownApplied); n > 0 {
-		parts = append(parts, fmt.Sprintf("(%d of them after an unknown outcome, read back)", n))
 	}
 	return fmt.Sprintf("Apply: %d changes: %s.", len(r.Results), strings.Join(parts, ", "))
 }

@@ -18,7 +18,7 @@ func newPortal(t *testing.T, opts ...hubspottest.Option) (*hubspottest.Server, *
 	opts = append([]hubspottest.Option{hubspottest.WithRateLimit(1000, time.Second)}, opts...)
 	srv := hubspottest.NewServer(t, opts...)
 	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(hubspottest.DefaultToken),
-		hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxAttempts: 6}))
+		hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MaxAttempts: 10}))
 	if err != nil {
 		t.Fatal(err)
 	}
