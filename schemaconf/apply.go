@@ -149,8 +149,7 @@ func (a *applier) fail(i int, err error, applied func(context.Context) (bool, er
 	if hubspot.IsFatal(err) {
 		a.stop = "stopped after: " + message(err)
 	}
-	unknown := errors.Is(err, hubspot.ErrOutcomeUnknown) || (a.ctx.Err() != nil && errors.Is(err, a.ctx.Err()))
-	if !unknown {
+	if refused(err) {
 		a.settle(i, Failed, message(err))
 		return
 	}
@@ -165,6 +164,25 @@ func (a *applier) fail(i int, err error, applied func(context.Context) (bool, er
 	default:
 		a.settle(i, UnknownNotApplied, message(err))
 	}
+}
+
+// refused reports whether err says for sure that the change was not
+// applied: HubSpot refused it (a 4xx), or the request was never sent.
+// Anything else (hubspot.ErrOutcomeUnknown, a 5xx, a connection cut after
+// sending, a cancelled context) may have been applied, and is read back.
+func refused(err error) bool {
+	if errors.Is(err, hubspot.ErrOutcomeUnknown) {
+		return false
+	}
+	var ae *hubspot.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode >= 400 && ae.StatusCode < 500
+	}
+	var re *hubspot.RequestError
+	if errors.As(err, &re) {
+		return !re.MaybeSent
+	}
+	return errors.Is(err, hubspot.ErrNotAttempted)
 }
 
 // message is HubSpot's message for an error, or the error.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -250,26 +249,28 @@ func TestApply_faults(t *testing.T) {
 	}
 }
 
-// storm sends requests with the fake's token until stopped, so the
-// rolling window is spent by someone else too (429s).
+// storm spends the token's rolling window in bursts of more requests
+// than it allows (so 429s are certain), until stopped.
 func storm(t *testing.T, url string) func() {
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			for range 50 {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/crm/associations/2026-03/contacts/companies/labels", nil)
 				req.Header.Set("Authorization", "Bearer "+hubspottest.DefaultToken)
 				if resp, err := http.DefaultClient.Do(req); err == nil {
 					resp.Body.Close()
 				}
-				time.Sleep(5 * time.Millisecond)
 			}
-		}()
-	}
-	return func() { cancel(); wg.Wait() }
+			select {
+			case <-ctx.Done():
+			case <-time.After(150 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // assertFinal checks the portal is the file: its plan is empty with
