@@ -99,7 +99,9 @@ func truth(t *testing.T, srv *hubspottest.Server, o *Objects, c Change) bool {
 	case KindLabel:
 		switch c.Action {
 		case Create:
-			return find(types, func(x hubspottest.AssociationType) bool { return x.Category == CategoryUserDefined && x.Label == c.Label }) != nil
+			return find(types, func(x hubspottest.AssociationType) bool {
+				return x.Category == CategoryUserDefined && x.Label == c.Label
+			}) != nil
 		case Update:
 			back, err := srv.AssociationTypes(to, from)
 			if err != nil {

@@ -303,6 +303,12 @@ a sandbox to production is export from one, then plan and apply on the other.`,
 func (a *app) diff(cmd *cobra.Command, srcA, srcB string, objects []string) (*schemaconf.Plan, error) {
 	portalA, isPortalA := strings.CutPrefix(srcA, "portal:")
 	portalB, isPortalB := strings.CutPrefix(srcB, "portal:")
+	if !isPortalA {
+		portalA = ""
+	}
+	if !isPortalB {
+		portalB = ""
+	}
 	var fileA, fileB *schemaconf.File
 	var err error
 	if !isPortalA {
