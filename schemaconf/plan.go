@@ -152,6 +152,8 @@ type planner struct {
 	// the plan, and the line to blame.
 	labels map[PairKey]int
 	blame  map[PairKey]int
+	// lines[k][typeID] is where the file sets a type's limit.
+	lines map[PairKey]map[int32]lineLabel
 }
 
 func (pl *planner) bad(line int, format string, args ...any) {
@@ -165,6 +167,25 @@ func (pl *planner) setFinal(k PairKey, id, v int32) {
 		pl.final[k] = map[int32]int32{}
 	}
 	pl.final[k][id] = v
+}
+
+// note records the file's line and the label of a limit the file sets.
+func (pl *planner) note(k PairKey, id int32, line int, label string) {
+	if line == 0 {
+		return
+	}
+	if pl.lines == nil {
+		pl.lines = map[PairKey]map[int32]lineLabel{}
+	}
+	if pl.lines[k] == nil {
+		pl.lines[k] = map[int32]lineLabel{}
+	}
+	pl.lines[k][id] = lineLabel{line, label}
+}
+
+type lineLabel struct {
+	line  int
+	label string
 }
 
 func (pl *planner) match(k PairKey, id int32) {
@@ -210,6 +231,9 @@ func (pl *planner) run() {
 // limit plans a limit change of a current type cur to want (0: none).
 func (pl *planner) limit(k PairKey, cur *Type, label string, want int32, line int, labelLimit bool) {
 	c := Change{Kind: KindLimit, From: k.From, To: k.To, Label: label, Category: cur.Category, TypeID: cur.TypeID, Old: cur.Limit, New: want, Line: line}
+	if want > 0 {
+		pl.note(k, cur.TypeID, line, label)
+	}
 	switch {
 	case want == cur.Limit:
 		return
@@ -307,12 +331,14 @@ func (pl *planner) userLabel(k PairKey, t Type) {
 			pl.add(Change{Action: Create, Kind: KindLimit, From: k.From, To: k.To, Label: t.Label, Category: CategoryUserDefined, New: t.Limit, Line: t.limitLine, step: stepRaiseLabelLimit})
 		}
 		pl.setFinal(k, t.TypeID, t.Limit)
+		pl.note(k, t.TypeID, t.limitLine, t.Label)
 		if dinv != nil {
 			r := k.reverse()
 			if dinv.Limit > 0 {
 				pl.add(Change{Action: Create, Kind: KindLimit, From: r.From, To: r.To, Label: dinv.Label, Category: CategoryUserDefined, New: dinv.Limit, Line: dinv.limitLine, step: stepRaiseLabelLimit})
 			}
 			pl.setFinal(r, dinv.TypeID, dinv.Limit)
+			pl.note(r, dinv.TypeID, dinv.limitLine, dinv.Label)
 		}
 		pl.count(k, t.line)
 		return
@@ -434,36 +460,39 @@ func (pl *planner) checkFinal() {
 		}
 	}
 	for _, k := range sortedKeys(pl.d.Pairs) {
-		objLimit := int32(0)
-		objLine := 0
-		if ct := pl.c.defaultType(k); ct != nil {
-			objLimit = pl.final[k][ct.TypeID]
+		ct := pl.c.defaultType(k)
+		if ct == nil {
+			continue
 		}
-		if dt := pl.d.defaultType(k); dt != nil {
-			objLine = dt.limitLine
-		}
+		objLimit := pl.final[k][ct.TypeID]
 		if objLimit == 0 {
 			continue
 		}
-		for _, t := range pl.d.Pairs[k] {
-			if t.Default {
+		obj, objSet := pl.lines[k][ct.TypeID]
+		ids := make([]int32, 0, len(pl.final[k]))
+		for id := range pl.final[k] {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			v := pl.final[k][id]
+			if id == ct.TypeID || v <= objLimit {
 				continue
 			}
-			v := t.Limit
-			if v > objLimit {
-				pl.bad(t.limitLine, "limit %d of label %q is above the object limit %d of %s (line %d); HubSpot requires a label limit at most the object limit", v, clip(displayLabel(t)), objLimit, k, objLine)
-			}
-		}
-		if objLine == 0 {
-			continue
-		}
-		// Current label limits the file leaves in place.
-		for _, ct := range pl.c.Pairs[k] {
-			if ct.Default || pl.matched[k][ct.TypeID] {
+			if l, ok := pl.lines[k][id]; ok {
+				at := ""
+				if objSet {
+					at = fmt.Sprintf(" (line %d)", obj.line)
+				}
+				pl.bad(l.line, "limit %d of label %q is above the object limit %d of %s%s; HubSpot requires a label limit at most the object limit", v, clip(l.label), objLimit, k, at)
 				continue
 			}
-			if v := pl.final[k][ct.TypeID]; v > objLimit {
-				pl.bad(objLine, "object limit %d of %s is below the limit %d the portal has on label %q; HubSpot requires a label limit at most the object limit (lower it in the file, or --prune)", objLimit, k, v, clip(displayLabel(ct)))
+			if objSet {
+				label := fmt.Sprintf("(type %d)", id)
+				if t := pl.c.byID(k, id); t != nil {
+					label = displayLabel(*t)
+				}
+				pl.bad(obj.line, "object limit %d of %s is below the limit %d the portal has on label %q; HubSpot requires a label limit at most the object limit (lower it in the file, or --prune)", objLimit, k, v, clip(label))
 			}
 		}
 	}

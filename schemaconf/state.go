@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"slices"
 	"strings"
 )
@@ -305,8 +306,10 @@ func Resolve(f *File, o *Objects) (*State, error) {
 	}
 	objects := map[string]bool{}
 	seen := map[PairKey]int{}
-	next := int32(-1)
-	synth := func() int32 { next--; return next }
+	// Synthetic ids (no portal id yet) are negative and increase, so a
+	// label's forward type has the lower id, as in a portal.
+	next := int32(math.MinInt32 / 2)
+	synth := func() int32 { next++; return next }
 	checkLimit := func(v *int32, line int, what string) int32 {
 		if v == nil {
 			return 0
