@@ -102,6 +102,25 @@ func NewObjects(f *File, portal string, extra map[string]string) (*Objects, erro
 	return o, nil
 }
 
+// Declare makes custom object names known when comparing files (no
+// portal): a name one file declares in its objects section is a name in
+// the other too.
+func (o *Objects) Declare(names ...string) {
+	for _, n := range names {
+		o.known[n] = true
+	}
+}
+
+// Declared returns the custom object names known, sorted.
+func (o *Objects) Declared() []string {
+	out := make([]string, 0, len(o.known))
+	for n := range o.known {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Portal is the portal the ids are for ("" when comparing files).
 func (o *Objects) Portal() string { return o.portal }
 

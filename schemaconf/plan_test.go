@@ -115,7 +115,7 @@ associations:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob.known["project"] = true
+	ob.Declare(oa.Declared()...)
 	cur, err := FromFile(b, ob)
 	if err != nil {
 		t.Fatal(err)

@@ -337,6 +337,10 @@ func (a *app) diff(cmd *cobra.Command, srcA, srcB string, objects []string) (*sc
 	if err != nil {
 		return nil, err
 	}
+	if !isPortalA && !isPortalB {
+		oa.Declare(ob.Declared()...)
+		ob.Declare(oa.Declared()...)
+	}
 	var desired, current *schemaconf.State
 	if isPortalA {
 		extra := objects
