@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/crmkit/hubspot-associations/hubspottest"
+	"github.com/crmkit/hubspot-associations/internal/redistest"
 )
 
 // portals are two fakes standing for a sandbox and a production portal:
@@ -272,4 +275,30 @@ func writes(s *hubspottest.Server) int {
 		}
 	}
 	return n
+}
+
+// TestRedis_sharesTheWindow: with --redis the token's rate-limit window
+// lives in Redis (under the token's hash, never the token), as in
+// examples/limits.
+func TestRedis_sharesTheWindow(t *testing.T) {
+	rs := redistest.ForTest(t)
+	p := newPortals(t)
+	code, out, stderr := p.run(t, context.Background(), "", "export", "--portal", "sandbox", "--redis", rs.Addr, "--objects=contacts,companies")
+	if code != 0 || !strings.Contains(out, "label: Decided by") {
+		t.Fatalf("export with --redis: exit %d: %s%s", code, out, stderr)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "hubspot-ratelimit:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no rate-limit window in Redis (%v)", err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, sandboxToken) {
+			t.Fatal("a Redis key holds the token")
+		}
+	}
+	if code, _, stderr := p.run(t, context.Background(), "", "export", "--portal", "sandbox", "--redis", "not a host"); code != 1 || !strings.Contains(stderr, "--redis wants host:port") {
+		t.Fatalf("bad --redis: exit %d: %s", code, stderr)
+	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -186,5 +185,3 @@ func clip(s string) string {
 	}
 	return s
 }
-
-var _ io.Writer

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -109,5 +108,3 @@ func cmdFakeObject(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(s.AddAssociationType(hubspottest.AssociationType{FromObjectType: args[1], ToObjectType: args[2], Category: "USER_DEFINED", TypeID: int32(id)}))
 	ts.Check(s.AddAssociationType(hubspottest.AssociationType{FromObjectType: args[2], ToObjectType: args[1], Category: "USER_DEFINED", TypeID: int32(id + 1)}))
 }
-
-var _ = fmt.Sprint
