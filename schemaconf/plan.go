@@ -275,17 +275,13 @@ func (pl *planner) objectLimit(k PairKey, t Type) {
 func (pl *planner) definedType(k PairKey, t Type) {
 	cur := pl.c.byID(k, t.TypeID)
 	if cur == nil || cur.user() {
-		if pl.opt.Lenient {
-			pl.c.Pairs[k] = append(pl.c.Pairs[k], Type{Category: t.Category, TypeID: t.TypeID, Label: t.Label})
-			cur = &pl.c.Pairs[k][len(pl.c.Pairs[k])-1]
-			if t.Limit > 0 {
-				pl.add(Change{Action: Create, Kind: KindLimit, From: k.From, To: k.To, Label: t.Label, Category: t.Category, TypeID: t.TypeID, New: t.Limit, Line: t.limitLine, step: stepRaiseLabelLimit})
-			}
-			pl.match(k, t.TypeID)
+		if !pl.opt.Lenient {
+			pl.bad(t.line, "%s has no %s association type %d (unknown type)", k, t.Category, t.TypeID)
 			return
 		}
-		pl.bad(t.line, "%s has no %s association type %d (unknown type)", k, t.Category, t.TypeID)
-		return
+		// Between files, a type only one file lists is there, unlimited.
+		pl.c.Pairs[k] = append(pl.c.Pairs[k], Type{Category: t.Category, TypeID: t.TypeID, Label: t.Label})
+		cur = &pl.c.Pairs[k][len(pl.c.Pairs[k])-1]
 	}
 	pl.match(k, cur.TypeID)
 	if cur.Category != t.Category {

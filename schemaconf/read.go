@@ -124,7 +124,7 @@ func FromFile(f *File, o *Objects) (*State, error) {
 	}
 	for k, ts := range s.Pairs {
 		for i := range ts {
-			ts[i].forward, ts[i].name, ts[i].inverseText = false, "", ""
+			ts[i].forward, ts[i].name = false, ""
 			if ts[i].Default {
 				ts[i].Category = CategoryHubSpotDefined
 			}

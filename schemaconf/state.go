@@ -57,12 +57,10 @@ type Type struct {
 
 	// From a file: the label's name, whether this is the direction the
 	// label is created from, and lines.
-	name                 string
-	forward              bool
-	line, limitLine      int
-	labelLine            int
-	inverseText          string // the desired inverse text (forward only)
-	inverseLimitLineSelf int
+	name            string
+	forward         bool
+	line, limitLine int
+	labelLine       int
 }
 
 func (t Type) user() bool { return t.Category == CategoryUserDefined && !t.Default }
@@ -442,7 +440,7 @@ func Resolve(f *File, o *Objects) (*State, error) {
 				if iid <= 0 || iid == fid {
 					iid = synth()
 				}
-				fwd.Inverse, fwd.inverseText = iid, inv
+				fwd.Inverse = iid
 				s.Pairs[k.reverse()] = append(s.Pairs[k.reverse()], Type{Category: CategoryUserDefined, TypeID: iid, Label: inv, Inverse: fid,
 					Limit: checkLimit(l.InverseLimit, l.inverseLimitLine, "inverseLimit"), line: l.line, limitLine: l.inverseLimitLine, labelLine: l.labelLine})
 			}
