@@ -14,11 +14,14 @@
 // limit") by the pair. Custom object types are named in the file and mapped
 // to each portal's ids ("2-12345") in its objects section or by flag.
 //
-//	f, err := schemaconf.Parse("schema.yaml", data)         // line numbers kept
-//	cur, err := schemaconf.Read(ctx, schema, objects, pairs) // a portal, names applied
-//	p, err := schemaconf.NewPlan(f, cur, schemaconf.PlanOptions{Portal: "production"})
-//	p.WriteText(os.Stdout)                                   // or p.WriteJSON
-//	rep := schemaconf.Apply(ctx, schema, p, objects, nil)    // exact accounting
+//	f, err := schemaconf.Parse("schema.yaml", data)          // lines kept for problems
+//	o, err := schemaconf.NewObjects(f, "production", nil)    // custom object ids of the portal
+//	want, err := schemaconf.Resolve(f, o)                    // the file's own problems
+//	objs, err := schemaconf.ReadObjects(want, o, nil)
+//	cur, err := schemaconf.Read(ctx, schema, o, objs, nil)   // the portal, through associations.Schema
+//	p, err := schemaconf.NewPlan(want, cur, schemaconf.PlanOptions{Portal: "production"})
+//	p.WriteText(os.Stdout)                                    // or WriteJSON
+//	rep := schemaconf.Apply(ctx, schema, p, o, nil)           // one Result per change
 //
 // The rules HubSpot enforces and where they are documented are listed in
 // docs/schema-as-code.md.

@@ -93,3 +93,12 @@ func TestDeriveName(t *testing.T) {
 		t.Errorf("DeriveName of a text without ASCII letters = %q", got)
 	}
 }
+
+func TestResolve_duplicateDerivedName(t *testing.T) {
+	f := mustParse(t, "associations:\n  - from: contacts\n    to: deals\n    labels:\n      - label: Billing contact\n  - from: deals\n    to: contacts\n    labels:\n      - label: billing-contact\n")
+	_, err := Resolve(f, mustObjects(t, f, "", nil))
+	want := `schema.yaml:9: name "billing_contact" is used twice between contacts and deals (first on line 5)`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+}

@@ -324,6 +324,7 @@ func Resolve(f *File, o *Objects) (*State, error) {
 		text string
 	}
 	texts := map[textKey]int{}
+	names := map[textKey]int{} // label names per unordered pair
 	ids := map[PairKey]map[int32]int{}
 	for _, p := range f.Associations {
 		from, ok1 := o.Canonical(p.From)
@@ -429,6 +430,15 @@ func Resolve(f *File, o *Objects) (*State, error) {
 			if name == "" {
 				name = DeriveName(l.Label)
 			}
+			nk := textKey{k, name}
+			if k.To < k.From {
+				nk.k = k.reverse()
+			}
+			if first, dup := names[nk]; dup {
+				bad(l.line, "name %q is used twice between %s and %s (first on line %d); HubSpot needs a unique name: set name", clip(name), nk.k.From, nk.k.To, first)
+				continue
+			}
+			names[nk] = l.line
 			fid := l.TypeID
 			if fid <= 0 {
 				fid = synth()
