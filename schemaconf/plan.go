@@ -465,6 +465,14 @@ func (pl *planner) checkFinal() {
 			continue
 		}
 		obj, objSet := pl.lines[k][ct.TypeID]
+		// Only labels' limits are bound by the object limit; another
+		// unlabeled type is not a label.
+		unlabeled := map[int32]bool{}
+		for _, t := range pl.c.Pairs[k] {
+			if t.Label == "" {
+				unlabeled[t.TypeID] = true
+			}
+		}
 		ids := make([]int32, 0, len(pl.final[k]))
 		for id := range pl.final[k] {
 			ids = append(ids, id)
@@ -472,10 +480,10 @@ func (pl *planner) checkFinal() {
 		slices.Sort(ids)
 		for _, id := range ids {
 			v := pl.final[k][id]
-			if id == ct.TypeID || v <= objLimit {
+			if id == ct.TypeID || v <= objLimit || unlabeled[id] {
 				continue
 			}
-			if l, ok := pl.lines[k][id]; ok {
+			if l, ok := pl.lines[k][id]; ok && l.label != "" {
 				at := ""
 				if objSet {
 					at = fmt.Sprintf(" (line %d)", obj.line)
