@@ -95,6 +95,11 @@ func Parse(name string, data []byte) (*File, error) {
 	if len(data) > MaxFileBytes {
 		return nil, Problems{{File: name, Msg: fmt.Sprintf("file is %d bytes, more than the %d allowed", len(data), MaxFileBytes)}}
 	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		// JSON: a raw tab can only be whitespace there (a string holds
+		// \t), and YAML does not indent with tabs.
+		data = bytes.ReplaceAll(data, []byte{'\t'}, []byte{' '})
+	}
 	f := &File{name: name}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)

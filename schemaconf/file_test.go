@@ -102,3 +102,14 @@ func TestResolve_duplicateDerivedName(t *testing.T) {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 }
+
+func TestParse_jsonWithTabs(t *testing.T) {
+	f, err := Parse("s.json", []byte("{\n\t\"apiVersion\": \"2026-03\",\n\t\"associations\": [\n\t\t{\"from\": \"contacts\", \"to\": \"companies\", \"limit\": 0}\n\t]\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resolve(f, mustObjects(t, f, "", nil))
+	if err == nil || !strings.HasPrefix(err.Error(), "s.json:4: limit 0 is outside") {
+		t.Fatalf("got %v", err)
+	}
+}

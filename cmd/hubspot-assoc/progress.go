@@ -27,8 +27,8 @@ func newProgress(w io.Writer) *progress {
 func (p *progress) show(done, total int, what string) {
 	line := fmt.Sprintf("[%d/%d] %s", done, total, what)
 	if p.tty {
-		if len(line) > 100 {
-			line = line[:100]
+		if r := []rune(line); len(r) > 100 {
+			line = string(r[:100])
 		}
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		p.drew = true
