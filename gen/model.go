@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -146,12 +147,13 @@ func buildModel(doc *openapi3.T) (*model, error) {
 				// the rules name get one (specfix marks the others).
 				continue
 			}
-			ps, err := pathParams(p, op)
+			params := effectiveParams(item.Parameters, op.Parameters)
+			ps, err := pathParams(p, params)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", method, p, err)
 			}
 			if method == http.MethodGet {
-				if l, ok := listFrom(op, ps); ok {
+				if l, ok := listFrom(op, params, ps); ok {
 					m.Lists = append(m.Lists, l)
 					continue
 				}
@@ -223,9 +225,26 @@ func equalParams(a, b []param) bool {
 	return true
 }
 
-// pathParams returns the path parameters of op at p in path order, typed
-// from their schemas as oapi-codegen types them.
-func pathParams(p string, op *openapi3.Operation) ([]param, error) {
+// effectiveParams are an operation's parameters as OpenAPI defines them:
+// those of the path item, merged with the operation's own, which win for
+// the same location and name.
+func effectiveParams(pathLevel, opLevel openapi3.Parameters) openapi3.Parameters {
+	out := slices.Clone(opLevel)
+	for _, prm := range pathLevel {
+		if prm == nil || prm.Value == nil {
+			continue
+		}
+		if opLevel.GetByInAndName(prm.Value.In, prm.Value.Name) == nil {
+			out = append(out, prm)
+		}
+	}
+	return out
+}
+
+// pathParams returns the path parameters at p in path order, typed from
+// their schemas (params: the operation's effective parameters) as
+// oapi-codegen types them.
+func pathParams(p string, params openapi3.Parameters) ([]param, error) {
 	var out []param
 	for _, seg := range strings.Split(p, "/") {
 		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") {
@@ -233,7 +252,7 @@ func pathParams(p string, op *openapi3.Operation) ([]param, error) {
 		}
 		name := strings.Trim(seg, "{}")
 		typ := "string"
-		if prm := op.Parameters.GetByInAndName("path", name); prm != nil && prm.Schema != nil && prm.Schema.Value != nil {
+		if prm := params.GetByInAndName("path", name); prm != nil && prm.Schema != nil && prm.Schema.Value != nil {
 			var err error
 			if typ, err = goType(prm.Schema.Value); err != nil {
 				return nil, fmt.Errorf("path parameter %s: %v", name, err)
@@ -297,7 +316,7 @@ func jsonSchema(content openapi3.Content) *openapi3.SchemaRef {
 	return nil
 }
 
-func listFrom(op *openapi3.Operation, ps []param) (listOp, bool) {
+func listFrom(op *openapi3.Operation, params openapi3.Parameters, ps []param) (listOp, bool) {
 	r := op.Responses.Status(200)
 	if r == nil || r.Value == nil {
 		return listOp{}, false
@@ -323,8 +342,8 @@ func listFrom(op *openapi3.Operation, ps []param) (listOp, bool) {
 		Exemptions:  exemptions(op),
 	}
 	if paging := s.Value.Properties["paging"]; paging != nil && paging.Value != nil {
-		for _, prm := range op.Parameters {
-			if prm.Value != nil && prm.Value.In == "query" && prm.Value.Name == "after" {
+		for _, prm := range params {
+			if prm != nil && prm.Value != nil && prm.Value.In == "query" && prm.Value.Name == "after" {
 				l.Paged = true
 			}
 		}

@@ -15,9 +15,8 @@ import (
 // TestRender_matchesCommitted re-renders from the pinned document and
 // compares with what is committed in generated/associations.
 func TestRender_matchesCommitted(t *testing.T) {
-	m := os.Getenv(specsource.MirrorEnv)
-	if m == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
+	if _, err := specsource.LocalMirror(); err != nil {
+		t.Skip(err)
 	}
 	pins, err := specsource.LoadPins("../spec/pins.json")
 	if err != nil {
@@ -206,5 +205,35 @@ func TestNames_matchConfig(t *testing.T) {
 		if got := goName(in); got != want {
 			t.Errorf("goName(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestModel_pathLevelParameters: parameters declared once on the path item
+// are the operations' too, typed from their schemas; an operation's own
+// declaration of the same parameter wins (OpenAPI's rule).
+func TestModel_pathLevelParameters(t *testing.T) {
+	t.Parallel()
+	doc := `{"openapi":"3.0.3","info":{"title":"t","version":"2026-03"},
+	"paths":{"/w/{widgetId}":{
+		"parameters":[{"name":"widgetId","in":"path","required":true,"schema":{"type":"integer","format":"int32"}}],
+		"put":{"operationId":"PutWidget",
+			"parameters":[{"name":"widgetId","in":"path","required":true,"schema":{"type":"integer","format":"int64"}}],
+			"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Widget"}}}},
+			"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Widget"}}}}}},
+		"delete":{"operationId":"DeleteWidget","responses":{"204":{"description":"gone"}}}}},
+	"components":{"schemas":{"Widget":{"type":"object","properties":{"id":{"type":"integer"}}}}}}`
+	m, err := loadModel("params", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]param{}
+	for _, c := range m.Calls {
+		if len(c.PathParams) != 1 {
+			t.Fatalf("%s: path parameters %+v", c.OperationID, c.PathParams)
+		}
+		got[c.OperationID] = c.PathParams[0]
+	}
+	if got["DeleteWidget"] != (param{"widgetID", "int32"}) || got["PutWidget"] != (param{"widgetID", "int64"}) {
+		t.Errorf("path parameters = %+v, want DeleteWidget's int32 from the path item, PutWidget's own int64", got)
 	}
 }

@@ -184,19 +184,14 @@ func results(t *testing.T, r result) []map[string]any {
 }
 
 // specMirror returns the path of a published document in the local spec
-// mirror $HUBSPOT_SPEC_MIRROR (a relative one is taken from the module
-// root), skipping the test, saying how to run it, when the variable does
-// not name a local folder. A mirror folder that lacks the document fails
-// the test: it is not laid out like HubSpot's collection.
+// mirror $HUBSPOT_SPEC_MIRROR, skipping the test, saying how to get one,
+// when there is none (specsource.LocalMirror). A mirror folder that lacks
+// the document fails the test: it is not laid out like HubSpot's collection.
 func specMirror(t *testing.T, version string) string {
 	t.Helper()
-	d := os.Getenv("HUBSPOT_SPEC_MIRROR")
-	if d == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR to a local mirror, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
-	}
-	d = specsource.ResolveLocal(d) // a relative one from the module root
-	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-		t.Skipf("needs HubSpot's documents in a local folder: HUBSPOT_SPEC_MIRROR=%s is not one", d)
+	d, err := specsource.LocalMirror()
+	if err != nil {
+		t.Skip(err)
 	}
 	p := filepath.Join(d, "PublicApiSpecs", "CRM", "Associations Schema", "Rollouts", "130902", version, "associationsSchema.json")
 	if _, err := os.Stat(p); err != nil {

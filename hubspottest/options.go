@@ -56,6 +56,9 @@ type config struct {
 	noDefaultTypes  bool
 	logf            func(format string, args ...any)
 	basePath        string
+	timeouts        Timeouts
+	maxConns        int
+	maxInFlight     int64
 }
 
 func defaultConfig() *config {
@@ -68,6 +71,7 @@ func defaultConfig() *config {
 		maxBody:      DefaultMaxBodyBytes,
 		logSize:      DefaultRequestLogSize,
 		now:          time.Now,
+		maxConns:     DefaultMaxConnections,
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"golang.org/x/net/netutil"
 )
 
 // Server is an in-memory fake of HubSpot's CRM Associations Schema API.
@@ -42,6 +43,11 @@ type Server struct {
 	logNext int
 
 	inFlight int
+	bodies   bodyBudget
+	work     chan struct{}
+	// seededTypes counts the association types added through Go (options,
+	// AddAssociationType, CreateLabel), which MaxCreatedLabels leaves out.
+	seededTypes int
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -109,6 +115,9 @@ func New(opts ...Option) (*Server, error) {
 	if len(cfg.tokens) == 0 {
 		cfg.tokens = []string{DefaultToken}
 	}
+	if err := cfg.resolveLimits(); err != nil {
+		return nil, fmt.Errorf("hubspottest: %w", err)
+	}
 	s := &Server{
 		cfg:     cfg,
 		spec:    cs,
@@ -118,6 +127,8 @@ func New(opts ...Option) (*Server, error) {
 		done:    make(chan struct{}),
 		stats:   newStats(),
 	}
+	s.bodies.max = cfg.maxInFlight
+	s.work = make(chan struct{}, maxConcurrentWork())
 	for _, t := range cfg.tokens {
 		s.tokens = append(s.tokens, []byte(t))
 	}
@@ -136,6 +147,7 @@ func New(opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("hubspottest: WithAssociationType: %w", err)
 		}
 	}
+	s.seededTypes = len(s.store.types)
 	for _, l := range cfg.limits {
 		if err := s.store.setLimit(l); err != nil {
 			return nil, fmt.Errorf("hubspottest: WithLimit: %w", err)
@@ -164,15 +176,25 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 }
 
 // Start listens on addr ("127.0.0.1:0" for any free port), serves in the
-// background and sets URL.
+// background and sets URL. It serves at most WithMaxConnections connections
+// at once, with the WithTimeouts deadlines and MaxHeaderBytes.
 func (s *Server) Start(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("hubspottest: %w", err)
 	}
-	s.listener = ln
 	s.URL = "http://" + ln.Addr().String() + s.cfg.basePath
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	ln = netutil.LimitListener(ln, s.cfg.maxConns)
+	s.listener = ln
+	t := s.cfg.timeouts
+	s.httpSrv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
 	go func() { _ = s.httpSrv.Serve(ln) }()
 	return nil
 }
@@ -288,8 +310,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	cid := newUUID()
-	rec := RequestRecord{Time: s.cfg.now(), Method: r.Method, Path: r.URL.Path, CorrelationID: cid}
-	resp, act := s.handle(r, cid, &rec)
+	rec := RequestRecord{Time: s.cfg.now(), Method: clip(r.Method), Path: clipTo(r.URL.Path, MaxURIBytes), CorrelationID: cid}
+	resp, act := s.handle(w, r, cid, &rec)
 	resp.header.Set("X-HubSpot-Correlation-Id", cid)
 	rec.Status = resp.status
 	if act == actReset {
@@ -299,7 +321,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// reset) sees it in Stats and Requests.
 	s.record(rec)
 	if s.cfg.logf != nil {
-		s.cfg.logf("hubspottest: %s %s -> %d op=%s fault=%s correlationId=%s", r.Method, r.URL.Path, rec.Status, rec.Operation, rec.Fault, cid)
+		s.cfg.logf("hubspottest: %s %s -> %d op=%s fault=%s correlationId=%s", rec.Method, clip(rec.Path), rec.Status, rec.Operation, rec.Fault, cid)
 	}
 	switch act {
 	case actReset:
@@ -370,16 +392,19 @@ func (s *Server) truncate(w http.ResponseWriter, resp *response) {
 
 // handle runs the request through routing, auth, rate limiting, faults,
 // validation and the operation.
-func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*response, action) {
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, cid string, rec *RequestRecord) (*response, action) {
+	if resp := uriTooLong(r, cid); resp != nil {
+		return resp, actWrite
+	}
 	reqPath, ok := strings.CutPrefix(r.URL.Path, s.cfg.basePath)
 	if !ok || (reqPath != "" && reqPath[0] != '/') {
 		return errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
-			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+			fmt.Sprintf("No route found for %s %s", rec.Method, r.URL.Path)), actWrite
 	}
 	specPath, ok := s.spec.rewritePath(reqPath)
 	if !ok {
 		return errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
-			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path)), actWrite
+			fmt.Sprintf("No route found for %s %s", rec.Method, r.URL.Path)), actWrite
 	}
 	vr := r.Clone(r.Context())
 	vr.URL.Path, vr.URL.RawPath = specPath, ""
@@ -387,10 +412,10 @@ func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*respo
 	route, params, err := s.spec.router.FindRoute(vr)
 	if err != nil {
 		resp := errorResponse(http.StatusNotFound, cid, hubspot.CategoryObjectNotFound,
-			fmt.Sprintf("No route found for %s %s", r.Method, r.URL.Path))
+			fmt.Sprintf("No route found for %s %s", rec.Method, r.URL.Path))
 		if allow := s.allowedMethods(vr); len(allow) > 0 {
 			resp = errorResponse(http.StatusMethodNotAllowed, cid, hubspot.CategoryObjectNotFound,
-				fmt.Sprintf("No route found for %s %s: method not allowed", r.Method, r.URL.Path))
+				fmt.Sprintf("No route found for %s %s: method not allowed", rec.Method, r.URL.Path))
 			resp.header.Set("Allow", strings.Join(allow, ", "))
 		}
 		return resp, actWrite
@@ -429,7 +454,7 @@ func (s *Server) handle(r *http.Request, cid string, rec *RequestRecord) (*respo
 	}
 	s.mu.Unlock()
 
-	resp := s.handleLimited(r, cid, rec, route, params, so, d, fault, faulted)
+	resp := s.handleLimited(w, r, cid, rec, route, params, so, d, fault, faulted)
 	act := actWrite
 	if faulted {
 		rec.Fault = fault.Kind
@@ -454,7 +479,7 @@ func (s *Server) rateHeaders(h http.Header, d rateDecision) {
 	}
 }
 
-func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, route routeT, params map[string]string, so specOp, d rateDecision, fault Fault, faulted bool) *response {
+func (s *Server) handleLimited(w http.ResponseWriter, r *http.Request, cid string, rec *RequestRecord, route routeT, params map[string]string, so specOp, d rateDecision, fault Fault, faulted bool) *response {
 	if d.limited {
 		msg := "You have reached your ten_secondly_rolling limit."
 		if d.policy == "DAILY" {
@@ -477,6 +502,7 @@ func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, 
 		case <-s.done:
 			t.Stop()
 		}
+		s.renewDeadlines(w, r)
 	}
 	if faulted {
 		switch fault.Kind {
@@ -487,20 +513,35 @@ func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, 
 		}
 	}
 
-	// Body: read with a size cap.
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.maxBody+1))
+	// Body: read with a size cap, within the budget of bodies in flight.
+	body, release, err := s.readBody(r)
+	defer release()
 	if err != nil {
-		return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, "Unable to read request body: "+err.Error())
-	}
-	if int64(len(body)) > s.cfg.maxBody {
-		return errorResponse(http.StatusRequestEntityTooLarge, cid, hubspot.CategoryValidation,
-			fmt.Sprintf("Request body too large: the maximum size is %d bytes.", s.cfg.maxBody))
+		return s.bodyReadError(err, cid)
 	}
 	if len(body) > maxLoggedBody {
 		rec.Body = append([]byte(nil), body[:maxLoggedBody]...)
 	} else {
 		rec.Body = append([]byte(nil), body...)
 	}
+
+	// An oversized batch is refused first, with one error, as HubSpot
+	// does: validating every input of a large body costs far more than
+	// the body.
+	if so.batch {
+		if n, ok := countInputs(body); ok {
+			if tooMany := s.checkBatchSize(n, cid); tooMany != nil {
+				return tooMany
+			}
+		}
+	}
+
+	// Validation decodes the body into far more memory than its size: it
+	// runs for a few requests at a time (they would share the CPUs anyway).
+	if busy := s.acquireWork(r, cid); busy != nil {
+		return busy
+	}
+	defer s.releaseWork()
 
 	// Validation against the document.
 	vr := r.Clone(r.Context())
@@ -521,13 +562,16 @@ func (s *Server) handleLimited(r *http.Request, cid string, rec *RequestRecord, 
 		},
 	}
 	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-		details := validationDetails(err)
+		details := capDetails(validationDetails(err))
 		return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation,
 			"Invalid input: "+details[0].Message, details...)
 	}
 	if so.op == "" {
 		return errorResponse(http.StatusNotImplemented, cid, hubspot.CategoryInternal,
 			fmt.Sprintf("Operation %s is not implemented by hubspottest", so.operationID))
+	}
+	if resp := s.checkLabelWrite(so.op, body, cid); resp != nil {
+		return resp
 	}
 	return s.apply(so, specPath, body, cid)
 }

@@ -76,6 +76,9 @@ type specOp struct {
 	success     int
 	exemptRoll  bool
 	operationID string
+	// batch: the request body is an object with an "inputs" array, whose
+	// length is checked before the body is validated.
+	batch bool
 }
 
 // compiledSpec is the document prepared for routing and validation.
@@ -101,7 +104,7 @@ func compileSpec(doc *openapi3.T) (*compiledSpec, error) {
 		}
 		tmpl := paramRe.ReplaceAllString(m[2], "{}")
 		for method, op := range item.Operations() {
-			so := specOp{op: opTemplates[method+" "+tmpl], operationID: op.OperationID}
+			so := specOp{op: opTemplates[method+" "+tmpl], operationID: op.OperationID, batch: isBatchBody(op.RequestBody)}
 			if so.op != "" {
 				found++
 				so.success = successPreference[so.op][0]

@@ -32,7 +32,11 @@ func (s *Server) AssociationTypes(fromObjectType, toObjectType string) ([]Associ
 func (s *Server) AddAssociationType(t AssociationType) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.store.addType(t)
+	if err := s.store.addType(t); err != nil {
+		return err
+	}
+	s.seededTypes++
+	return nil
 }
 
 // CreateLabel creates a USER_DEFINED label as the CreateLabel operation
@@ -51,7 +55,9 @@ func (s *Server) CreateLabel(fromObjectType, toObjectType, name, label, inverseL
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.store.createLabel(from, to, name, label, inverseLabel)
+	out, err := s.store.createLabel(from, to, name, label, inverseLabel)
+	s.seededTypes += len(out)
+	return out, err
 }
 
 // Limits returns every configured association limit, sorted; object types

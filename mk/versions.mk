@@ -6,10 +6,12 @@
 #   make verify-surface         fail when the Go API loses or changes an identifier listed in api/*.txt
 #   make api-update             accept the current Go API: rewrite api/*.txt
 #   make check-versions         regenerate, build, vet and surface-check every pinned version and revision in temp copies
+#   make versions               the versions the mirror publishes, the pins, their support by HubSpot's calendar (spec/calendar.json)
+#   make versions-check         fail when the current pin is unsupported or will be within DAYS (default 90), or was re-published
 
 VERSIONS = $(GO) run ./internal/cmd/versions
 
-.PHONY: bump spec-diff api-report verify-surface api-update check-versions
+.PHONY: bump spec-diff api-report verify-surface api-update check-versions versions versions-check
 
 ## bump: pin VERSION, make it current, regenerate, write the change report.
 bump:
@@ -40,3 +42,13 @@ api-update:
 ## check-versions: regenerate every pinned version and revision in temporary copies; build, vet, check the surface.
 check-versions:
 	@$(VERSIONS) check -j $(or $(CHECK_JOBS),2)
+
+## versions: list the versions the mirror publishes, the pins, each one's support state and end by
+## HubSpot's calendar (spec/calendar.json), and what a bump to the newest would change.
+versions:
+	@$(VERSIONS) status
+
+## versions-check: fail when the current pin is unsupported or will be within DAYS days (default:
+## the calendar's 90), or when its document was re-published; the message names the command to run.
+versions-check:
+	@$(VERSIONS) status -check $(if $(DAYS),-days "$(DAYS)")

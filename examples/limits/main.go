@@ -33,26 +33,52 @@
 // was created, it still purges its limits and deletes its label.
 //
 // Progress goes to standard error (a bar when it is a terminal, a line per
-// second otherwise); a summary table goes to standard output: per step the
-// inputs sent, succeeded, failed and not attempted, the HTTP requests,
-// retries and 429s, and the time; then the fake's own counters.
+// second otherwise); a summary table goes to standard output, then the
+// fake's own counters.
+//
+// # Reading the output
+//
+// One row per step. sent: the inputs the step had to send (a dash for
+// steps that only read); succeeded, failed, not attempted: what became of
+// them (they add up to sent; "not attempted" are inputs never sent because
+// the run stopped, e.g. on a daily limit); requests: HTTP requests, retries
+// included; retries: requests sent again (after a fault, a 429, a cut-off
+// answer or an unknown outcome); 429s: answers "too many requests"; time:
+// the step's wall time. In notes, "already limited
+// (left alone)" counts association types that had a limit before the job
+// ran: the job never touches limits it did not create; "as sent" is how
+// many limits the read-back found with the value the job sent.
+//
+// The "fake server" line is the fake's view: requests it answered, 429s it
+// sent, faults it injected by kind, the most requests it had in flight at
+// once. The fault kinds are hubspottest's: status (a 5xx answer),
+// reset-before-apply and reset-after-apply (the connection is cut before or
+// after the change was made: the client cannot tell which, so a create is
+// read back before it is resent), truncate-body (an answer cut off) and
+// latency.
 //
 // The fake holds HubSpot's defined association types between standard
 // objects (contacts -> companies: 279 and 1 "Primary", ...). HubSpot caps
 // labels per object pair far below a few thousand, so to give the batch
-// helpers a realistic volume (30+ chunks per step, rate limiting, faults)
-// the fake is also seeded with INTEGRATOR_DEFINED association types between
-// -from and -to, as many as -n needs. It rate-limits like HubSpot (rolling
-// window, X-HubSpot-RateLimit-* headers, 429s; -rate, default 190 requests
-// per second instead of HubSpot's per 10 s, to keep the demo short) and
-// injects seeded random faults (-faults: 5xx, connection resets before and
-// after applying, truncated bodies) so that retries and read-backs show.
+// helpers a realistic volume (30+ chunks per step, faults) the fake is also
+// seeded with INTEGRATOR_DEFINED association types between -from and -to,
+// as many as -n needs. It rate-limits like HubSpot (rolling window,
+// X-HubSpot-RateLimit-* headers, 429s) with HubSpot's shape for a
+// Professional or Enterprise app, 190 requests per 10 s (-rate): the
+// default job's 160 or so requests fit in one window, so it finishes in
+// about half a second; a larger job (-n 20000: about 630 requests, 30 s)
+// shows the client pacing itself to the window, with no 429s. It injects
+// seeded random faults (-faults: 5xx, connection resets before and after
+// applying, truncated bodies) so that retries and read-backs show.
 //
 // With -redis host:port the client-side rate limit is kept in that Redis
 // (package hubspot/redislimit), shared with every other process that uses
 // the same token and Redis: with -live, run several at once and they split
 // HubSpot's window instead of each sending at the full rate. Against the
-// in-process fake each run has a token (and so a window) of its own.
+// in-process fake each run has a token (and so a window) of its own. Redis
+// support is built only with -tags redis (go run -tags redis
+// ./examples/limits -redis 127.0.0.1:6379): go-redis is about a third of
+// the example's first build, and a run without -redis does not need it.
 //
 // With -live the job talks to https://api.hubapi.com (or -server) with the
 // private app token in $HUBSPOT_TOKEN. Without -apply it only lists labels
@@ -134,7 +160,7 @@ type config struct {
 const (
 	defaultN    = 5000
 	maxN        = 100000
-	defaultRate = "190/1s"
+	defaultRate = "190/10s"
 )
 
 // parseFlags parses args. -h prints the usage to stderr and returns
@@ -189,6 +215,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, usagef("-server only applies with -live")
 	case set["redis"] && !validHostPort(c.redis):
 		return c, usagef("-redis wants host:port, got %s", clip(c.redis))
+	case set["redis"] && !redisBuilt:
+		return c, usagef("-redis needs the Redis build: go run -tags redis ./examples/limits -redis %s", c.redis)
 	}
 	var err error
 	if c.rateMax, c.ratePer, err = parseRate(*rate); err != nil {
@@ -229,7 +257,7 @@ func validHostPort(s string) bool {
 	return true
 }
 
-// parseRate parses "190/1s" (requests per window).
+// parseRate parses "190/10s" (requests per window).
 func parseRate(s string) (int, time.Duration, error) {
 	ns, ds, ok := strings.Cut(s, "/")
 	if !ok {

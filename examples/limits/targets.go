@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/crmkit/hubspot-associations/generated/associations"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
-	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 )
 
@@ -95,33 +92,6 @@ func runFake(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	printSummary(stdout, sum)
 	printFakeStats(stdout, srv.Stats(), time.Since(start))
 	return jobErr
-}
-
-// sharedLimiter returns the option that keeps the token's rate-limit window,
-// of perInterval requests per interval until HubSpot's headers say otherwise
-// (0: HubSpot's default), in the Redis at cfg.redis (nil without -redis) and
-// a function closing the connection. When Redis is unreachable, redislimit
-// paces this process alone and says so on stderr.
-func sharedLimiter(cfg config, token string, perInterval int, interval time.Duration, stderr io.Writer) (hubspot.Option, func()) {
-	if cfg.redis == "" {
-		return nil, func() {}
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.redis, DialTimeout: time.Second})
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	// go-redis logs every failed dial to os.Stderr with its own format;
-	// redislimit's one warning per outage says what matters, so go-redis's
-	// lines go to the same logger at debug level (not shown).
-	redis.SetLogger(redisLogger{logger})
-	store := redislimit.New(rdb, token, redislimit.WithLogger(logger))
-	return hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(perInterval, interval, nil, hubspot.WithWindowStore(store))), func() { rdb.Close() }
-}
-
-// redisLogger passes go-redis's internal log lines to a slog.Logger at
-// debug level.
-type redisLogger struct{ l *slog.Logger }
-
-func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	r.l.Log(ctx, slog.LevelDebug, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
 // runLive lists labels and limits on HubSpot, or with -apply runs the job

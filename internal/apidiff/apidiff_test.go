@@ -2,7 +2,9 @@ package apidiff
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +70,11 @@ func TestCompare_smallDocuments(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	// The one-line summary counts what the Summary section counts.
+	sum := r.Summary()
+	if !strings.HasPrefix(sum, fmt.Sprintf("%d changes (breaking: ", r.Entries())) || !strings.Contains(sum, "fields: ") || !strings.Contains(sum, "schemas (Go types): ") || strings.Contains(sum, "\n") {
+		t.Errorf("Summary() = %q", sum)
+	}
 	// Security scopes changed on every operation: none of it may show.
 	if strings.Contains(s, "crm.things") || strings.Contains(s, "crm.objects") || strings.Contains(s, "security-") {
 		t.Errorf("report mentions security scopes:\n%s", s)
@@ -124,12 +131,13 @@ func TestCompare_invalidDocument(t *testing.T) {
 	}
 }
 
-// mirror returns the spec mirror, or skips the test.
+// mirror returns the local spec mirror, or skips the test saying how to get
+// one.
 func mirror(t *testing.T) string {
 	t.Helper()
-	m := os.Getenv(specsource.MirrorEnv)
-	if m == "" {
-		t.Skip("set HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs (a local mirror, or a clone of HubSpot's spec collection) to compare HubSpot's real documents")
+	m, err := specsource.LocalMirror()
+	if err != nil {
+		t.Skip(err)
 	}
 	return m
 }
@@ -176,6 +184,84 @@ func TestCompare_realDocuments(t *testing.T) {
 				t.Errorf("report mentions scopes:\n%s", md)
 			}
 			t.Logf("%s -> %s: %d entries shown, raw oasdiff %d breaking / %d in all", pair[0], pair[1], r.Entries(), r.Raw.Breaking, r.Raw.All)
+		})
+	}
+}
+
+// TestCompare_nextChanges: the report names a schema HubSpot renames (the
+// normalized documents agree, so oasdiff sees nothing), the values it adds
+// to or drops from a shared enum (a dropped one as breaking: the constant
+// is kept), and nothing for path parameters moved to the path item.
+func TestCompare_nextChanges(t *testing.T) {
+	t.Parallel()
+	rules, err := specfix.ParseRules("rules.json", []byte(`{"documents":[{"api":"things",
+		"operations":[{"name":"ListItems","method":"GET","path":"/crm/things/{version}/items"},{"name":"DeleteItem","method":"DELETE","path":"/crm/things/{version}/items/{itemId}"}],
+		"enums":[{"name":"ItemKind","values":["SMALL","LARGE"],"from":["ListItems response.200.results.kind"]}],
+		"types":[{"name":"Item","from":["ListItems response.200.results"]},{"name":"ItemList","from":["ListItems response.200"]}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := readDoc(t, "2026-03", "testdata/base.json")
+	edited := func(edit func(doc map[string]any)) Document {
+		var doc map[string]any
+		if err := json.Unmarshal(base.Raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		edit(doc)
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Document{Name: "edited", Raw: raw}
+	}
+	schemas := func(doc map[string]any) map[string]any {
+		return doc["components"].(map[string]any)["schemas"].(map[string]any)
+	}
+	kind := func(doc map[string]any) map[string]any {
+		return schemas(doc)["Item"].(map[string]any)["properties"].(map[string]any)["kind"].(map[string]any)
+	}
+	tests := map[string]struct {
+		edit func(doc map[string]any)
+		want []string
+	}{
+		"schema renamed": {func(doc map[string]any) {
+			schemas(doc)["HubSpotItem"] = schemas(doc)["Item"]
+			delete(schemas(doc), "Item")
+			list := schemas(doc)["ItemList"].(map[string]any)["properties"].(map[string]any)["results"].(map[string]any)
+			list["items"] = map[string]any{"$ref": "#/components/schemas/HubSpotItem"}
+			post := doc["paths"].(map[string]any)["/crm/things/2026-03/items"].(map[string]any)["post"].(map[string]any)
+			post["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"] = map[string]any{"$ref": "#/components/schemas/HubSpotItem"}
+			post["responses"].(map[string]any)["201"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"] = map[string]any{"$ref": "#/components/schemas/HubSpotItem"}
+		}, []string{"- `Item`: HubSpot renamed its schema `Item` → `HubSpotItem`; the Go type keeps its name"}},
+		"enum value added": {func(doc map[string]any) {
+			kind(doc)["enum"] = []any{"SMALL", "LARGE", "HUGE"}
+		}, []string{"- `ItemKind`: added `HUGE`"}},
+		"enum value removed": {func(doc map[string]any) {
+			kind(doc)["enum"] = []any{"SMALL"}
+		}, []string{
+			"- **error** `ItemKind`: HubSpot no longer lists the value `LARGE`: the Go constant `ItemKindLarge` is kept, but the API may refuse it [shared-enum-value-removed]",
+			"- `ItemKind`: removed `LARGE`",
+		}},
+		"path-level parameters": {func(doc map[string]any) {
+			item := doc["paths"].(map[string]any)["/crm/things/2026-03/items/{itemId}"].(map[string]any)
+			del := item["delete"].(map[string]any)
+			item["parameters"] = del["parameters"]
+			delete(del, "parameters")
+		}, []string{"No changes that affect the client."}},
+	}
+	for name, tt := range tests {
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			t.Parallel()
+			r, err := Compare(base, edited(tt.edit), rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := string(r.Markdown())
+			for _, want := range tt.want {
+				if !strings.Contains(md, want) {
+					t.Errorf("the report lacks %q:\n%s", want, md)
+				}
+			}
 		})
 	}
 }

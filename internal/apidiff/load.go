@@ -26,6 +26,11 @@ func loadSpec(name string, data []byte, versionFree bool) (*load.SpecInfo, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
+	if spec.Paths != nil {
+		for _, item := range spec.Paths.Map() {
+			mergePathParameters(item)
+		}
+	}
 	if versionFree && spec.Paths != nil {
 		paths := openapi3.NewPaths()
 		for p, item := range spec.Paths.Map() {
@@ -40,11 +45,27 @@ func loadSpec(name string, data []byte, versionFree bool) (*load.SpecInfo, error
 	return &load.SpecInfo{Url: name, Spec: spec, Version: spec.Info.Version}, nil
 }
 
-// normalize runs specfix on raw and returns the normalized document.
-func normalize(name string, raw []byte, rules *specfix.Rules) ([]byte, string, error) {
-	res, err := specfix.Normalize(name, raw, rules, specfix.Options{})
-	if err != nil {
-		return nil, "", err
+// normalize runs specfix on raw.
+func normalize(name string, raw []byte, rules *specfix.Rules) (*specfix.Result, error) {
+	return specfix.Normalize(name, raw, rules, specfix.Options{})
+}
+
+// mergePathParameters gives each operation of item the parameters OpenAPI
+// says it has (those of the path item, unless the operation declares one
+// of the same location and name) and clears the path item's, so that
+// parameters declared once on the path compare equal to the same ones
+// declared on each operation.
+func mergePathParameters(item *openapi3.PathItem) {
+	if item == nil || len(item.Parameters) == 0 {
+		return
 	}
-	return res.Output, res.Version, nil
+	for _, op := range item.Operations() {
+		for _, prm := range item.Parameters {
+			if prm == nil || prm.Value == nil || op.Parameters.GetByInAndName(prm.Value.In, prm.Value.Name) != nil {
+				continue
+			}
+			op.Parameters = append(op.Parameters, prm)
+		}
+	}
+	item.Parameters = nil
 }

@@ -132,3 +132,27 @@ func goBreaking(es []Entry) bool {
 	}
 	return false
 }
+
+// Summary is the report in one line, from the counts its Summary section
+// shows: the entries, breaking changes always, then each section that has
+// any, e.g. "7 changes (breaking: none; fields: 4 added; schemas (Go
+// types): 1 removed)".
+func (r *Report) Summary() string {
+	parts := []string{"breaking: " + breakingSummary(r.Breaking)}
+	for _, s := range []struct {
+		name    string
+		entries []Entry
+	}{
+		{"operations", r.Operations},
+		{"fields", r.Fields},
+		{"enum values", r.Enums},
+		{"response codes and bodies", r.Responses},
+		{"schemas (Go types)", r.Schemas},
+	} {
+		if len(s.entries) > 0 {
+			parts = append(parts, s.name+": "+kinds(s.entries))
+		}
+	}
+	n := r.Entries()
+	return fmt.Sprintf("%d %s (%s)", n, plural("change", n), strings.Join(parts, "; "))
+}

@@ -67,22 +67,22 @@ func (r *Report) Entries() int {
 // Compare reports the changes from `from` to `to`. Both are normalized with
 // rules (which may be nil) before they are compared.
 func Compare(from, to Document, rules *specfix.Rules) (*Report, error) {
-	fromNorm, fromVersion, err := normalize(from.Name, from.Raw, rules)
+	fromRes, err := normalize(from.Name, from.Raw, rules)
 	if err != nil {
 		return nil, err
 	}
-	toNorm, toVersion, err := normalize(to.Name, to.Raw, rules)
+	toRes, err := normalize(to.Name, to.Raw, rules)
 	if err != nil {
 		return nil, err
 	}
-	from.Version, from.SHA256 = fromVersion, specsource.Sum(from.Raw)
-	to.Version, to.SHA256 = toVersion, specsource.Sum(to.Raw)
+	from.Version, from.SHA256 = fromRes.Version, specsource.Sum(from.Raw)
+	to.Version, to.SHA256 = toRes.Version, specsource.Sum(to.Raw)
 
-	s1, err := loadSpec(from.Name, fromNorm, true)
+	s1, err := loadSpec(from.Name, fromRes.Output, true)
 	if err != nil {
 		return nil, err
 	}
-	s2, err := loadSpec(to.Name, toNorm, true)
+	s2, err := loadSpec(to.Name, toRes.Output, true)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +100,8 @@ func Compare(from, to Document, rules *specfix.Rules) (*Report, error) {
 	r.addChecks(d, sources)
 	r.addOperations(d, s1.Spec, s2.Spec)
 	r.addComponents(d)
+	r.addRenames(s1.Spec, s2.Spec)
+	r.addEnumValues(fromRes.Enums, toRes.Enums)
 
 	raw, err := RawCounts(from, to)
 	if err != nil {
@@ -363,6 +365,65 @@ func (r *Report) addComponents(d *diff.Diff) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(sd.Modified)) {
 		r.walkSchema(name, "", sd.Modified[name], true)
+	}
+}
+
+// addRenames reports the schemas whose HubSpot name changed while their
+// name in the normalized document (the curated Go type) stayed: the
+// normalized documents agree, so oasdiff sees nothing.
+func (r *Report) addRenames(base, rev *openapi3.T) {
+	if base.Components == nil || rev.Components == nil {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(rev.Components.Schemas)) {
+		b, v := base.Components.Schemas[name], rev.Components.Schemas[name]
+		if b == nil || v == nil || b.Value == nil || v.Value == nil {
+			continue
+		}
+		from, _ := b.Value.Extensions[specfix.HubSpotSchemaExt].(string)
+		to, _ := v.Value.Extensions[specfix.HubSpotSchemaExt].(string)
+		if from != "" && to != "" && from != to {
+			r.Schemas = append(r.Schemas, Entry{Where: name, What: fmt.Sprintf("HubSpot renamed its schema `%s` → `%s`; the Go type keeps its name", from, to), Kind: Changed})
+		}
+	}
+}
+
+// addEnumValues reports the values of the shared enums that the documents
+// list differently. A shared enum keeps the rules' values, so a value
+// HubSpot no longer lists keeps its Go constant: the normalized documents
+// agree and only the published values show it. A value HubSpot drops is a
+// breaking change (the API may refuse it); one it adds is also a new
+// constant, which oasdiff reports the same way.
+func (r *Report) addEnumValues(from, to map[string][]string) {
+	for _, name := range slices.Sorted(maps.Keys(to)) {
+		old, ok := from[name]
+		if !ok {
+			continue // the older document lists none (plain strings)
+		}
+		var added, removed []any
+		for _, v := range to[name] {
+			if !slices.Contains(old, v) {
+				added = append(added, v)
+			}
+		}
+		for _, v := range old {
+			if !slices.Contains(to[name], v) {
+				removed = append(removed, v)
+			}
+		}
+		if len(added) > 0 {
+			r.Enums = append(r.Enums, Entry{Where: name, What: "added " + values(added), Kind: Added})
+		}
+		if len(removed) > 0 {
+			r.Enums = append(r.Enums, Entry{Where: name, What: "removed " + values(removed), Kind: Removed})
+			for _, v := range removed {
+				r.Breaking = append(r.Breaking, Entry{
+					Where: name,
+					What:  fmt.Sprintf("HubSpot no longer lists the value `%v`: the Go constant `%s` is kept, but the API may refuse it", v, specfix.EnumConstName(name, fmt.Sprint(v))),
+					Kind:  Removed, Level: "error", ID: "shared-enum-value-removed",
+				})
+			}
+		}
 	}
 }
 

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,20 +11,15 @@ import (
 
 	"github.com/crmkit/hubspot-associations/internal/specsource"
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/oapi-codegen/oapi-codegen/v2/pkg/codegen"
 )
 
 // mirror returns the local spec mirror, or skips the test saying how to
 // enable it.
 func mirror(t *testing.T) string {
 	t.Helper()
-	m := os.Getenv("HUBSPOT_SPEC_MIRROR")
-	if m == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR to a local mirror, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
-	}
-	m = specsource.ResolveLocal(m) // a relative one from the module root
-	if fi, err := os.Stat(m); err != nil || !fi.IsDir() {
-		t.Skipf("needs HubSpot's documents in a local folder: HUBSPOT_SPEC_MIRROR=%s is not one", m)
+	m, err := specsource.LocalMirror()
+	if err != nil {
+		t.Skip(err)
 	}
 	abs, err := filepath.Abs(m)
 	if err != nil {
@@ -187,24 +180,11 @@ func TestNormalize_otherAPIs(t *testing.T) {
 	}
 	m := mirror(t)
 	rules := mustRules(t, "../../spec/rules.json")
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod := t.TempDir()
-	gomod := mustRead(t, filepath.Join(root, "go.mod"))
-	gomod = []byte(strings.Replace(string(gomod), "module github.com/crmkit/hubspot-associations", "module example.com/otherapis", 1) +
-		"\nrequire github.com/crmkit/hubspot-associations v0.0.0\n\nreplace github.com/crmkit/hubspot-associations => " + root + "\n")
-	if err := os.WriteFile(filepath.Join(mod, "go.mod"), gomod, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(mod, "go.sum"), mustRead(t, filepath.Join(root, "go.sum")), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	others := otherAPIs(t, m)
 	if len(others) < 5 {
 		t.Errorf("other APIs in the mirror: %q, want at least Associations, Pipelines, Properties, Files and HubDB", others)
 	}
+	docs := map[string][]byte{}
 	for i, rel := range others {
 		path := filepath.Join(m, rel)
 		res, err := Normalize(path, mustRead(t, path), rules, Options{})
@@ -214,31 +194,7 @@ func TestNormalize_otherAPIs(t *testing.T) {
 		for _, w := range res.Warnings {
 			t.Log(w)
 		}
-		doc, err := openapi3.NewLoader().LoadFromData(res.Output)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkg := fmt.Sprintf("api%d", i)
-		code, err := codegen.Generate(doc, codegen.Configuration{
-			PackageName:   pkg,
-			Generate:      codegen.GenerateOptions{Models: true, Client: true, EmbeddedSpec: true},
-			OutputOptions: codegen.OutputOptions{SkipPrune: true},
-		})
-		if err != nil {
-			t.Fatalf("%s: oapi-codegen: %v", rel, err)
-		}
-		dir := filepath.Join(mod, pkg)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, pkg+".gen.go"), []byte(code), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		docs[fmt.Sprintf("api%d", i)] = res.Output
 	}
-	cmd := exec.Command("go", "vet", "-mod=mod", "./...")
-	cmd.Dir = mod
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("generated code for the other APIs does not build: %v\n%s", err, out)
-	}
+	buildGenerated(t, docs)
 }

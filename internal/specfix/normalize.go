@@ -43,6 +43,10 @@ type Result struct {
 	Version  string   // info.version
 	Changes  []Change // in the order they were made
 	Warnings []string // operations named without a rule, and similar
+	// Enums are, for each shared enum of the rules, the values the
+	// document lists where the enum is used (sorted); absent when it lists
+	// none (plain strings). The enum itself keeps the rules' values too.
+	Enums map[string][]string
 }
 
 var httpMethods = map[string]bool{
@@ -67,6 +71,8 @@ type normalizer struct {
 	baseline map[string]bool // the published document's own validation problems
 	changes  []Change
 	warnings []string
+	// enumValues are the values the document lists for each shared enum.
+	enumValues map[string][]string
 }
 
 func (n *normalizer) errorf(ptr, format string, args ...any) error {
@@ -108,6 +114,7 @@ func Normalize(name string, raw []byte, rules *Rules, opts Options) (*Result, er
 		n.enums,
 		n.typeNames,
 		n.edits,
+		n.recursiveSchemas,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -121,7 +128,7 @@ func Normalize(name string, raw []byte, rules *Rules, opts Options) (*Result, er
 	if err := n.validate(out); err != nil {
 		return nil, err
 	}
-	return &Result{Output: out, Version: version, Changes: n.changes, Warnings: n.warnings}, nil
+	return &Result{Output: out, Version: version, Changes: n.changes, Warnings: n.warnings, Enums: n.enumValues}, nil
 }
 
 func (n *normalizer) parse(raw []byte) error {
@@ -685,7 +692,7 @@ func (n *normalizer) batchResponses() error {
 		}
 		if results := n.ruledResults(op); results != "" {
 			var err error
-			if success, err = n.ruledBatchResponse(results, pointer("paths", p, m)); err != nil {
+			if success, err = n.ruledBatchResponse(results, success, pointer("paths", p, m)); err != nil {
 				return err
 			}
 		}
@@ -699,11 +706,14 @@ func (n *normalizer) batchResponses() error {
 			}
 		}
 		withErrors := n.schemaNamed(n.hubSpotName(success) + "WithErrors")
-		inputError := n.schemaNamed("StandardError")
+		inputError := n.inputErrorSchema()
 		if !typed {
 			success = n.schemaNamed(batchVoid)
 			withErrors = success
 		} else if obj(n.schemas(), withErrors) == nil {
+			if kind := n.notObject(withErrors); kind != "" {
+				return n.errorf(pointer("components", "schemas", withErrors), "batch response of %v: schema %s is %s, not a schema object", op["operationId"], withErrors, kind)
+			}
 			if obj(n.schemas(), inputError) == nil {
 				withErrors = ""
 			} else {
@@ -785,14 +795,19 @@ func (n *normalizer) ruledResults(op map[string]any) string {
 	return ""
 }
 
-// ruledBatchResponse makes sure the batch response of results exists,
-// declaring results from the rules' schemas when the document lacks it,
-// and returns the response's name.
-func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
-	name := n.schemaNamed("BatchResponse" + results)
-	if cur := n.schemaNamed(results); obj(n.schemas(), cur) != nil {
-		results = cur // HubSpot's name, or the curated one of a normalized document
-	} else {
+// ruledBatchResponse returns the batch response whose results are the
+// rules' results type (curated: a type rule's name), current being the
+// response the operation declares. The results schema is the one the type
+// rule finds in the document (whatever HubSpot calls it), else the rules'
+// schema of that name, declared; the batch response is current when its
+// results are that schema, else the one the document defines for it,
+// else declared.
+func (n *normalizer) ruledBatchResponse(results, current, ptr string) (string, error) {
+	hub := n.typeRuleSchema(results)
+	if hub == "" {
+		if kind := n.notObject(results); kind != "" {
+			return "", n.errorf(pointer("components", "schemas", results), "operation rule results %s: schema %s is %s, not a schema object", results, results, kind)
+		}
 		var def json.RawMessage
 		for _, sr := range n.rules.Schemas {
 			if sr.Name == results {
@@ -800,7 +815,7 @@ func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
 			}
 		}
 		if def == nil {
-			return "", n.errorf(ptr, "operation rule results %s: the document does not define it and the rules do not either", results)
+			return "", n.errorf(ptr, "operation rule results %s: no place of type rule %s holds a schema with properties, and the rules define no schema %s", results, results, results)
 		}
 		dec := json.NewDecoder(bytes.NewReader(def))
 		dec.UseNumber()
@@ -810,14 +825,43 @@ func (n *normalizer) ruledBatchResponse(results, ptr string) (string, error) {
 		}
 		n.schemas()[results] = v
 		n.changed("schema "+results, pointer("components", "schemas", results), "declared from the rules (the document lacks it)")
+		hub = results
+	}
+	if current != "" && refName(obj(obj(obj(n.schemas(), current), "properties"), "results")["items"]) == hub {
+		return current, nil
+	}
+	name := n.schemaNamed("BatchResponse" + n.hubSpotName(hub))
+	if kind := n.notObject(name); kind != "" {
+		return "", n.errorf(pointer("components", "schemas", name), "operation rule results %s: schema %s is %s, not a schema object", results, name, kind)
 	}
 	if obj(n.schemas(), name) == nil {
 		s := batchResponseSchema()
-		obj(s, "properties")["results"] = map[string]any{"type": "array", "items": schemaRef(results)}
+		obj(s, "properties")["results"] = map[string]any{"type": "array", "items": schemaRef(hub)}
 		n.schemas()[name] = s
-		n.changed("schema "+results, pointer("components", "schemas", name), "declared: the batch answers %s results", results)
+		n.changed("schema "+results, pointer("components", "schemas", name), "declared: the batch answers %s results", hub)
 	}
 	return name, nil
+}
+
+// typeRuleSchema is the schema the type rule name finds at the first of
+// its places that holds a referenced schema with properties; "" when none
+// does (a revision whose batch declares no results).
+func (n *normalizer) typeRuleSchema(name string) string {
+	for _, tr := range n.rules.Types {
+		if tr.Name != name {
+			continue
+		}
+		for _, place := range tr.From {
+			holder, key, err := n.findPlace(place)
+			if err != nil {
+				continue
+			}
+			if s := refName(obj(holder, key)); s != "" && obj(obj(n.schemas(), s), "properties") != nil {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func describeResp(r map[string]any) string {
@@ -830,7 +874,7 @@ func describeResp(r map[string]any) string {
 // ensureVoid makes sure BatchResponseVoid exists, deriving it from the
 // untyped batch response from when the document has none.
 func (n *normalizer) ensureVoid(from, ptr string) error {
-	voidName, inputError := n.schemaNamed(batchVoid), n.schemaNamed("StandardError")
+	voidName, inputError := n.schemaNamed(batchVoid), n.inputErrorSchema()
 	if v := obj(n.schemas(), voidName); v != nil {
 		// Results of an undefined or empty "Void" are results of nothing.
 		results := obj(obj(v, "properties"), "results")
@@ -845,6 +889,9 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 			n.changed("batch-responses", pointer("components", "schemas", voidName, "properties", "errors"), "added errors and numErrors, for 207 Multi-Status")
 		}
 		return nil
+	}
+	if kind := n.notObject(voidName); kind != "" {
+		return n.errorf(pointer("components", "schemas", voidName), "batch responses: schema %s is %s, not a schema object", voidName, kind)
 	}
 	var s map[string]any
 	if from != "" {
@@ -874,6 +921,17 @@ func (n *normalizer) ensureVoid(from, ptr string) error {
 	return nil
 }
 
+// notObject describes the schema called name when the document has one
+// that is not a JSON object (see schemaKind); "" when it is one, or when
+// there is none.
+func (n *normalizer) notObject(name string) string {
+	v, ok := n.schemas()[name]
+	if !ok {
+		return ""
+	}
+	return schemaKind(v)
+}
+
 // batchResponseSchema returns the shape HubSpot's batch responses share
 // (status and timestamps, no results yet), for a response the document
 // lacks.
@@ -891,18 +949,24 @@ func batchResponseSchema() map[string]any {
 	}
 }
 
-func deepCopy(v any) any {
+func deepCopy(v any) any { return copyWithout(v, nil) }
+
+// copyWithout copies v deeply, leaving out the object members for which
+// skip (if not nil) is true.
+func copyWithout(v any, skip func(key string, value any) bool) any {
 	switch x := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {
-			m[k] = deepCopy(e)
+			if skip == nil || !skip(k, e) {
+				m[k] = copyWithout(e, skip)
+			}
 		}
 		return m
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {
-			s[i] = deepCopy(e)
+			s[i] = copyWithout(e, skip)
 		}
 		return s
 	default:
@@ -916,60 +980,83 @@ func EnumConstName(typeName, value string) string {
 	return typeName + camel(strings.ToLower(value))
 }
 
-// enums applies the enum rules.
+// enums applies the enum rules. A shared enum is recognized by where it
+// is used, not by its values alone: the rule's places (From), the
+// properties it describes by shape (Properties), then every string enum
+// whose values are among the ones found so far. Values HubSpot adds at
+// those places become values (Go constants) of the same enum, after the
+// rule's own, with a change line; the rule's values are always kept, so a
+// value a revision no longer lists keeps its constant, and Result.Enums
+// says which values the document lists for the change report.
 func (n *normalizer) enums() error {
 	if n.rules == nil {
 		return nil
 	}
 	for _, r := range n.rules.Enums {
 		rule := "enum " + r.Name
-		values := make([]any, len(r.Values))
-		varnames := make([]any, len(r.Values))
-		allowed := map[string]bool{}
-		for i, v := range r.Values {
-			values[i], varnames[i], allowed[v] = v, EnumConstName(r.Name, v), true
-		}
-		want := map[string]any{"type": "string", "enum": values, "x-enum-varnames": varnames}
-		if r.Description != "" {
-			want["description"] = r.Description
-		}
 		enumPtr := pointer("components", "schemas", r.Name)
-		if !reflect.DeepEqual(n.schemas()[r.Name], want) {
-			n.schemas()[r.Name] = want
-			n.changed(rule, enumPtr, "declared with values %s", strings.Join(r.Values, ", "))
+		known := map[string]bool{}
+		for _, v := range r.Values {
+			known[v] = true
+		}
+		published := map[string]bool{} // the values the document lists
+		publish := func(ev []any) {
+			for _, v := range ev {
+				if s, ok := v.(string); ok && s != "" {
+					published[s] = true
+				}
+			}
+		}
+		if cur := obj(n.schemas(), r.Name); cur != nil && cur["x-enum-varnames"] != nil {
+			ev, _ := cur["enum"].([]any)
+			publish(ev) // a normalized document: the enum is already ours
 		}
 		minMatch := min(2, len(r.Values))
+		ours := func(ev []any) int { // how many of ev are values of the enum so far
+			count := 0
+			for _, v := range ev {
+				if s, ok := v.(string); ok && (known[s] || published[s]) {
+					count++
+				}
+			}
+			return count
+		}
 		type hit struct {
 			parent map[string]any
 			key    string
 			ptr    string
 		}
 		var hits []hit
-		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				if !nameMap && (strings.HasPrefix(k, "x-") || literalKeys[k]) {
-					continue
-				}
-				child, ok := m[k].(map[string]any)
-				if !ok || child["type"] != "string" || ptr+pointer(k) == enumPtr {
-					continue
-				}
-				ev, ok := child["enum"].([]any)
-				if !ok || len(ev) < minMatch {
-					continue
-				}
-				subset := true
-				for _, v := range ev {
-					if s, ok := v.(string); !ok || !allowed[s] {
-						subset = false
-					}
-				}
-				if subset {
-					hits = append(hits, hit{m, k, ptr + pointer(k)})
-				}
+		seen := map[string]bool{}
+		addHit := func(h hit) {
+			if !seen[h.ptr] {
+				seen[h.ptr] = true
+				hits = append(hits, h)
 			}
-		})
-		// Properties the rule names by shape, with or without an enum.
+		}
+		// 1. Where the rule says the enum is used.
+		for _, place := range r.From {
+			holder, key, err := n.findPlace(place)
+			if err != nil {
+				if r.Optional {
+					continue
+				}
+				return n.errorf("/paths", "enum rule %s: %s: %v", r.Name, place, err)
+			}
+			child := obj(holder, key)
+			if refName(child) == r.Name {
+				continue
+			}
+			if child["type"] != "string" {
+				return n.errorf("/paths", "enum rule %s: %s is %v, not a string", r.Name, place, orAny(child["type"]))
+			}
+			ev, _ := child["enum"].([]any)
+			publish(ev)
+			addHit(hit{holder, key, place})
+		}
+		// 2. Properties the rule names by shape, with or without an enum:
+		// an enum sharing values with this one is this one, with values
+		// added or left out; an enum sharing none is someone else's.
 		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
 			if nameMap {
 				return
@@ -981,25 +1068,70 @@ func (n *normalizer) enums() error {
 					continue
 				}
 				if ev, ok := child["enum"].([]any); ok {
-					subset := true
-					for _, v := range ev {
-						if s, ok := v.(string); !ok || !allowed[s] {
-							subset = false
-						}
+					if n := ours(ev); n < minMatch && n < len(ev) {
+						continue
 					}
-					if !subset || len(ev) >= minMatch {
-						continue // someone else's enum, or already a hit
-					}
+					publish(ev)
 				}
-				hits = append(hits, hit{props, pm.Name, ptr + pointer("properties", pm.Name)})
+				addHit(hit{props, pm.Name, ptr + pointer("properties", pm.Name)})
 			}
 		})
+		// 3. Every other string enum whose values are all this enum's.
+		walk(n.doc, "", false, func(m map[string]any, ptr string, nameMap bool) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				if !nameMap && (strings.HasPrefix(k, "x-") || literalKeys[k]) {
+					continue
+				}
+				child, ok := m[k].(map[string]any)
+				if !ok || child["type"] != "string" || ptr+pointer(k) == enumPtr {
+					continue
+				}
+				ev, ok := child["enum"].([]any)
+				if ok && len(ev) >= minMatch && ours(ev) == len(ev) {
+					addHit(hit{m, k, ptr + pointer(k)})
+				}
+			}
+		})
+		added := slices.Sorted(func(yield func(string) bool) {
+			for v := range published {
+				if !known[v] && !yield(v) {
+					return
+				}
+			}
+		})
+		all := append(slices.Clone(r.Values), added...)
+		values := make([]any, len(all))
+		varnames := make([]any, len(all))
+		for i, v := range all {
+			values[i], varnames[i] = v, EnumConstName(r.Name, v)
+		}
+		want := map[string]any{"type": "string", "enum": values, "x-enum-varnames": varnames}
+		if r.Description != "" {
+			want["description"] = r.Description
+		}
+		if !reflect.DeepEqual(n.schemas()[r.Name], want) {
+			n.schemas()[r.Name] = want
+			n.changed(rule, enumPtr, "declared with values %s", strings.Join(all, ", "))
+			for _, v := range added {
+				n.changed(rule, enumPtr, "value %s added: the document lists it, the rules do not (constant %s)", v, EnumConstName(r.Name, v))
+			}
+		}
+		if len(published) > 0 {
+			if n.enumValues == nil {
+				n.enumValues = map[string][]string{}
+			}
+			n.enumValues[r.Name] = slices.Sorted(maps.Keys(published))
+		}
 		for _, h := range hits {
+			child, _ := h.parent[h.key].(map[string]any)
+			if child == nil || refName(child) == r.Name {
+				continue
+			}
 			what := "string enum"
-			if _, ok := h.parent[h.key].(map[string]any)["enum"]; !ok {
+			if _, ok := child["enum"]; !ok {
 				what = "plain string"
 			}
-			h.parent[h.key] = refWithDescription(h.parent[h.key].(map[string]any), r.Name)
+			h.parent[h.key] = refWithDescription(child, r.Name)
 			n.changed(rule, h.ptr, "%s -> %s", what, r.Name)
 		}
 		for _, p := range r.Also {
@@ -1024,6 +1156,13 @@ func (n *normalizer) enums() error {
 		}
 	}
 	return nil
+}
+
+func orAny(v any) any {
+	if v == nil {
+		return "untyped"
+	}
+	return v
 }
 
 // refWithDescription replaces a schema by a reference to name, keeping the
@@ -1073,8 +1212,80 @@ const (
 	ErrorContextGoType = "hubspot.ErrorContext"
 )
 
-// errorSchemas are HubSpot's error shapes, shared by all its documents.
+// errorSchemas are the names HubSpot has given its error shapes so far;
+// errorShapes finds them by their role first (errorRoleSchemas), and by
+// these names only in documents that declare them without using them.
 var errorSchemas = []string{"Error", "ErrorDetail", "StandardError"}
+
+// errorRoleSchemas names the schemas that describe errors by their role,
+// whatever HubSpot calls them: the bodies of the default, 4xx and 5xx
+// responses of every operation (and of components.responses), the items
+// of the "errors" of 207 Multi-Status bodies, and the schemas those refer
+// to; then the errorSchemas the document has. Sorted.
+func (n *normalizer) errorRoleSchemas() []string {
+	found := map[string]bool{}
+	var queue []string
+	add := func(name string) {
+		if name != "" && !found[name] && obj(n.schemas(), name) != nil {
+			found[name] = true
+			queue = append(queue, name)
+		}
+	}
+	isError := func(code string) bool { return code == "default" || code[0] == '4' || code[0] == '5' }
+	visit := func(resps map[string]any) {
+		for _, code := range slices.Sorted(maps.Keys(resps)) {
+			body := n.resolve(jsonSchema(n.resolveComponent(obj(resps, code), "responses")))
+			switch {
+			case code == "":
+			case isError(code):
+				add(refName(jsonSchema(n.resolveComponent(obj(resps, code), "responses"))))
+			case code == "207":
+				add(refName(obj(obj(obj(body, "properties"), "errors"), "items")))
+			}
+		}
+	}
+	n.eachOperation(func(_, _ string, op map[string]any) error {
+		visit(obj(op, "responses"))
+		return nil
+	})
+	for _, name := range slices.Sorted(maps.Keys(obj(obj(n.doc, "components"), "responses"))) {
+		add(refName(jsonSchema(obj(obj(obj(n.doc, "components"), "responses"), name))))
+	}
+	for _, name := range errorSchemas {
+		add(name)
+	}
+	for len(queue) > 0 {
+		s := obj(n.schemas(), queue[0])
+		queue = queue[1:]
+		props := obj(s, "properties")
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			p := obj(props, k)
+			add(refName(p))
+			add(refName(obj(p, "items")))
+		}
+	}
+	return slices.Sorted(maps.Keys(found))
+}
+
+// inputErrorSchema is the schema of one input's error in a batch answer:
+// the items of "errors" in a 207 body the document declares, else the
+// schema HubSpot has so far called StandardError.
+func (n *normalizer) inputErrorSchema() string {
+	name := ""
+	n.eachOperation(func(_, _ string, op map[string]any) error {
+		if name == "" {
+			body := n.resolve(jsonSchema(n.resolveComponent(obj(obj(op, "responses"), "207"), "responses")))
+			if item := refName(obj(obj(obj(body, "properties"), "errors"), "items")); obj(n.schemas(), item) != nil {
+				name = item
+			}
+		}
+		return nil
+	})
+	if name == "" {
+		name = n.schemaNamed("StandardError")
+	}
+	return name
+}
 
 // errorShapes makes error bodies decode whatever form HubSpot sends:
 // "context" is an object of string arrays or, as HubSpot documents it, a
@@ -1083,8 +1294,7 @@ var errorSchemas = []string{"Error", "ErrorDetail", "StandardError"}
 // string, so it accepts any value; and correlationId is a plain string, so
 // an id that is not a UUID never makes the error body undecodable.
 func (n *normalizer) errorShapes() error {
-	for _, hub := range errorSchemas {
-		name := n.schemaNamed(hub)
+	for _, name := range n.errorRoleSchemas() {
 		props := obj(obj(n.schemas(), name), "properties")
 		if c := obj(props, "context"); c != nil && c["x-go-type"] != ErrorContextGoType {
 			c["x-go-type"] = ErrorContextGoType
@@ -1101,6 +1311,88 @@ func (n *normalizer) errorShapes() error {
 			delete(sc, "type")
 			delete(sc, "properties")
 			n.changed("error-shapes", pointer("components", "schemas", name, "properties", "subCategory"), "accepts any value (HubSpot sends strings too)")
+		}
+	}
+	return nil
+}
+
+// recursiveSchemas makes optional every required property that holds, by
+// a plain reference, a schema containing the property's own schema again
+// through required references (a schema that contains itself, directly or
+// through others): oapi-codegen writes required properties as values, and
+// a Go struct cannot contain itself. Optional, the field is a pointer.
+// Edges are examined in sorted order and one is dropped per cycle, so the
+// result does not depend on the document's key order.
+func (n *normalizer) recursiveSchemas() error {
+	schemas := n.schemas()
+	// requiredRefs[x] are the schemas x holds by value: required
+	// properties that are a $ref to a schema.
+	requiredRefs := func(x string) []string {
+		s := obj(schemas, x)
+		props := obj(s, "properties")
+		req, _ := s["required"].([]any)
+		var out []string
+		for _, r := range req {
+			if name, ok := r.(string); ok {
+				if to := refName(obj(props, name)); to != "" && obj(schemas, to) != nil {
+					out = append(out, to)
+				}
+			}
+		}
+		return out
+	}
+	reaches := func(from, to string) bool {
+		seen := map[string]bool{}
+		stack := []string{from}
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if x == to {
+				return true
+			}
+			if seen[x] {
+				continue
+			}
+			seen[x] = true
+			stack = append(stack, requiredRefs(x)...)
+		}
+		return false
+	}
+	for _, name := range slices.Sorted(maps.Keys(schemas)) {
+		s := obj(schemas, name)
+		props := obj(s, "properties")
+		req, _ := s["required"].([]any)
+		if len(req) == 0 || props == nil {
+			continue
+		}
+		names := make([]string, 0, len(req))
+		for _, r := range req {
+			if p, ok := r.(string); ok {
+				names = append(names, p)
+			}
+		}
+		slices.Sort(names)
+		for _, p := range slices.Compact(names) {
+			to := refName(obj(props, p))
+			if to == "" || obj(schemas, to) == nil || !reaches(to, name) {
+				continue
+			}
+			kept := s["required"].([]any)[:0:0]
+			for _, r := range s["required"].([]any) {
+				if r != p {
+					kept = append(kept, r)
+				}
+			}
+			if len(kept) == 0 {
+				delete(s, "required")
+			} else {
+				s["required"] = kept
+			}
+			via := "itself"
+			if to != name {
+				via = "itself through " + to
+			}
+			n.changed("recursive-schemas", pointer("components", "schemas", name, "properties", p), "no longer required: %s contains %s, which a Go struct cannot (a pointer in Go)", name, via)
 		}
 	}
 	return nil

@@ -245,7 +245,10 @@ func FuzzNormalize(f *testing.F) {
 	f.Add(mustRead(f, "testdata/mini.json"))
 	f.Add([]byte(`{"openapi":"3.0.1","info":{"title":"x","version":"1"},"paths":{}}`))
 	f.Add([]byte(`{"openapi":"3.0.1","info":{"title":"CRM Widgets","version":"v4"},"paths":{"/crm/widgets/v4/{objectType}":{"get":{"parameters":[{"name":"objectType","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"default":{"description":"e","content":{"*/*":{"schema":{"type":"string"}}}}}}}}}`))
+	// The corpus (testdata/fuzz/FuzzNormalize) holds documents of both
+	// test APIs: mini's widgets and the things of spelling_test.go.
 	rules := mustRules(f, "testdata/mini.rules.json")
+	rules.Documents = append(rules.Documents, mustRules(f, "testdata/things.rules.json").Documents...)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		res, err := Normalize("fuzz.json", raw, rules, Options{})
 		if err != nil {

@@ -44,8 +44,8 @@ type TypeRule struct {
 	From []string `json:"from"`
 }
 
-// SchemaRule defines a schema the API uses, declared when a revision's
-// document lacks it (an operation rule's Results may name it). A schema
+// SchemaRule defines a curated type (Name is a type rule's) for revisions
+// whose document lacks it: an operation rule's Results names it. A schema
 // the document defines is left as published.
 type SchemaRule struct {
 	Name   string          `json:"name"`
@@ -61,23 +61,30 @@ type OperationRule struct {
 	Name   string `json:"name"`
 	Method string `json:"method"`
 	Path   string `json:"path"`
-	// Results, for a batch operation, is the schema of one result: the
-	// batch answers BatchResponse<Results> (200, 201) and its WithErrors
-	// form (207) whatever a revision declares (some declare no results).
+	// Results, for a batch operation, is the curated type (a type rule's
+	// name) of one result: the batch answers a batch response of it (200,
+	// 201) and its WithErrors form (207) whatever a revision declares
+	// (some declare no results). The schema is found through the type
+	// rule's places, or else declared from the schema rule of that name.
 	Results  string `json:"results,omitempty"`
 	Optional bool   `json:"optional,omitempty"`
 }
 
-// EnumRule defines a shared string enum schema named Name. Every string
-// schema in the document whose enum values are a subset of Values (at
-// least two of them, or all when Values has fewer) is replaced by a
-// reference to it; so is every property that Properties describes, with
-// or without an enum of its own (HubSpot publishes some as plain strings),
-// and every schema that Also points to (JSON pointers).
+// EnumRule defines a shared string enum schema named Name, recognized by
+// where it is used: the string schema at each place of From (places as in
+// TypeRule), every property that Properties describes, with or without an
+// enum of its own (HubSpot publishes some as plain strings; an enum
+// sharing no value with this one is someone else's), and every schema
+// that Also points to (JSON pointers) are replaced by a reference to it;
+// so is every other string schema whose enum values are all values of it
+// (at least two, or all when Values has fewer). Its values are Values,
+// then the values the document lists at those places that Values lacks
+// (sorted): a value HubSpot adds becomes a constant of the same Go type.
 type EnumRule struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	Values      []string        `json:"values"`
+	From        []string        `json:"from,omitempty"`
 	Properties  []PropertyMatch `json:"properties,omitempty"`
 	Also        []string        `json:"also,omitempty"`
 	Optional    bool            `json:"optional,omitempty"`
@@ -162,12 +169,21 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 				return nil, fmt.Errorf("%s: want a JSON object", at("schemas", j, "schema"))
 			}
 		}
+		typeNames := map[string]bool{}
+		for _, tr := range d.Types {
+			typeNames[tr.Name] = true
+		}
 		for j, o := range d.Operations {
-			if o.Results != "" && !identRE.MatchString(o.Results) {
-				return nil, fmt.Errorf("%s: %q is not a schema name", at("operations", j, "results"), o.Results)
+			if o.Results != "" && !typeNames[o.Results] {
+				return nil, fmt.Errorf("%s: %q is not the name of a type rule (rules name curated types, never HubSpot's schemas)", at("operations", j, "results"), o.Results)
 			}
 		}
-		typeNames := map[string]bool{}
+		for j, sr := range d.Schemas {
+			if !typeNames[sr.Name] {
+				return nil, fmt.Errorf("%s: %q is not the name of a type rule (a schema rule declares a curated type a revision lacks)", at("schemas", j, "name"), sr.Name)
+			}
+		}
+		typeNames = map[string]bool{}
 		for j, tr := range d.Types {
 			if !identRE.MatchString(tr.Name) || typeNames[tr.Name] {
 				return nil, fmt.Errorf("%s: %q is not an exported Go identifier, or repeated", at("types", j, "name"), tr.Name)
@@ -188,6 +204,11 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 			}
 			if len(e.Values) == 0 {
 				return nil, fmt.Errorf("%s: no values", at("enums", j, "values"))
+			}
+			for k, f := range e.From {
+				if _, _, err := parsePlace(f); err != nil {
+					return nil, fmt.Errorf("%s[%d]: %v", at("enums", j, "from"), k, err)
+				}
 			}
 			for k, p := range e.Properties {
 				if p.Name == "" || p.With == "" {

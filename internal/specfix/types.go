@@ -3,6 +3,7 @@ package specfix
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -78,6 +79,11 @@ func (n *normalizer) findPlace(place string) (holder map[string]any, key string,
 		return nil, "", fmt.Errorf("no JSON schema there")
 	}
 	for _, s := range steps {
+		if ref := refName(obj(holder, key)); ref != "" {
+			if kind := schemaKind(n.schemas()[ref]); kind != "" {
+				return nil, "", fmt.Errorf("schema %s is %s, not a schema object", ref, kind)
+			}
+		}
 		cur := n.resolve(obj(holder, key))
 		props := obj(cur, "properties")
 		if obj(props, s) == nil {
@@ -107,7 +113,12 @@ func (n *normalizer) typeNames() error {
 		curated[e.Name] = true
 	}
 	for _, tr := range n.rules.Types {
-		found := ""
+		type inlineAt struct {
+			holder     map[string]any
+			key, place string
+		}
+		var inline []inlineAt
+		found, foundPlace := "", ""
 		for _, place := range tr.From {
 			holder, key, err := n.findPlace(place)
 			if err != nil {
@@ -115,19 +126,37 @@ func (n *normalizer) typeNames() error {
 			}
 			s := refName(obj(holder, key))
 			if s == "" {
-				// An inline schema: declare it under the curated name.
-				if obj(n.schemas(), tr.Name) != nil && found != tr.Name {
-					return n.errorf(pointer("components", "schemas", tr.Name), "type rule %s: the document has another schema of that name", tr.Name)
-				}
-				n.schemas()[tr.Name] = obj(holder, key)
-				holder[key] = schemaRef(tr.Name)
-				n.changed("type "+tr.Name, pointer("components", "schemas", tr.Name), "declared from the inline schema at %s", place)
-				s = tr.Name
+				inline = append(inline, inlineAt{holder, key, place})
+				continue
 			}
 			if found != "" && s != found {
-				return n.errorf("/paths", "type rule %s: %s is schema %s, but %s is %s", tr.Name, place, s, tr.From[0], found)
+				return n.errorf("/paths", "type rule %s: %s is schema %s, but %s is %s", tr.Name, place, s, foundPlace, found)
 			}
-			found = s
+			found, foundPlace = s, place
+		}
+		// An inline schema is the type as well: the one the other places
+		// reference when it is the same schema written out in place (as
+		// oapi-codegen would name it, had it one name), else declared
+		// under the curated name.
+		for _, in := range inline {
+			schema := obj(in.holder, in.key)
+			switch {
+			case found == "":
+				if _, taken := n.schemas()[tr.Name]; taken {
+					return n.errorf(pointer("components", "schemas", tr.Name), "type rule %s: the document has another schema of that name", tr.Name)
+				}
+				n.schemas()[tr.Name] = schema
+				n.changed("type "+tr.Name, pointer("components", "schemas", tr.Name), "declared from the inline schema at %s", in.place)
+				found, foundPlace = tr.Name, in.place
+			case !sameSchema(schema, obj(n.schemas(), found)):
+				return n.errorf("/paths", "type rule %s: %s is an inline schema unlike %s, which %s is (one Go type cannot be both)", tr.Name, in.place, found, foundPlace)
+			default:
+				n.changed("type "+tr.Name, "/paths", "the inline schema at %s is schema %s written out: referenced", in.place, found)
+			}
+			in.holder[in.key] = schemaRef(found)
+		}
+		if kind := schemaKind(n.schemas()[found]); kind != "" {
+			return n.errorf(pointer("components", "schemas", found), "type rule %s: schema %s is %s, not a schema object", tr.Name, found, kind)
 		}
 		if other, ok := renames[found]; ok && other != tr.Name {
 			return n.errorf(pointer("components", "schemas", found), "type rules %s and %s name the same schema", other, tr.Name)
@@ -192,4 +221,43 @@ func (n *normalizer) typeNames() error {
 		}
 	}
 	return nil
+}
+
+// schemaKind describes v when it is not a JSON object (a schema): "a
+// number", "a string", "an array", "a boolean", "null"; "" for an object.
+func schemaKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return ""
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+// sameSchema reports whether two schemas are the same but for their
+// descriptions, titles, examples and extensions.
+func sameSchema(a, b map[string]any) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	return reflect.DeepEqual(shapeOf(a), shapeOf(b))
+}
+
+// shapeOf is v without descriptions, titles, examples and extensions.
+func shapeOf(v any) any {
+	return copyWithout(v, func(k string, e any) bool {
+		_, isText := e.(string)
+		_, isObj := e.(map[string]any)
+		// A property may be called "description" or "example": only the
+		// keywords' values (text, a literal) are left out.
+		return ((k == "description" || k == "title") && isText) || (k == "example" && !isObj) || strings.HasPrefix(k, "x-")
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,6 +29,32 @@ const MirrorEnv = "HUBSPOT_SPEC_MIRROR"
 
 // DefaultMirror is the raw address of HubSpot's public spec collection.
 const DefaultMirror = "https://raw.githubusercontent.com/HubSpot/HubSpot-public-api-spec-collection/main"
+
+// GetMirror is the one way messages say how to get a local mirror: a clone
+// of HubSpot's public spec collection (the Makefile prints the same line;
+// a test keeps them equal).
+const GetMirror = "get a mirror: git clone --depth 1 https://github.com/HubSpot/HubSpot-public-api-spec-collection ../hubspot-specs, then HUBSPOT_SPEC_MIRROR=../hubspot-specs make test"
+
+// LocalMirror returns the local mirror folder $HUBSPOT_SPEC_MIRROR names
+// (a relative one taken from the module root, see ResolveLocal), or an
+// error, one line saying why there is none and how to get one. Tests that
+// need HubSpot's documents skip with that line: they read a local folder
+// only, never the network, so an unset variable, an https address and a
+// folder that does not exist are all "no mirror".
+func LocalMirror() (string, error) {
+	m := os.Getenv(MirrorEnv)
+	switch {
+	case m == "":
+		return "", fmt.Errorf("needs HubSpot's documents: $%s is unset; %s", MirrorEnv, GetMirror)
+	case isHTTP(m):
+		return "", fmt.Errorf("needs HubSpot's documents in a local folder: $%s is an address (%s), and tests never use the network; %s", MirrorEnv, m, GetMirror)
+	}
+	d := ResolveLocal(m)
+	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("needs HubSpot's documents: $%s=%s is not a folder; %s", MirrorEnv, d, GetMirror)
+	}
+	return d, nil
+}
 
 // MaxDocumentBytes caps the size of a fetched document.
 const MaxDocumentBytes = 64 << 20
@@ -151,6 +178,12 @@ func isHTTP(m string) bool {
 	return strings.HasPrefix(m, "https://") || strings.HasPrefix(m, "http://")
 }
 
+// IsLocal reports whether the mirror is a local folder (not an address).
+func (s *Source) IsLocal() bool { return !isHTTP(s.mirror()) }
+
+// Location returns the mirror: a folder or an address.
+func (s *Source) Location() string { return s.mirror() }
+
 // Where describes where pin is read from (for messages).
 func (s *Source) Where(pin Pin) string {
 	if isHTTP(s.mirror()) {
@@ -206,7 +239,8 @@ func (s *Source) Fetch(ctx context.Context, pin Pin) ([]byte, error) {
 	return data, nil
 }
 
-// Read returns the document at path p in the mirror, unverified.
+// Read returns the document at path p in the mirror, unverified. A document
+// the mirror does not have is an error errors.Is(err, fs.ErrNotExist).
 func (s *Source) Read(ctx context.Context, p string) ([]byte, error) { return s.read(ctx, p) }
 
 func (s *Source) read(ctx context.Context, p string) ([]byte, error) {
@@ -234,9 +268,22 @@ func (s *Source) read(ctx context.Context, p string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: GET %s: %s", p, u, resp.Status)
+		return nil, &statusError{msg: fmt.Sprintf("%s: GET %s: %s", p, u, resp.Status), code: resp.StatusCode}
 	}
 	return readCapped(resp.Body, p)
+}
+
+// statusError is a mirror's answer other than 200; a 404 is
+// fs.ErrNotExist, as a missing file in a local mirror is.
+type statusError struct {
+	msg  string
+	code int
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func (e *statusError) Is(target error) bool {
+	return e.code == http.StatusNotFound && target == fs.ErrNotExist
 }
 
 func readCapped(r io.Reader, name string) ([]byte, error) {

@@ -126,9 +126,8 @@ func TestLoadPins_repository(t *testing.T) {
 
 // TestPins_matchMirror checks every pin against the mirror, when one is set.
 func TestPins_matchMirror(t *testing.T) {
-	m := os.Getenv(MirrorEnv)
-	if m == "" {
-		t.Skip("needs HubSpot's documents: set HUBSPOT_SPEC_MIRROR, e.g. HUBSPOT_SPEC_MIRROR=../shared/hubspot-specs")
+	if _, err := LocalMirror(); err != nil {
+		t.Skip(err)
 	}
 	p, err := LoadPins("../../spec/pins.json")
 	if err != nil {
@@ -179,5 +178,29 @@ func TestResolveLocal_relativeToModuleRoot(t *testing.T) {
 	t.Setenv(MirrorEnv, "https://example.com/base")
 	if got := FromEnv("").Mirror; got != "https://example.com/base" {
 		t.Errorf("FromEnv().Mirror = %s, want the address unchanged", got)
+	}
+}
+
+// TestGetMirror_oneTruth: the Makefile tells how to get a mirror with the
+// line skipped tests print, and LocalMirror refuses what is not a local
+// folder with it.
+func TestGetMirror_oneTruth(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mk), "GET_MIRROR = "+GetMirror+"\n") {
+		t.Errorf("the Makefile's GET_MIRROR differs from specsource.GetMirror %q", GetMirror)
+	}
+	for _, m := range []string{"", "https://example.com/specs", filepath.Join(t.TempDir(), "missing")} {
+		t.Setenv(MirrorEnv, m)
+		if _, err := LocalMirror(); err == nil || !strings.HasSuffix(err.Error(), "; "+GetMirror) {
+			t.Errorf("LocalMirror() with %s=%q: %v, want an error ending with how to get a mirror", MirrorEnv, m, err)
+		}
+	}
+	d := t.TempDir()
+	t.Setenv(MirrorEnv, d)
+	if got, err := LocalMirror(); err != nil || got != d {
+		t.Errorf("LocalMirror() = %q, %v; want %q", got, err, d)
 	}
 }

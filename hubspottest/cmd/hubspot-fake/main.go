@@ -5,7 +5,11 @@
 //	go run ./hubspottest/cmd/hubspot-fake -addr 127.0.0.1:0 -token pat-test
 //
 // It prints "hubspot-fake listening on <URL>" on standard output once it
-// serves.
+// serves. It bounds what clients may cost it as package hubspottest
+// describes under "Limits": request bodies of 1 MiB, 64 KiB of headers,
+// 32 MiB of bodies held at once, 4096 connections at once (-max-conns) and
+// read, write and idle timeouts of 30 s, 60 s and 120 s (-read-timeout,
+// -write-timeout, -idle-timeout).
 package main
 
 import (
@@ -53,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	faultRate := fs.Float64("fault-rate", 0, "probability of injecting a random fault per request")
 	seed := fs.Int64("seed", 1, "seed of the random fault source")
 	verbose := fs.Bool("v", false, "log one line per request (no tokens, no bodies)")
+	maxConns := fs.Int("max-conns", hubspottest.DefaultMaxConnections, "connections served at once; more wait to be accepted")
+	readTimeout := fs.Duration("read-timeout", hubspottest.DefaultReadTimeout, "time allowed to read a whole request, headers and body")
+	writeTimeout := fs.Duration("write-timeout", hubspottest.DefaultWriteTimeout, "time allowed from the end of a request's headers to the end of its response (at least -read-timeout)")
+	idleTimeout := fs.Duration("idle-timeout", hubspottest.DefaultIdleTimeout, "time a kept-alive connection may wait for its next request")
 	seedLimits := fs.Int("seed-limits", 0, "seed USER_DEFINED association types 1..N from 2-1001 to 2-1002, each with a limit of 1 (load tests; at most 100000)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,7 +76,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		hubspottest.WithDailyLimit(*daily),
 		hubspottest.WithRetryAfter(*retryAfter),
 		hubspottest.WithMaxBatchInputs(*maxBatch),
+		hubspottest.WithMaxConnections(*maxConns),
 	}
+	// Only the timeouts given are passed on, so that an unset one keeps the
+	// default derived from the others (a -read-timeout above 60s raises
+	// the write timeout with it).
+	var timeouts hubspottest.Timeouts
+	var badTimeout error
+	fs.Visit(func(f *flag.Flag) {
+		var d *time.Duration
+		switch f.Name {
+		case "read-timeout":
+			d, timeouts.Read = readTimeout, *readTimeout
+		case "write-timeout":
+			d, timeouts.Write = writeTimeout, *writeTimeout
+		case "idle-timeout":
+			d, timeouts.Idle = idleTimeout, *idleTimeout
+		default:
+			return
+		}
+		if *d <= 0 && badTimeout == nil {
+			badTimeout = fmt.Errorf("-%s must be positive, got %v", f.Name, *d)
+		}
+	})
+	if badTimeout != nil {
+		return badTimeout
+	}
+	opts = append(opts, hubspottest.WithTimeouts(timeouts))
 	for _, t := range tokens {
 		opts = append(opts, hubspottest.WithToken(t))
 	}

@@ -8,6 +8,7 @@
 //	versions report -from V -to W   print the change report between two pinned versions
 //	versions surface -check|-update compare api/*.txt with the code, or rewrite them
 //	versions check                  regenerate every pinned version and revision in temporary copies
+//	versions status [-check] [-next]  versions published, pinned, and their support by HubSpot's calendar
 //
 // Run it from the module root (the make targets in mk/versions.mk do).
 // Documents are read from $HUBSPOT_SPEC_MIRROR (see internal/specsource).
@@ -30,6 +31,11 @@ const usage = `usage: versions <command> [flags]
   surface -check        fail if the code removes or changes an identifier listed in api/*.txt
   surface -update       rewrite api/*.txt from the code
   check                 regenerate, build, vet and check the surface for every pinned version and revision
+  status                list the versions the mirror publishes, the pins, each one's support by HubSpot's
+                        calendar (spec/calendar.json) and what a bump to the newest changes
+  status -check [-days N]  fail when the current pin is unsupported or will be within N days (default 90),
+                        or its document was re-published; the message names the command to run
+  status -next          print the version make bump should move to, or nothing
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -49,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSurface(args[1:], stdout, stderr)
 	case "check":
 		err = cmdCheck(args[1:], stdout, stderr)
+	case "status":
+		err = cmdStatus(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
