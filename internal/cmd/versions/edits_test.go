@@ -205,11 +205,6 @@ func typeDecls(code []byte) []string {
 	return out
 }
 
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
-
 func decodeDoc(t *testing.T, raw []byte) map[string]any {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(raw))
