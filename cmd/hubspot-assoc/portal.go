@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -164,6 +165,11 @@ func (a *app) readPortal(ctx context.Context, portal string, o *schemaconf.Objec
 	})
 	pr.end()
 	if err != nil {
+		var ae *hubspot.APIError
+		if errors.As(err, &ae) && (ae.StatusCode == 401 || ae.StatusCode == 403) {
+			v, _ := a.tokenVar(portal)
+			return nil, fmt.Errorf("portal %s: %w (check the private app token in $%s and its scopes)", portal, err, v)
+		}
 		return nil, fmt.Errorf("portal %s: %w", portal, err)
 	}
 	return st, nil
