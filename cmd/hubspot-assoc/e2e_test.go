@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,15 +51,16 @@ func typeID(t *testing.T, s *hubspottest.Server, from, to, label string) int32 {
 	return 0
 }
 
-func newPortals(t *testing.T, opts ...hubspottest.Option) *portals {
+func newPortals(t *testing.T, prodOpts ...hubspottest.Option) *portals {
 	t.Helper()
 	base := []hubspottest.Option{hubspottest.WithRateLimit(1000, time.Second)}
+	var opts []hubspottest.Option
 	sb := hubspottest.NewServer(t, append(append(base, hubspottest.WithToken(sandboxToken),
 		hubspottest.WithAssociationType(hubspottest.AssociationType{FromObjectType: "contacts", ToObjectType: "2-111", Category: "USER_DEFINED", TypeID: 901}),
 		hubspottest.WithAssociationType(hubspottest.AssociationType{FromObjectType: "2-111", ToObjectType: "contacts", Category: "USER_DEFINED", TypeID: 902})), opts...)...)
 	pr := hubspottest.NewServer(t, append(append(base, hubspottest.WithToken(productionToken),
 		hubspottest.WithAssociationType(hubspottest.AssociationType{FromObjectType: "contacts", ToObjectType: "2-222", Category: "USER_DEFINED", TypeID: 1501}),
-		hubspottest.WithAssociationType(hubspottest.AssociationType{FromObjectType: "2-222", ToObjectType: "contacts", Category: "USER_DEFINED", TypeID: 1502})), opts...)...)
+		hubspottest.WithAssociationType(hubspottest.AssociationType{FromObjectType: "2-222", ToObjectType: "contacts", Category: "USER_DEFINED", TypeID: 1502})), prodOpts...)...)
 
 	// Sandbox: the schema to promote.
 	_, err := sb.CreateLabel("contacts", "companies", "decision_maker", "Decision maker", "Decided by")
@@ -301,4 +303,55 @@ func TestRedis_sharesTheWindow(t *testing.T) {
 	if code, _, stderr := p.run(t, context.Background(), "", "export", "--portal", "sandbox", "--redis", "not a host"); code != 1 || !strings.Contains(stderr, "--redis wants host:port") {
 		t.Fatalf("bad --redis: exit %d: %s", code, stderr)
 	}
+}
+
+// TestEndToEnd_faults: the promotion again, with production failing at
+// random (seeded: resets after the change was applied, 503s, cut-off
+// answers) and rate-limited hard: apply, run again until it reports
+// everything applied, and the result is the sandbox's schema.
+func TestEndToEnd_faults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("retries with the command's real backoff take seconds")
+	}
+	for _, seed := range []int64{11, 12} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			p := newPortals(t,
+				hubspottest.WithRandomFaults(hubspottest.FaultPolicy{Seed: seed, Probability: 0.15, Choices: []hubspottest.Fault{
+					{Kind: hubspottest.FaultResetAfterApply}, {Kind: hubspottest.FaultStatus, Status: 503}, {Kind: hubspottest.FaultTruncateBody},
+				}}),
+				hubspottest.WithRateLimit(20, 200*time.Millisecond), hubspottest.WithRetryAfter(false))
+			ctx := context.Background()
+			objs := "--objects=contacts,companies,deals"
+			if code, _, stderr := p.run(t, ctx, "", "export", "--portal", "sandbox", objs, "-o", p.path("sandbox.yaml")); code != 0 {
+				t.Fatalf("export: exit %d: %s", code, stderr)
+			}
+			runs := 0
+			for code := 1; code != 0; {
+				if runs++; runs > 5 {
+					t.Fatal("apply did not converge in 5 runs")
+				}
+				var out, stderr string
+				code, out, stderr = p.run(t, ctx, "", "apply", p.path("sandbox.yaml"), "--portal", "production", "--prune", "--yes", objs)
+				t.Logf("run %d: exit %d\n%s%s", runs, code, lastLine(out), lastLine(stderr))
+			}
+			code, prodExport, stderr := p.run(t, ctx, "", "export", "--portal", "production", objs)
+			if code != 0 || withoutPortalIDs(prodExport) != withoutPortalIDs(wantSandboxExport) {
+				t.Fatalf("production after apply (exit %d %s):\n%s", code, stderr, prodExport)
+			}
+			if st := p.production.Stats(); st.Faults == 0 {
+				t.Fatal("no fault was injected")
+			}
+		})
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if s == "" {
+		return ""
+	}
+	return s + "\n"
 }
