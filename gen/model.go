@@ -120,8 +120,12 @@ type callOp struct {
 	PathParams  []param
 	Body        string // Go type of the JSON request body, "" when none
 	Result      string // Go type of the 2xx JSON answer, "" when it has none
-	Idempotent  bool   // by method: GET, PUT, DELETE
-	Exemptions  []string
+	// ResultItem is the item type when the answer is a collection (an
+	// object with a "results" array, and perhaps "paging"): the call returns
+	// its results, as the list calls do, the same in every API version.
+	ResultItem string
+	Idempotent bool // by method: GET, PUT, DELETE
+	Exemptions []string
 }
 
 // param is a path parameter: its Go name (as oapi-codegen gives it) and Go
@@ -460,6 +464,16 @@ func callFrom(method, p string, op *openapi3.Operation, ps []param) (callOp, err
 			return callOp{}, fmt.Errorf("%s %s: the %d answer is not a named schema", method, p, code)
 		}
 		c.Result = goName(ref)
+		if s.Value != nil {
+			if results := s.Value.Properties["results"]; results != nil && results.Value != nil && results.Value.Items != nil {
+				// A collection answer: its results (a paging cursor beside
+				// them, as some versions declare, means nothing for one call).
+				_, paged := s.Value.Properties["paging"]
+				if item := refName(results.Value.Items); item != "" && (len(s.Value.Properties) == 1 || paged && len(s.Value.Properties) == 2) {
+					c.ResultItem = goName(item)
+				}
+			}
+		}
 		break
 	}
 	return c, nil

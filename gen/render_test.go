@@ -109,7 +109,7 @@ func TestRender_smallDocument(t *testing.T) {
 		"func (s *Schema) WidgetsSeq(ctx context.Context, objectType string) iter.Seq2[Widget, error]",
 		`if !in.Kind.Valid()`,
 		`if in.ID < 1`,
-		"return s.Widgets(ctx, objectType)",
+		"return rs.Widgets(ctx, objectType)",
 		" matchesWidget,", // the Matches field (alignment varies)
 		"func matchesWidget(in Widget, out Widget) bool",
 	} {
@@ -172,9 +172,11 @@ func TestRender_calls(t *testing.T) {
 	src := string(files["schema.gen.go"])
 	for _, want := range []string{
 		"func (s *Schema) PutWidget(ctx context.Context, widgetID int64, body Widget) (*Widget, error) {",
-		"return hubspot.Decode[Widget](s.client.PutWidget(ctx, widgetID, body))",
+		`return batchrt.Call[Widget](ctx, s.rt, "PUT", func(d batchrt.Doer) (*http.Response, error) {`,
+		"return s.with(d).PutWidget(ctx, widgetID, body)",
 		"func (s *Schema) DeleteWidget(ctx context.Context, widgetID int64) error {",
-		"return hubspot.Check(s.client.DeleteWidget(ctx, widgetID))",
+		`return batchrt.Exec(ctx, s.rt, "DELETE", func(d batchrt.Doer) (*http.Response, error) {`,
+		"return s.with(d).DeleteWidget(ctx, widgetID)",
 	} {
 		if !strings.Contains(src, want) {
 			t.Errorf("schema.gen.go lacks %q", want)
@@ -204,6 +206,39 @@ func TestNames_matchConfig(t *testing.T) {
 	} {
 		if got := goName(in); got != want {
 			t.Errorf("goName(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestRender_callReturnsCollectionResults: a call answered with a
+// collection (results, with or without paging) returns its results, as the
+// list calls do, whatever the version declares beside them.
+func TestRender_callReturnsCollectionResults(t *testing.T) {
+	t.Parallel()
+	for _, extra := range []string{``, `,"paging":{"type":"object"}`} {
+		doc := `{"openapi":"3.0.3","info":{"title":"t","version":"2026-03"},
+	"paths":{"/w":{"post":{"operationId":"CreateWidget","summary":"Create a widget.",
+		"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Widget"}}}},
+		"responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"$ref":"#/components/schemas/WidgetList"}}}}}}}},
+	"components":{"schemas":{"Widget":{"type":"object","properties":{"id":{"type":"integer"}}},
+		"WidgetList":{"type":"object","properties":{"results":{"type":"array","items":{"$ref":"#/components/schemas/Widget"}}` + extra + `}}}}}`
+		m, err := loadModel("collection", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(files["schema.gen.go"])
+		for _, want := range []string{
+			"func (s *Schema) CreateWidget(ctx context.Context, body Widget) ([]Widget, error) {",
+			"res, err := batchrt.Call[WidgetList](ctx, s.rt, \"POST\"",
+			"return res.Results, nil",
+		} {
+			if !strings.Contains(src, want) {
+				t.Errorf("paging %v: schema.gen.go lacks %q", extra != "", want)
+			}
 		}
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // renderSchema emits schema.gen.go: NewDefaultClient, the Schema type with
 // one method per operation of the document (single calls, batches, lists)
-// and the unexported helpers the batch methods hand to hubspot.RunBatch.
+// and the unexported helpers the batch methods hand to the batch runtime
+// (internal/batchrt).
 func renderSchema(m *model) *jen.File {
 	f := newFile()
 	f.ImportName("context", "context")
@@ -57,46 +58,61 @@ func renderSchema(m *model) *jen.File {
 	return f
 }
 
-// renderConstructors emits what does not depend on the document:
+// renderConstructors emits what does not depend on the document: New (a
+// token and every option, the common case), NewDefaultClient (the raw
+// client), the Schema type, NewSchema (over a client a user builds), Client
+// (the raw client of a Schema) and with (the raw client sending one call
+// through the runtime's Doer):
 //
-//	func NewDefaultClient(server string, opts ...hubspot.Option) (*ClientWithResponses, error) {
-//		if server == "" {
-//			server = hubspot.DefaultBaseURL
+//	func New(token string, opts ...hubspot.Option) (*Schema, error) {
+//		if token != "" {
+//			opts = append([]hubspot.Option{hubspot.WithToken(token)}, opts...)
 //		}
-//		hc, err := hubspot.NewHTTPClient(append([]hubspot.Option{hubspot.WithUserAgent(UserAgent)}, opts...)...)
+//		r, hc, server, err := batchrt.New(append([]hubspot.Option{hubspot.WithUserAgent(UserAgent)}, opts...)...)
 //		if err != nil {
 //			return nil, err
 //		}
-//		return NewClientWithResponses(server, WithHTTPClient(hc))
-//	}
-//
-//	type Schema struct {
-//		client ClientInterface
-//		cfg    hubspot.Config
-//	}
-//
-//	func NewSchema(client ClientInterface, opts ...hubspot.BatchOption) (*Schema, error) {
-//		if client == nil {
-//			return nil, errors.New("associations: NewSchema: nil client")
-//		}
-//		cfg, err := hubspot.NewConfig(opts...)
+//		client, err := NewClientWithResponses(server, WithHTTPClient(hc))
 //		if err != nil {
 //			return nil, err
 //		}
-//		return &Schema{client: client, cfg: cfg}, nil
+//		return newSchema(client, r), nil
 //	}
 func renderConstructors(f *jen.File) {
+	optsType := jen.Index().Add(rt("Option"))
+	f.Comment("New returns a Schema for HubSpot's API authenticated with a private-app")
+	f.Comment("token: requests carry UserAgent and the token, are rate-limited (one limiter")
+	f.Comment("per token, see hubspot.SharedLimiter) and retried within one count per")
+	f.Comment("input (see hubspot.RetryPolicy). opts are any options of package hubspot:")
+	f.Comment("the client's (hubspot.WithBaseURL, hubspot.WithRetryPolicy, ...) and the")
+	f.Comment("batch calls' (hubspot.WithChunkSize, hubspot.WithResendUnknown, ...). With")
+	f.Comment("an empty token pass hubspot.WithTokenSource instead. The raw client is")
+	f.Comment("Client().")
+	f.Func().Id("New").Params(jen.Id("token").String(), jen.Id("opts").Op("...").Add(rt("Option"))).
+		Params(jen.Op("*").Id("Schema"), jen.Error()).Block(
+		jen.If(jen.Id("token").Op("!=").Lit("")).Block(
+			jen.Id("opts").Op("=").Append(optsType.Clone().Values(rt("WithToken").Call(jen.Id("token"))), jen.Id("opts").Op("...")),
+		),
+		jen.List(jen.Id("r"), jen.Id("hc"), jen.Id("server"), jen.Err()).Op(":=").Add(brt("New")).Call(
+			jen.Append(optsType.Clone().Values(rt("WithUserAgent").Call(jen.Id("UserAgent"))), jen.Id("opts").Op("...")).Op("..."),
+		),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.List(jen.Id("client"), jen.Err()).Op(":=").Id("NewClientWithResponses").Call(jen.Id("server"), jen.Id("WithHTTPClient").Call(jen.Id("hc"))),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("newSchema").Call(jen.Id("client"), jen.Id("r")), jen.Nil()),
+	)
+	f.Line()
 	f.Comment("NewDefaultClient returns the raw client with production defaults: server is")
 	f.Comment("HubSpot's API (hubspot.DefaultBaseURL when empty), requests carry UserAgent,")
 	f.Comment("a bearer token, a request timeout, client-side rate limiting shared by")
 	f.Comment("every client of the same token, and retries with backoff (see package hubspot).")
-	f.Comment("Pass the token with hubspot.WithToken or hubspot.WithTokenSource. Hand it to")
-	f.Comment("NewSchema for calls that return values and errors.")
+	f.Comment("Pass the token with hubspot.WithToken or hubspot.WithTokenSource. New builds")
+	f.Comment("it and the Schema over it in one call.")
 	f.Func().Id("NewDefaultClient").Params(jen.Id("server").String(), jen.Id("opts").Op("...").Add(rt("Option"))).
 		Params(jen.Op("*").Id("ClientWithResponses"), jen.Error()).Block(
 		jen.If(jen.Id("server").Op("==").Lit("")).Block(jen.Id("server").Op("=").Add(rt("DefaultBaseURL"))),
 		jen.List(jen.Id("hc"), jen.Err()).Op(":=").Add(rt("NewHTTPClient")).Call(
-			jen.Append(jen.Index().Add(rt("Option")).Values(rt("WithUserAgent").Call(jen.Id("UserAgent"))), jen.Id("opts").Op("...")).Op("..."),
+			jen.Append(optsType.Clone().Values(rt("WithUserAgent").Call(jen.Id("UserAgent"))), jen.Id("opts").Op("...")).Op("..."),
 		),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Id("NewClientWithResponses").Call(jen.Id("server"), jen.Id("WithHTTPClient").Call(jen.Id("hc")))),
@@ -106,25 +122,72 @@ func renderConstructors(f *jen.File) {
 	f.Comment("association limits) as Go calls: each operation returns its value or an")
 	f.Comment("error, a *hubspot.APIError or *hubspot.RateLimitError for HubSpot's")
 	f.Comment("refusals (use errors.As); batch calls take any number of inputs and account")
-	f.Comment("for each (see hubspot.RunBatch); list calls follow paging. Build it with")
-	f.Comment("NewSchema over a client from NewDefaultClient, so that requests are")
-	f.Comment("rate-limited and retried. The raw client stays available for anything else.")
+	f.Comment("for each in a *hubspot.Result; list calls follow paging. Build it with New,")
+	f.Comment("or with NewSchema over a client of your own. The raw client stays available")
+	f.Comment("(Client) for anything else.")
 	f.Type().Id("Schema").Struct(
 		jen.Id("client").Id("ClientInterface"),
-		jen.Id("cfg").Add(rt("Config")),
+		jen.Id("raw").Op("*").Id("Client").Comment("client's *Client, nil for a ClientInterface of the user's own"),
+		jen.Id("rt").Op("*").Add(brt("Runtime")),
 	)
 	f.Line()
 	f.Comment("NewSchema returns a Schema sending through client. Options tune the batch")
-	f.Comment("calls (chunk size, concurrency, resending, progress, logger); invalid ones")
-	f.Comment("are an error.")
-	f.Func().Id("NewSchema").Params(jen.Id("client").Id("ClientInterface"), jen.Id("opts").Op("...").Add(rt("BatchOption"))).
+	f.Comment("calls (chunk size, concurrency, resending, progress, logger); invalid ones,")
+	f.Comment("and options that configure a client (it is built already), are an error.")
+	f.Comment("")
+	f.Comment("A Result's counts are the Transport's own when client sends with an")
+	f.Comment("http.Client from NewDefaultClient or hubspot.NewHTTPClient. Over any other")
+	f.Comment("client each request handed to it counts once (retries it makes by itself")
+	f.Comment("are not seen: Retries and Waited stay 0), and one count per input end to")
+	f.Comment("end (hubspot.DefaultMaxAttempts requests) bounds resends; over a")
+	f.Comment("ClientInterface other than *Client and *ClientWithResponses each call")
+	f.Comment("counts once.")
+	f.Func().Id("NewSchema").Params(jen.Id("client").Id("ClientInterface"), jen.Id("opts").Op("...").Add(rt("Option"))).
 		Params(jen.Op("*").Id("Schema"), jen.Error()).Block(
 		jen.If(jen.Id("client").Op("==").Nil()).Block(
 			jen.Return(jen.Nil(), jen.Qual("errors", "New").Call(jen.Lit("associations: NewSchema: nil client"))),
 		),
-		jen.List(jen.Id("cfg"), jen.Err()).Op(":=").Add(rt("NewConfig")).Call(jen.Id("opts").Op("...")),
+		jen.Var().Id("doer").Add(brt("Doer")),
+		jen.If(jen.Id("raw").Op(":=").Id("rawClient").Call(jen.Id("client")), jen.Id("raw").Op("!=").Nil().Op("&&").Id("raw").Dot("Client").Op("!=").Nil()).Block(
+			jen.Id("doer").Op("=").Id("raw").Dot("Client"),
+		),
+		jen.List(jen.Id("r"), jen.Err()).Op(":=").Add(brt("ForClient")).Call(jen.Id("doer"), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.Return(jen.Op("&").Id("Schema").Values(jen.Dict{jen.Id("client"): jen.Id("client"), jen.Id("cfg"): jen.Id("cfg")}), jen.Nil()),
+		jen.Return(jen.Id("newSchema").Call(jen.Id("client"), jen.Id("r")), jen.Nil()),
+	)
+	f.Line()
+	f.Comment("newSchema returns a Schema sending through client with r.")
+	f.Func().Id("newSchema").Params(jen.Id("client").Id("ClientInterface"), jen.Id("r").Op("*").Add(brt("Runtime"))).Op("*").Id("Schema").Block(
+		jen.Return(jen.Op("&").Id("Schema").Values(jen.Dict{jen.Id("client"): jen.Id("client"), jen.Id("raw"): jen.Id("rawClient").Call(jen.Id("client")), jen.Id("rt"): jen.Id("r")})),
+	)
+	f.Line()
+	f.Comment("rawClient returns the *Client of client, nil when it has none.")
+	f.Func().Id("rawClient").Params(jen.Id("client").Id("ClientInterface")).Op("*").Id("Client").Block(
+		jen.Switch(jen.Id("c").Op(":=").Id("client").Assert(jen.Type())).Block(
+			jen.Case(jen.Op("*").Id("Client")).Block(jen.Return(jen.Id("c"))),
+			jen.Case(jen.Op("*").Id("ClientWithResponses")).Block(
+				jen.List(jen.Id("raw"), jen.Id("_")).Op(":=").Id("c").Dot("ClientInterface").Assert(jen.Op("*").Id("Client")),
+				jen.Return(jen.Id("raw")),
+			),
+		),
+		jen.Return(jen.Nil()),
+	)
+	f.Line()
+	f.Comment("Client returns the raw client the Schema sends through, for the operations")
+	f.Comment("and answers the Schema does not cover.")
+	f.Func().Params(jen.Id("s").Op("*").Id("Schema")).Id("Client").Params().Op("*").Id("ClientWithResponses").Block(
+		jen.If(jen.List(jen.Id("c"), jen.Id("ok")).Op(":=").Id("s").Dot("client").Assert(jen.Op("*").Id("ClientWithResponses")), jen.Id("ok")).Block(jen.Return(jen.Id("c"))),
+		jen.Return(jen.Op("&").Id("ClientWithResponses").Values(jen.Dict{jen.Id("ClientInterface"): jen.Id("s").Dot("client")})),
+	)
+	f.Line()
+	f.Comment("with returns the client sending one call through d, the runtime's Doer")
+	f.Comment("for that call (which reports what happened on the wire); a client of the")
+	f.Comment("user's own sends as it does.")
+	f.Func().Params(jen.Id("s").Op("*").Id("Schema")).Id("with").Params(jen.Id("d").Add(brt("Doer"))).Id("ClientInterface").Block(
+		jen.If(jen.Id("s").Dot("raw").Op("==").Nil()).Block(jen.Return(jen.Id("s").Dot("client"))),
+		jen.Id("c").Op(":=").Op("*").Id("s").Dot("raw"),
+		jen.Id("c").Dot("Client").Op("=").Id("d"),
+		jen.Return(jen.Op("&").Id("c")),
 	)
 }
 
@@ -174,24 +237,40 @@ func wrapComment(f *jen.File, text string) {
 }
 
 // renderCall emits the call of one operation answered with one value (or
-// none):
+// none); a collection answer returns its results, as the list calls do:
 //
-//	func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelCreate) (*LabelList, error) {
-//		return hubspot.Decode[LabelList](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
+//	func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelCreate) ([]Label, error) {
+//		res, err := batchrt.Call[LabelList](ctx, s.rt, "POST", func(d batchrt.Doer) (*http.Response, error) {
+//			return s.with(d).CreateLabel(ctx, fromObjectType, toObjectType, body)
+//		})
+//		if err != nil || res == nil {
+//			return nil, err
+//		}
+//		return res.Results, nil
 //	}
 //
 //	func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32) error {
-//		return hubspot.Check(s.client.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID))
+//		return batchrt.Exec(ctx, s.rt, "DELETE", func(d batchrt.Doer) (*http.Response, error) {
+//			return s.with(d).DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID)
+//		})
 //	}
 func renderCall(f *jen.File, c callOp) {
 	what := "its answer"
-	if c.Result == "" {
+	switch {
+	case c.Result == "":
 		what = "nil"
+	case c.ResultItem != "":
+		what = "the results of its answer"
 	}
 	wrapComment(f, fmt.Sprintf("%s calls HubSpot's %s (%s %s): %s. It returns %s on success; HubSpot's refusal is a *hubspot.APIError (a *hubspot.RateLimitError for a 429).",
 		c.OperationID, c.OperationID, c.Method, c.Path, strings.TrimSuffix(c.Summary, "."), what))
-	if !c.Idempotent {
+	switch {
+	case !c.Idempotent:
 		wrapComment(f, "It is not idempotent: when it may have been applied without an answer (a reset after sending, a 5xx, a cut-off answer) the error satisfies errors.Is(err, hubspot.ErrOutcomeUnknown); look before calling it again.")
+	case c.Method == "DELETE":
+		wrapComment(f, "When an attempt may have deleted it without an answer and a retry finds it gone, it succeeded; other unanswered attempts make the error satisfy errors.Is(err, hubspot.ErrOutcomeUnknown).")
+	case c.Method != "GET":
+		wrapComment(f, "When it may have been applied without an answer (resets or 5xx until the retries are spent) the error satisfies errors.Is(err, hubspot.ErrOutcomeUnknown).")
 	}
 	if len(c.Exemptions) > 0 {
 		wrapComment(f, fmt.Sprintf("HubSpot exempts this operation from these rate limits: %s.", strings.Join(c.Exemptions, ", ")))
@@ -201,40 +280,50 @@ func renderCall(f *jen.File, c callOp) {
 		ps = append(ps, jen.Id("body").Id(c.Body))
 		as = append(as, jen.Id("body"))
 	}
-	call := jen.Id("s").Dot("client").Dot(c.OperationID).Call(as...)
-	method := f.Func().Params(jen.Id("s").Op("*").Id("Schema")).Id(c.OperationID).Params(ps...)
-	if c.Result == "" {
-		method.Error().Block(jen.Return(rt("Check").Call(call)))
-		return
-	}
-	method.Params(jen.Op("*").Id(c.Result), jen.Error()).Block(
-		jen.Return(rt("Decode").Index(jen.Id(c.Result)).Call(call)),
+	send := jen.Func().Params(jen.Id("d").Add(brt("Doer"))).Params(jen.Op("*").Qual("net/http", "Response"), jen.Error()).Block(
+		jen.Return(jen.Id("s").Dot("with").Call(jen.Id("d")).Dot(c.OperationID).Call(as...)),
 	)
+	method := f.Func().Params(jen.Id("s").Op("*").Id("Schema")).Id(c.OperationID).Params(ps...)
+	switch {
+	case c.Result == "":
+		method.Error().Block(jen.Return(brt("Exec").Call(jen.Id("ctx"), jen.Id("s").Dot("rt"), jen.Lit(c.Method), send)))
+	case c.ResultItem != "":
+		method.Params(jen.Index().Id(c.ResultItem), jen.Error()).Block(
+			jen.List(jen.Id("res"), jen.Err()).Op(":=").Add(brt("Call")).Index(jen.Id(c.Result)).Call(jen.Id("ctx"), jen.Id("s").Dot("rt"), jen.Lit(c.Method), send),
+			jen.If(jen.Err().Op("!=").Nil().Op("||").Id("res").Op("==").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.Return(jen.Id("res").Dot("Results"), jen.Nil()),
+		)
+	default:
+		method.Params(jen.Op("*").Id(c.Result), jen.Error()).Block(
+			jen.Return(brt("Call").Index(jen.Id(c.Result)).Call(jen.Id("ctx"), jen.Id("s").Dot("rt"), jen.Lit(c.Method), send)),
+		)
+	}
 }
 
 // renderBatchMethod emits a batch call:
 //
 //	func (s *Schema) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []In) (*hubspot.Result[In, Out], error) {
-//		return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[In, Out]{
+//		return batchrt.Run(ctx, s.rt, batchrt.BatchSpec[In, Out]{
 //			AppendInputKey:  appendKeyIn,
 //			AppendResultKey: appendKeyOut,
 //			Idempotent:      false,
-//			InputKey:        hubspot.KeyString(appendKeyIn),
 //			KeyFields:       keyFieldsIn,
 //			Matches:         matchesIn, // creates with a read-back
 //			Operation:       "BatchCreateConfigurations",
-//			ReadBack: func(ctx context.Context) ([]Out, error) { // creates
-//				return s.Configurations(ctx, fromObjectType, toObjectType)
+//			ReadBack: func(ctx context.Context, r *batchrt.Runtime) ([]Out, error) { // creates
+//				rs := *s
+//				rs.rt = r
+//				return rs.Configurations(ctx, fromObjectType, toObjectType)
 //			},
-//			ResultKey: hubspot.KeyString(appendKeyOut),
-//			Send: func(ctx context.Context, chunk []In) (*http.Response, error) {
-//				return s.client.BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
+//			Send: func(ctx context.Context, d batchrt.Doer, chunk []In) (*http.Response, error) {
+//				return s.with(d).BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
 //			},
 //			Validate: validateIn,
 //		}, inputs)
 //	}
 //
-// An operation without results (purge) has Out struct{} and no ResultKey.
+// An operation without results (purge) has Out struct{} and no
+// AppendResultKey.
 func renderBatchMethod(f *jen.File, b batchOp) {
 	out := b.ResultType
 	outType := jen.Id(out)
@@ -245,7 +334,7 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 
 	wrapComment(f, fmt.Sprintf("%s runs HubSpot's %s (%s %s) over any number of inputs: %s. %s", b.Helper, b.OperationID, b.Method, b.Path, strings.TrimSuffix(b.Summary, "."), b.Description))
 	f.Comment("")
-	safety := "It is idempotent: a chunk is resent after a cut-off answer (and, with hubspot.WithResendUnknown, after a timeout or a 5xx)."
+	safety := "It is idempotent: a chunk is resent after a cut-off answer (and, with hubspot.WithResendUnknown, after a timeout or a 5xx), within one count of requests per input (hubspot.RetryPolicy)."
 	if !b.Idempotent {
 		safety = fmt.Sprintf("It is not idempotent: after an ambiguous failure it reads back what exists with %s and sends only what is missing.", b.ReadBack.OperationID)
 	}
@@ -259,32 +348,34 @@ func renderBatchMethod(f *jen.File, b batchOp) {
 		jen.Id("Operation"):      jen.Lit(b.OperationID),
 		jen.Id("Idempotent"):     jen.Lit(b.Idempotent),
 		jen.Id("Validate"):       jen.Id("validate" + b.InputType),
-		jen.Id("InputKey"):       rt("KeyString").Call(jen.Id("appendKey" + b.InputType)),
 		jen.Id("AppendInputKey"): jen.Id("appendKey" + b.InputType),
 		jen.Id("KeyFields"):      jen.Id("keyFields" + b.InputType),
 	}
 	sendArgs := append(args(b.PathParams), jen.Id(b.OperationID+"JSONRequestBody").Values(jen.Dict{jen.Id("Inputs"): jen.Id("chunk")}))
-	spec[jen.Id("Send")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("chunk").Index().Id(b.InputType)).
+	spec[jen.Id("Send")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("d").Add(brt("Doer")), jen.Id("chunk").Index().Id(b.InputType)).
 		Params(jen.Op("*").Qual("net/http", "Response"), jen.Error()).Block(
-		jen.Return(jen.Id("s").Dot("client").Dot(b.OperationID).Call(sendArgs...)),
+		jen.Return(jen.Id("s").Dot("with").Call(jen.Id("d")).Dot(b.OperationID).Call(sendArgs...)),
 	)
 	if out != "" {
-		spec[jen.Id("ResultKey")] = rt("KeyString").Call(jen.Id("appendKey" + out))
 		spec[jen.Id("AppendResultKey")] = jen.Id("appendKey" + out)
 	}
 	if b.ReadBack != nil && b.Values != nil {
 		spec[jen.Id("Matches")] = jen.Id("matches" + b.InputType)
 	}
 	if b.ReadBack != nil {
-		spec[jen.Id("ReadBack")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context")).
+		// The read-back sends with the run's runtime r, which counts its
+		// requests in the Result.
+		spec[jen.Id("ReadBack")] = jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("r").Op("*").Add(brt("Runtime"))).
 			Params(jen.Index().Id(out), jen.Error()).Block(
-			jen.Return(jen.Id("s").Dot(b.ReadBack.Helper).Call(args(b.PathParams)...)),
+			jen.Id("rs").Op(":=").Op("*").Id("s"),
+			jen.Id("rs").Dot("rt").Op("=").Id("r"),
+			jen.Return(jen.Id("rs").Dot(b.ReadBack.Helper).Call(args(b.PathParams)...)),
 		)
 	}
 	ps := append(params(b.PathParams), jen.Id("inputs").Index().Id(b.InputType))
 	f.Func().Params(jen.Id("s").Op("*").Id("Schema")).Id(b.Helper).Params(ps...).
 		Params(jen.Op("*").Add(rt("Result")).Add(typeArgs.Clone()), jen.Error()).Block(
-		jen.Return(rt("RunBatch").Call(jen.Id("ctx"), jen.Id("s").Dot("cfg"), rt("BatchSpec").Add(typeArgs).Values(spec), jen.Id("inputs"))),
+		jen.Return(brt("Run").Call(jen.Id("ctx"), jen.Id("s").Dot("rt"), brt("BatchSpec").Add(typeArgs).Values(spec), jen.Id("inputs"))),
 	)
 }
 
@@ -335,14 +426,14 @@ func renderValidator(f *jen.File, b batchOp) {
 // renderList emits the two forms of a list call:
 //
 //	func (s *Schema) LabelsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[Item, error] {
-//		return hubspot.Pages[Item](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+//		return batchrt.Pages[Item](ctx, s.rt, func(ctx context.Context, d batchrt.Doer, after string) (*http.Response, error) {
 //			_ = after // this version does not page
-//			return s.client.ListLabels(ctx, fromObjectType, toObjectType)
+//			return s.with(d).ListLabels(ctx, fromObjectType, toObjectType)
 //		})
 //	}
 //
 //	func (s *Schema) Labels(ctx context.Context, fromObjectType string, toObjectType string) ([]Item, error) {
-//		return hubspot.Collect(s.LabelsSeq(ctx, fromObjectType, toObjectType))
+//		return batchrt.Collect(s.LabelsSeq(ctx, fromObjectType, toObjectType))
 //	}
 //
 // A paged operation passes after as &ListXParams{After: afterPtr}.
@@ -351,7 +442,7 @@ func renderList(f *jen.File, l listOp) {
 	if l.Paged {
 		pageArgs = append(pageArgs, jen.Op("&").Id(l.OperationID+"Params").Values(jen.Dict{jen.Id("After"): jen.Id("afterPtr")}))
 	}
-	fetch := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("after").String()).
+	fetch := jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("d").Add(brt("Doer")), jen.Id("after").String()).
 		Params(jen.Op("*").Qual("net/http", "Response"), jen.Error())
 	var fetchBody []jen.Code
 	if l.Paged {
@@ -362,24 +453,24 @@ func renderList(f *jen.File, l listOp) {
 	} else {
 		fetchBody = append(fetchBody, jen.Id("_").Op("=").Id("after").Comment("this version does not page"))
 	}
-	fetchBody = append(fetchBody, jen.Return(jen.Id("s").Dot("client").Dot(l.OperationID).Call(pageArgs...)))
+	fetchBody = append(fetchBody, jen.Return(jen.Id("s").Dot("with").Call(jen.Id("d")).Dot(l.OperationID).Call(pageArgs...)))
 
 	wrapComment(f, fmt.Sprintf("%sSeq yields every result of HubSpot's %s (%s), following paging if the API version pages, and stops at the first error.", l.Helper, l.OperationID, strings.TrimSuffix(l.Summary, ".")))
 	f.Func().Params(jen.Id("s").Op("*").Id("Schema")).Id(l.Helper+"Seq").Params(params(l.PathParams)...).
 		Qual("iter", "Seq2").Index(jen.List(jen.Id(l.ItemType), jen.Error())).Block(
-		jen.Return(rt("Pages").Index(jen.Id(l.ItemType)).Call(jen.Id("ctx"), fetch.Block(fetchBody...))),
+		jen.Return(brt("Pages").Index(jen.Id(l.ItemType)).Call(jen.Id("ctx"), jen.Id("s").Dot("rt"), fetch.Block(fetchBody...))),
 	)
 	f.Line()
 	wrapComment(f, fmt.Sprintf("%s returns every result of HubSpot's %s (%s) as one slice, whatever paging the API version has. A page whose answer is cut off is asked for again.", l.Helper, l.OperationID, strings.TrimSuffix(l.Summary, ".")))
 	f.Func().Params(jen.Id("s").Op("*").Id("Schema")).Id(l.Helper).Params(params(l.PathParams)...).
 		Params(jen.Index().Id(l.ItemType), jen.Error()).Block(
-		jen.Return(rt("Collect").Call(jen.Id("s").Dot(l.Helper + "Seq").Call(args(l.PathParams)...))),
+		jen.Return(brt("Collect").Call(jen.Id("s").Dot(l.Helper + "Seq").Call(args(l.PathParams)...))),
 	)
 }
 
 // renderKey emits appendKey<T>, which renders the key fields of a T the same
 // way for inputs and results, so the engine can match them without an
-// allocation per input (hubspot.KeyString gives the string form):
+// allocation per input:
 //
 //	func appendKeyT(dst []byte, v T) []byte {
 //		dst = append(dst, "category="...)

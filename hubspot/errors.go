@@ -18,11 +18,15 @@ import (
 // beyond it is ignored.
 const maxErrorBodyBytes = 1 << 20
 
-// Rate-limit policy names HubSpot reports in the policyName field of a 429.
+// PolicyDaily is the policyName of a 429 for HubSpot's daily limit
+// (RateLimitError.Daily); the per-second windows are TEN_SECONDLY_ROLLING
+// and SECONDLY.
+const PolicyDaily = "DAILY"
+
+// The per-second policy names (tests and the header fallback use them).
 const (
-	PolicyTenSecondlyRolling = "TEN_SECONDLY_ROLLING"
-	PolicySecondly           = "SECONDLY"
-	PolicyDaily              = "DAILY"
+	policyTenSecondlyRolling = "TEN_SECONDLY_ROLLING"
+	policySecondly           = "SECONDLY"
 )
 
 // ErrorContext is HubSpot's error "context": names mapped to lists of values,
@@ -327,14 +331,14 @@ const (
 	CategoryInternal       ErrorCategory = "INTERNAL_ERROR"
 )
 
-// ErrorBody is the JSON body of HubSpot's error answers: the document's
+// errorBody is the JSON body of HubSpot's error answers: the document's
 // Error schema (a single error), StandardError (one input's error inside a
 // 207 batch answer) and the body of a 429 (ErrorType, PolicyName). ParseError
-// reads it; hubspottest writes it.
+// reads it (hubspottest writes the same fields).
 //
 // Its UnmarshalJSON is lenient: a field that is not a string (HubSpot sends
 // objects as subCategory) is kept as its compact JSON text.
-type ErrorBody struct {
+type errorBody struct {
 	Status        string            `json:"status"`
 	Category      ErrorCategory     `json:"category,omitzero"`
 	ErrorType     ErrorCategory     `json:"errorType,omitzero"`
@@ -347,8 +351,8 @@ type ErrorBody struct {
 	Errors        []ErrorDetail     `json:"errors,omitzero"`
 }
 
-// UnmarshalJSON implements json.Unmarshaler (see ErrorBody).
-func (b *ErrorBody) UnmarshalJSON(data []byte) error {
+// UnmarshalJSON implements json.Unmarshaler (see errorBody).
+func (b *errorBody) UnmarshalJSON(data []byte) error {
 	var w struct {
 		Status        flexString        `json:"status"`
 		Category      flexString        `json:"category"`
@@ -364,13 +368,13 @@ func (b *ErrorBody) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	*b = ErrorBody{Status: string(w.Status), Category: ErrorCategory(w.Category), ErrorType: ErrorCategory(w.ErrorType),
+	*b = errorBody{Status: string(w.Status), Category: ErrorCategory(w.Category), ErrorType: ErrorCategory(w.ErrorType),
 		SubCategory: string(w.SubCategory), Message: string(w.Message), CorrelationID: string(w.CorrelationID),
 		PolicyName: string(w.PolicyName), Context: w.Context, Links: w.Links, Errors: w.Errors}
 	return nil
 }
 
-func (b *ErrorBody) apiError(statusCode int, status string) *APIError {
+func (b *errorBody) apiError(statusCode int, status string) *APIError {
 	e := &APIError{
 		StatusCode:    statusCode,
 		Status:        status,
@@ -399,6 +403,12 @@ func (b *ErrorBody) apiError(statusCode int, status string) *APIError {
 // be read again. Empty and non-JSON bodies are fine: the message is then the
 // (truncated) body text or the HTTP status text.
 func ParseError(resp *http.Response) error {
+	return parseError(resp, time.Now())
+}
+
+// parseError is ParseError with a Retry-After date read relative to now
+// (the Transport passes its clock's).
+func parseError(resp *http.Response, now time.Time) error {
 	if resp == nil {
 		return &APIError{Message: "no response"}
 	}
@@ -426,15 +436,15 @@ func ParseError(resp *http.Response) error {
 			resp.Header.Get("X-HubSpot-RateLimit-Daily-Remaining") == "0" {
 			policy = PolicyDaily
 		} else if strings.Contains(strings.ToLower(e.Message), "secondly") {
-			policy = PolicyTenSecondlyRolling
+			policy = policyTenSecondlyRolling
 		}
 	}
-	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	return &RateLimitError{Policy: strings.ToUpper(policy), Wait: wait, APIError: e}
 }
 
 func parseErrorBytes(statusCode int, status string, data []byte) (*APIError, string) {
-	var body ErrorBody
+	var body errorBody
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &body) == nil {
 		e := body.apiError(statusCode, status)

@@ -97,7 +97,7 @@ func TestParseError_bodies(t *testing.T) {
 		h := http.Header{"Retry-After": {"2"}}
 		err := ParseError(response(429, h, `{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","correlationId":"c1","policyName":"TEN_SECONDLY_ROLLING"}`))
 		var rle *RateLimitError
-		if !errors.As(err, &rle) || rle.Policy != PolicyTenSecondlyRolling || rle.Wait != 2*time.Second || rle.Daily() {
+		if !errors.As(err, &rle) || rle.Policy != policyTenSecondlyRolling || rle.Wait != 2*time.Second || rle.Daily() {
 			t.Fatalf("got %#v", err)
 		}
 		var ae *APIError

@@ -56,8 +56,9 @@ func ExampleRetryPolicy() {
 }
 
 // HubSpot's refusals are typed errors: *APIError, and *RateLimitError for
-// a 429 (which also unwraps to its *APIError).
-func ExampleDecode() {
+// a 429 (which also unwraps to its *APIError). The generated Schema returns
+// them; over the raw client ParseError reads them from an answer.
+func ExampleParseError() {
 	srv := startFake(hubspottest.WithToken("pat-na1-errors"), hubspottest.WithDailyLimit(1))
 	defer srv.Close()
 	list := func(token string) error {
@@ -66,8 +67,12 @@ func ExampleDecode() {
 			return err
 		}
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/crm/associations/2026-03/contacts/companies/labels", nil)
-		_, err = hubspot.Decode[struct{ Results []any }](hc.Do(req))
-		return err
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return hubspot.ParseError(resp)
 	}
 
 	err := list("pat-na1-unknown")

@@ -7,16 +7,20 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
-// MaxResponseBodyBytes is the largest response body the client reads, for
-// every status: 4 MiB. HubSpot's answers for this API are small (a full page
-// of association limits is tens of KB), so a larger body is an error
-// (*ResponseTooLargeError), never a partial decode.
-const MaxResponseBodyBytes = 4 << 20
+// MaxResponseBodyBytes is the default cap on a response body, for every
+// status: 8 MiB (set another with WithMaxResponseBytes). The largest answer
+// of this API is AllConfigurations at HubSpot's documented ceiling (50
+// labels per pair over 25 object types, about 30,000 limits of about 156
+// bytes: 4.9 MB), which it cannot page; the cap leaves room above that. A
+// larger body is an error (*ResponseTooLargeError), never a partial decode.
+const MaxResponseBodyBytes = 8 << 20
 
-// MaxRedirects is the most same-origin redirects one request follows.
-const MaxRedirects = 5
+// maxRedirects is the most same-origin redirects one request follows.
+const maxRedirects = 5
 
 // ResponseTooLargeError is the error a response body returns from Read once
 // it is known to exceed MaxResponseBodyBytes: at the first Read when the
@@ -39,44 +43,12 @@ func (e *ResponseTooLargeError) Error() string {
 		e.Method, e.Path, e.StatusCode, e.Limit, declared)
 }
 
-// limitedBody fails with err once more than n bytes are read.
-type limitedBody struct {
-	io.ReadCloser
-	n   int64 // bytes still allowed; -1 once exceeded
-	err error
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.n < 0 {
-		return 0, b.err
-	}
-	if int64(len(p)) > b.n+1 {
-		p = p[:b.n+1]
-	}
-	n, err := b.ReadCloser.Read(p)
-	if int64(n) > b.n {
-		n, b.n = int(b.n), -1
-		return n, b.err
-	}
-	b.n -= int64(n)
-	return n, err
-}
-
-// limitBody caps resp.Body at limit bytes: reading more is an error, and a
-// declared Content-Length over the limit fails the first Read.
+// limitBody caps resp.Body at limit bytes: reading more is a
+// *ResponseTooLargeError, and a declared Content-Length over the limit
+// fails the first Read.
 func limitBody(resp *http.Response, method, path string, limit int64) {
-	if resp.Body == nil || resp.Body == http.NoBody {
-		return
-	}
-	if _, ok := resp.Body.(*limitedBody); ok {
-		return
-	}
-	lb := &limitedBody{ReadCloser: resp.Body, n: limit, err: &ResponseTooLargeError{
-		Method: method, Path: path, StatusCode: resp.StatusCode, Limit: limit, ContentLength: resp.ContentLength}}
-	if resp.ContentLength > limit {
-		lb.n = -1
-	}
-	resp.Body = lb
+	wire.LimitBody(resp, limit, &ResponseTooLargeError{
+		Method: method, Path: path, StatusCode: resp.StatusCode, Limit: limit, ContentLength: resp.ContentLength})
 }
 
 // redactedText replaces secrets in error strings, logs and error bodies.
@@ -198,7 +170,7 @@ func redactResponse(resp *http.Response, secret string) {
 // RedirectError is the error for a redirect the client refuses to follow:
 // the token is only ever sent to the scheme, host and port the first request
 // went to, so a redirect elsewhere (another host or port, or https to http)
-// is refused, as is a loop or more than MaxRedirects redirects. It never
+// is refused, as is a loop or more than maxRedirects redirects. It never
 // holds the token.
 type RedirectError struct {
 	StatusCode int    // the redirect status, e.g. 307
@@ -232,8 +204,8 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		e.Reason = "another host"
 	case originPort(first) != originPort(req.URL) || !strings.EqualFold(first.Scheme, req.URL.Scheme):
 		e.Reason = "another port or scheme"
-	case len(via) > MaxRedirects:
-		e.Reason = fmt.Sprintf("more than %d redirects", MaxRedirects)
+	case len(via) > maxRedirects:
+		e.Reason = fmt.Sprintf("more than %d redirects", maxRedirects)
 	default:
 		for _, v := range via {
 			if sameURL(v.URL, req.URL) {
@@ -250,7 +222,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 // made by an http.Client (oldest first), nil otherwise.
 func redirectChain(req *http.Request) []*http.Request {
 	var via []*http.Request
-	for r := req; r.Response != nil && r.Response.Request != nil && len(via) <= MaxRedirects+1; {
+	for r := req; r.Response != nil && r.Response.Request != nil && len(via) <= maxRedirects+1; {
 		r = r.Response.Request
 		via = append([]*http.Request{r}, via...)
 	}

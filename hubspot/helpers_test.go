@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // baseURLPath is a non-empty path prefix that every request must carry, so a
@@ -116,4 +118,14 @@ func readAll(t *testing.T, r io.Reader) []byte {
 		t.Fatalf("read: %v", err)
 	}
 	return b
+}
+
+// withClock and withRand are the test seams of a client: options only this
+// module can write (wire.Options is internal).
+func withClock(c wire.Clock) Option {
+	return func(o *wire.Options) error { o.Clock = c; return nil }
+}
+
+func withRand(r wire.Rand) Option {
+	return func(o *wire.Options) error { o.Rand = r; return nil }
 }

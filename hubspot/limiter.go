@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+	"weak"
 )
 
 // HubSpot's per-app burst limits: 100 requests per 10 s (190 on
@@ -285,25 +285,70 @@ func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock, op
 
 var (
 	sharedMu       sync.Mutex
-	sharedLimiters = map[[sha256.Size]byte]*AdaptiveLimiter{}
+	sharedLimiters = map[[sha256.Size]byte]*sharedEntry{}
+	sharedSwept    time.Time
 )
+
+// sharedIdle is how long the registry keeps a limiter no client holds
+// after the last SharedLimiter call for its token; sharedSweep is how often
+// it looks for such entries (variables for tests).
+var (
+	sharedIdle  = 10 * time.Minute
+	sharedSweep = time.Minute
+)
+
+// sharedEntry is one token's limiter in the registry: held strongly while
+// recently asked for, weakly after, so it lives exactly as long as some
+// client uses it (two clients of one token never get two budgets) and the
+// registry does not grow with tokens nobody uses.
+type sharedEntry struct {
+	strong *AdaptiveLimiter // nil once idle
+	weak   weak.Pointer[AdaptiveLimiter]
+	used   time.Time
+}
 
 // SharedLimiter returns the process-wide limiter for token, creating it with
 // perInterval requests per interval on first use; later calls with the same
-// token return the same limiter (their limits are ignored), so every client
-// and Schema using one token shares one budget. The registry is keyed by a
-// SHA-256 of the token, never the token itself. Shared limiters use the real
-// clock.
+// token return the same limiter, so every client and Schema using one token
+// shares one budget. The limits of the call that created it win: later
+// calls' limits are ignored until HubSpot's X-HubSpot-RateLimit-* headers
+// reshape it (give a client its own limits with WithLimiter). The registry
+// is keyed by a SHA-256 of the token, never the token itself; it drops a
+// limiter once no client holds it and no call asked for it for 10 minutes,
+// so an application serving many tokens does not keep one per token
+// forever. Shared limiters use the real clock.
 func SharedLimiter(token string, perInterval int, interval time.Duration) *AdaptiveLimiter {
 	key := sha256.Sum256([]byte(token))
+	now := time.Now()
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if l, ok := sharedLimiters[key]; ok {
-		return l
+	if now.Sub(sharedSwept) >= sharedSweep {
+		sharedSwept = now
+		for k, e := range sharedLimiters {
+			if e.strong != nil && now.Sub(e.used) >= sharedIdle {
+				e.strong = nil // kept only while a client holds it
+			}
+			if e.strong == nil && e.weak.Value() == nil {
+				delete(sharedLimiters, k)
+			}
+		}
+	}
+	if e, ok := sharedLimiters[key]; ok {
+		if l := e.weak.Value(); l != nil {
+			e.strong, e.used = l, now
+			return l
+		}
 	}
 	l := NewAdaptiveLimiter(perInterval, interval, nil)
-	sharedLimiters[key] = l
+	sharedLimiters[key] = &sharedEntry{strong: l, weak: weak.Make(l), used: now}
 	return l
+}
+
+// sharedCount returns the number of tokens in the registry (for tests).
+func sharedCount() int {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	return len(sharedLimiters)
 }
 
 // TokenKey returns the hex SHA-256 of token: the name under which shared
@@ -330,9 +375,6 @@ type slot struct {
 // acquire waits for a send slot and records it; it reports how long it
 // waited. A daily stop returns a *RateLimitError with Policy DAILY at once.
 func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, time.Duration, error) {
-	if h, ok := ctx.Value(concurrencyKey{}).(*concurrencyHint); ok && h.lim.CompareAndSwap(nil, l) {
-		h.wake() // the gate's limit now follows this limiter
-	}
 	if err := ctx.Err(); err != nil {
 		return slot{}, 0, err
 	}
@@ -532,13 +574,4 @@ func (l *AdaptiveLimiter) pace() (float64, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return float64(l.max) / l.interval.Seconds(), l.rtt
-}
-
-// concurrencyKey marks a context whose requests report their limiter to a
-// concurrencyHint (the batch engine sizes its concurrency from it).
-type concurrencyKey struct{}
-
-type concurrencyHint struct {
-	lim  atomic.Pointer[AdaptiveLimiter]
-	wake func()
 }

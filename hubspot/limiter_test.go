@@ -25,7 +25,7 @@ func TestSharedLimiter_sameTokenSameLimiter(t *testing.T) {
 	}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if got := sharedLimiters[sha256.Sum256([]byte("token-shared-a"))]; got != a {
+	if got := sharedLimiters[sha256.Sum256([]byte("token-shared-a"))]; got == nil || got.weak.Value() != a {
 		t.Fatal("registry does not key the limiter by the token's SHA-256")
 	}
 	// FIPS 180-2's test vector: SHA-256("abc").
@@ -168,7 +168,7 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 		clock := newFakeClock()
 		lim := NewAdaptiveLimiter(10, time.Second, clock)
 		var logs bytes.Buffer
-		hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithClock(clock), WithBaseTransport(testTransport(t)),
+		hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)),
 			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		if err != nil {
 			t.Fatal(err)
@@ -244,7 +244,7 @@ func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 	})
 	clock := newFakeClock()
 	lim := NewAdaptiveLimiter(10, time.Second, clock)
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithClock(clock), WithBaseTransport(testTransport(t)))
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,24 +275,5 @@ func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 	clock.Sleep(context.Background(), time.Hour)
 	if err := lim.Wait(context.Background()); err != nil {
 		t.Fatalf("after the daily reset: %v", err)
-	}
-}
-
-func TestAutoConcurrency_sizes(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		rate float64
-		rtt  time.Duration
-		want int
-	}{
-		{10, 0, DefaultConcurrency},
-		{10, 10 * time.Millisecond, DefaultConcurrency},
-		{190, 80 * time.Millisecond, 25},
-		{50, 80 * time.Millisecond, 8},
-		{1000, time.Second, MaxAutoConcurrency},
-	} {
-		if got := autoConcurrency(tc.rate, tc.rtt); got != tc.want {
-			t.Errorf("autoConcurrency(%v, %s) = %d, want %d", tc.rate, tc.rtt, got, tc.want)
-		}
 	}
 }

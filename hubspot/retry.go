@@ -5,32 +5,109 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
-// Retry defaults (see RetryPolicy).
+// Retry defaults (see RetryPolicy): only DefaultMaxAttempts, the count of
+// requests per input, is exported; the others are in RetryPolicy's docs.
 const (
 	// DefaultMaxAttempts is the number of attempts (first try included).
 	DefaultMaxAttempts = 5
-	// DefaultBaseDelay is the backoff unit: attempt n waits a random time in
-	// [0, min(DefaultMaxDelay, DefaultBaseDelay*2^(n-1))].
-	DefaultBaseDelay = 250 * time.Millisecond
-	// DefaultMaxDelay caps the exponential backoff.
-	DefaultMaxDelay = 20 * time.Second
-	// DefaultMaxRetryAfter is the longest Retry-After honoured; a longer one
+	// defaultBaseDelay is the backoff unit: attempt n waits a random time in
+	// [0, min(defaultMaxDelay, defaultBaseDelay*2^(n-1))].
+	defaultBaseDelay = 250 * time.Millisecond
+	// defaultMaxDelay caps the exponential backoff.
+	defaultMaxDelay = 20 * time.Second
+	// defaultMaxRetryAfter is the longest Retry-After honoured; a longer one
 	// ends the retries.
-	DefaultMaxRetryAfter = 2 * time.Minute
+	defaultMaxRetryAfter = 2 * time.Minute
+	// defaultRetryBudget is the capacity of a client's retry budget, in
+	// tokens (see RetryPolicy).
+	defaultRetryBudget = 500
 )
 
+// ErrRetryBudgetExhausted marks a call that was not retried because the
+// client's retry budget is spent: HubSpot has been failing many requests of
+// this client, and retrying them would only add to its load (see
+// RetryPolicy). The error wraps the failure of the last attempt.
+var ErrRetryBudgetExhausted = errors.New("hubspot: retry budget exhausted, HubSpot is failing many requests of this client; not retrying")
+
+// Costs of the retry budget, in tokens (aws-sdk-go-v2's defaults).
+const (
+	retryCost        = 5
+	retryTimeoutCost = 10
+	successRefund    = 1
+)
+
+// retryBudget is the client-wide token bucket of RetryPolicy.
+type retryBudget struct {
+	mu       sync.Mutex
+	capacity int
+	tokens   int
+}
+
+// newRetryBudget returns a full bucket of capacity tokens; nil (no budget)
+// for a negative capacity.
+func newRetryBudget(capacity int) *retryBudget {
+	if capacity < 0 {
+		return nil
+	}
+	return &retryBudget{capacity: capacity, tokens: capacity}
+}
+
+// take takes the cost of one retry; false when the bucket holds too few.
+func (b *retryBudget) take(timeout bool) (cost int, ok bool) {
+	if b == nil {
+		return 0, true
+	}
+	cost = retryCost
+	if timeout {
+		cost = retryTimeoutCost
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tokens < cost {
+		return 0, false
+	}
+	b.tokens -= cost
+	return cost, true
+}
+
+// refund returns n tokens (a success), up to the capacity.
+func (b *retryBudget) refund(n int) {
+	if b == nil || n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.tokens = min(b.tokens+n, b.capacity)
+	b.mu.Unlock()
+}
+
 // RetryPolicy says when and how long the Transport waits before trying a
-// request again. The zero value means the defaults; set it with
-// WithRetryPolicy.
+// request again, and how many retries the client may make while HubSpot
+// fails. The zero value means the defaults; set it with WithRetryPolicy.
+//
+// MaxAttempts is the one count of requests per input, end to end: the
+// Transport's retries of a request, a batch call's resends of a chunk (each
+// input of the chunk carries the attempts it has used) and the requests for
+// one page of a list all draw from it, so an input or a page never causes
+// more than MaxAttempts requests.
+//
+// Retries, resends and pages asked for again also draw from the client's
+// retry budget, shared by every request of the client (a token bucket, as
+// in aws-sdk-go-v2's retry/standard.go): a retry costs 5 tokens (10 after a
+// timeout), an answer that needed no retry refunds 1, and the bucket holds
+// RetryBudget tokens. While HubSpot keeps failing the bucket empties, and a
+// call that would retry fails at once with an error wrapping
+// ErrRetryBudgetExhausted instead; under occasional faults it never
+// empties.
 //
 // After an attempt that failed (a transport error, a 429 or a 5xx) the
 // Transport retries when fewer than MaxAttempts were made, the request's
@@ -44,13 +121,17 @@ type RetryPolicy struct {
 	// MaxAttempts is the most attempts per request, the first included
 	// (DefaultMaxAttempts when 0; 1 disables retries).
 	MaxAttempts int
-	// BaseDelay is the backoff unit (DefaultBaseDelay when 0).
+	// BaseDelay is the backoff unit (250 ms when 0).
 	BaseDelay time.Duration
-	// MaxDelay caps one backoff (DefaultMaxDelay when 0).
+	// MaxDelay caps one backoff (20 s when 0).
 	MaxDelay time.Duration
-	// MaxRetryAfter is the longest Retry-After honoured (DefaultMaxRetryAfter
-	// when 0); it also caps a backoff.
+	// MaxRetryAfter is the longest Retry-After honoured (2 minutes when 0);
+	// it also caps a backoff.
 	MaxRetryAfter time.Duration
+	// RetryBudget is the capacity, in tokens, of the client's retry budget
+	// (500 when 0, that is 100 retries in a row; negative:
+	// no budget).
+	RetryBudget int
 	// CheckRetry, when set, replaces the built-in decision for attempts that
 	// failed. It returns whether to retry and a short reason for the log.
 	// The bounds above still apply.
@@ -89,13 +170,16 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxAttempts = DefaultMaxAttempts
 	}
 	if p.BaseDelay <= 0 {
-		p.BaseDelay = DefaultBaseDelay
+		p.BaseDelay = defaultBaseDelay
 	}
 	if p.MaxDelay <= 0 {
-		p.MaxDelay = DefaultMaxDelay
+		p.MaxDelay = defaultMaxDelay
 	}
 	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = DefaultMaxRetryAfter
+		p.MaxRetryAfter = defaultMaxRetryAfter
+	}
+	if p.RetryBudget == 0 {
+		p.RetryBudget = defaultRetryBudget
 	}
 	return p
 }
@@ -126,7 +210,7 @@ func shouldRetry(a Attempt) (retry bool, reason string) {
 
 	// Server errors that are usually temporary.
 	case a.Response != nil:
-		if retryableStatus(a.Response.StatusCode) {
+		if wire.RetryableStatus(a.Response.StatusCode) {
 			return true, "server error"
 		}
 		return false, "status " + a.Response.Status
@@ -148,21 +232,10 @@ func shouldRetry(a Attempt) (retry bool, reason string) {
 	return false, "not a temporary error"
 }
 
-// retryableStatus reports the server errors that are usually temporary,
-// after which a request may be repeated.
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
 // delay is the wait before the attempt after a: Retry-After when the
 // response has a valid one, else full-jitter backoff. An error means no
 // retry (a Retry-After over MaxRetryAfter).
-func (p RetryPolicy) delay(a Attempt, now time.Time, r Rand) (time.Duration, error) {
+func (p RetryPolicy) delay(a Attempt, now time.Time, r wire.Rand) (time.Duration, error) {
 	if a.Response != nil {
 		raw := a.Response.Header.Get("Retry-After")
 		if d, ok := parseRetryAfter(raw, now); ok {
@@ -182,70 +255,6 @@ func (p RetryPolicy) delay(a Attempt, now time.Time, r Rand) (time.Duration, err
 		return 0, nil
 	}
 	return time.Duration(r.Int64N(int64(ceil) + 1)), nil
-}
-
-// Clock is the time source. Sleep must return ctx.Err() as soon as the
-// context is done.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// TimerClock is a Clock that can also run f once d has passed on it; stop
-// cancels that and reports whether it did. When the Transport's clock is a
-// TimerClock, the per-attempt timeout (WithTimeout) runs on it (a test
-// fires the timer itself); otherwise a real timer bounds each attempt.
-type TimerClock interface {
-	Clock
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-// AfterFunc implements TimerClock with time.AfterFunc.
-func (SystemClock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
-	return time.AfterFunc(d, f).Stop
-}
-
-// Now implements Clock.
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// Sleep implements Clock with a context-aware timer.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// Rand is the random source for jitter; *math/rand/v2.Rand satisfies it.
-// Implementations need not be safe for concurrent use: the Transport
-// serialises calls.
-type Rand interface {
-	Int64N(n int64) int64
-}
-
-type globalRand struct{}
-
-func (globalRand) Int64N(n int64) int64 { return rand.Int64N(n) }
-
-type lockedRand struct {
-	mu sync.Mutex
-	r  Rand
-}
-
-func (l *lockedRand) Int64N(n int64) int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Int64N(n)
 }
 
 type idempotentKey struct{}

@@ -7,19 +7,34 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
+	"github.com/crmkit/hubspot-associations/internal/wire"
 	"golang.org/x/oauth2"
 )
 
-// DefaultUserAgent is sent when no other User-Agent is configured.
-const DefaultUserAgent = "crmkit-hubspot-associations/1"
+// defaultUserAgent is sent when no other User-Agent is configured.
+const defaultUserAgent = "crmkit-hubspot-associations/1"
+
+func init() {
+	wire.LinkOf = func(rt http.RoundTripper) (wire.Link, bool) {
+		t, ok := rt.(*Transport)
+		if !ok {
+			return wire.Link{}, false
+		}
+		l := wire.Link{Send: t.send, MaxBody: t.maxBody, MaxAttempts: t.policy.MaxAttempts}
+		if t.limiter != nil {
+			l.Pace = t.limiter.pace
+		}
+		return l, true
+	}
+}
 
 // Transport is an http.RoundTripper that authenticates, rate-limits and
 // retries requests to HubSpot. It holds the one retry loop of the package.
-// Build it with NewTransport (or NewHTTPClient); it is configured through
-// options only.
+// NewHTTPClient builds it; it is configured through options only.
 //
 // Per attempt it takes a limiter slot (waiting on the context), sets
 // "Authorization: Bearer <token>" and User-Agent on a clone of the request
@@ -34,12 +49,14 @@ type Transport struct {
 	base      http.RoundTripper
 	source    oauth2.TokenSource
 	limiter   *AdaptiveLimiter
-	policy    RetryPolicy // with defaults applied
-	clock     Clock
-	rand      Rand
+	policy    RetryPolicy  // with defaults applied
+	budget    *retryBudget // nil: none
+	clock     wire.Clock
+	rand      wire.Rand
 	userAgent string
 	logger    *slog.Logger
 	timeout   time.Duration // per attempt; 0: none
+	maxBody   int64         // response body cap
 }
 
 // RequestError is returned by Transport.RoundTrip when no response can be
@@ -152,6 +169,9 @@ func observerFrom(ctx context.Context) Observer {
 
 // call is one request through the Transport, across its attempts.
 type call struct {
+	ex            *wire.Exchange // what the caller allows, what happened
+	limit         int            // attempts allowed
+	taken         int            // retry budget tokens taken
 	req           *http.Request
 	ctx           context.Context
 	obs           Observer
@@ -176,7 +196,22 @@ func (c *call) fail(attempts int, cause error) error {
 // RoundTrip implements http.RoundTripper: attempt, then decide what next,
 // until a response is final or the policy gives up.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c := &call{req: req, ctx: req.Context(), obs: observerFrom(req.Context()), path: req.URL.Path, idempotent: isIdempotent(req)}
+	return t.send(req, &wire.Exchange{})
+}
+
+// send is RoundTrip reporting into ex: at most ex.Limit attempts (when
+// lower than the policy's), each retry (and a first attempt that is itself
+// a retry) paid from the retry budget, and what happened on the wire.
+func (t *Transport) send(req *http.Request, ex *wire.Exchange) (*http.Response, error) {
+	c := &call{ex: ex, req: req, ctx: req.Context(), obs: observerFrom(req.Context()), path: req.URL.Path, limit: t.policy.MaxAttempts}
+	if ex.Limit > 0 && ex.Limit < c.limit {
+		c.limit = ex.Limit
+	}
+	if ex.Idempotent != nil {
+		c.idempotent = *ex.Idempotent
+	} else {
+		c.idempotent = isIdempotent(req)
+	}
 	var err error
 	if c.getBody, c.contentLength, err = rewindableBody(req); err != nil {
 		return nil, &RequestError{Method: req.Method, Path: c.path, Err: err}
@@ -188,23 +223,39 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &RequestError{Method: req.Method, Path: c.path, Err: err}
 		}
 	}
+	if ex.FirstRetry {
+		cost, ok := t.budget.take(false)
+		if !ok {
+			return nil, c.fail(0, ErrRetryBudgetExhausted)
+		}
+		c.taken += cost
+		ex.Retries++
+	}
 	for n := 1; ; n++ {
 		a, cancel, err := t.attempt(c, n)
 		if err != nil {
 			return nil, c.fail(n-1, err)
 		}
 		if a.Err == nil {
+			t.succeeded(c, n)
 			return withCancel(a.Response, cancel), nil
 		}
 		wait, retry, why := t.next(c, a)
 		if !retry {
-			if a.Response != nil {
+			if a.Response != nil && !errors.Is(why, ErrRetryBudgetExhausted) {
+				ex.Final = a.Err
 				return withCancel(a.Response, cancel), nil
+			}
+			if a.Response != nil {
+				wire.DrainAndClose(a.Response.Body)
 			}
 			cancel()
 			c.lastErr = nil
 			if c.ctx.Err() != nil {
 				return nil, c.fail(n, fmt.Errorf("%w (last error: %w)", c.ctx.Err(), a.Err))
+			}
+			if errors.Is(why, ErrRetryBudgetExhausted) {
+				return nil, c.fail(n, fmt.Errorf("%w (last error: %w)", why, a.Err))
 			}
 			if why != nil {
 				return nil, c.fail(n, fmt.Errorf("%w (%w)", a.Err, why))
@@ -213,13 +264,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		c.lastErr = a.Err
 		if a.Response != nil {
-			drainAndClose(a.Response.Body)
+			wire.DrainAndClose(a.Response.Body)
 		}
 		cancel()
+		ex.Waited += wait
 		if err := t.clock.Sleep(c.ctx, wait); err != nil {
 			return nil, c.fail(n, err)
 		}
 	}
+}
+
+// succeeded refunds the retry budget for a call whose attempt n was
+// answered: what its retries took, and one token when it needed none.
+func (t *Transport) succeeded(c *call, n int) {
+	refund := c.taken
+	if n == 1 && !c.ex.FirstRetry {
+		refund += successRefund
+	}
+	t.budget.refund(refund)
 }
 
 // attempt makes attempt n of c: a limiter slot, a token, the request sent
@@ -233,6 +295,7 @@ func (t *Transport) attempt(c *call, n int) (a Attempt, cancel context.CancelFun
 	if t.limiter != nil {
 		s, waited, err := t.limiter.acquire(ctx, t.logger)
 		sent = s
+		c.ex.Waited += waited
 		if waited > 0 {
 			callF(c.obs.OnWait, WaitEvent{Method: c.req.Method, Path: c.path, Attempt: n, Wait: waited})
 			if t.logger != nil {
@@ -272,6 +335,12 @@ func (t *Transport) attempt(c *call, n int) (a Attempt, cancel context.CancelFun
 	if r2.Header.Get("User-Agent") == "" {
 		r2.Header.Set("User-Agent", t.userAgent)
 	}
+	// A context that ended before sending: nothing reaches the server.
+	if err := ctx.Err(); err != nil {
+		cancel()
+		return Attempt{}, nil, err
+	}
+	c.ex.Attempts++
 
 	start := t.clock.Now()
 	resp, err := t.base.RoundTrip(r2)
@@ -283,10 +352,13 @@ func (t *Transport) attempt(c *call, n int) (a Attempt, cancel context.CancelFun
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode
-		limitBody(resp, c.req.Method, c.path, MaxResponseBodyBytes)
+		limitBody(resp, c.req.Method, c.path, t.maxBody)
 		redactResponse(resp, c.secret)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			a.Err = ParseError(resp)
+			a.Err = parseError(resp, t.clock.Now())
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			c.ex.RateLimited++
 		}
 	}
 	if t.limiter != nil {
@@ -296,6 +368,10 @@ func (t *Transport) attempt(c *call, n int) (a Attempt, cancel context.CancelFun
 		StatusCode: status, Err: a.Err, Duration: t.clock.Now().Sub(start)})
 	if a.Sent {
 		c.maybeSent = true
+		// Sent, and no answer says what became of it.
+		if resp == nil || resp.StatusCode >= 500 {
+			c.ex.MaybeApplied = true
+		}
 	}
 	return a, cancel, nil
 }
@@ -305,7 +381,7 @@ func (t *Transport) attempt(c *call, n int) (a Attempt, cancel context.CancelFun
 // A retry is reported to the observer and the log, and a 429's wait pauses
 // every caller of the limiter.
 func (t *Transport) next(c *call, a Attempt) (wait time.Duration, retry bool, why error) {
-	if c.ctx.Err() != nil || a.Number >= t.policy.MaxAttempts {
+	if c.ctx.Err() != nil || a.Number >= c.limit {
 		return 0, false, nil
 	}
 	var reason string
@@ -324,6 +400,13 @@ func (t *Transport) next(c *call, a Attempt) (wait time.Duration, retry bool, wh
 	if deadline, ok := c.ctx.Deadline(); ok && time.Until(deadline) < wait {
 		return 0, false, fmt.Errorf("a %s wait would outlive the context deadline", wait)
 	}
+	var ne net.Error
+	cost, ok := t.budget.take(errors.As(a.Err, &ne) && ne.Timeout())
+	if !ok {
+		return 0, false, ErrRetryBudgetExhausted
+	}
+	c.taken += cost
+	c.ex.Retries++
 	status := 0
 	if a.Response != nil {
 		status = a.Response.StatusCode
@@ -394,27 +477,17 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// attemptContext bounds one attempt by d on the clock: with a TimerClock
-// other than SystemClock the timer is the clock's (tests fire it), otherwise
-// a real deadline.
-func attemptContext(ctx context.Context, clock Clock, d time.Duration) (context.Context, context.CancelFunc) {
-	tc, ok := clock.(TimerClock)
-	if _, system := clock.(SystemClock); !ok || system {
+// attemptContext bounds one attempt by d on the clock: with a test's
+// TimerClock the timer is the clock's (the test fires it), otherwise a real
+// deadline.
+func attemptContext(ctx context.Context, clock wire.Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	tc, ok := clock.(wire.TimerClock)
+	if !ok {
 		return context.WithTimeout(ctx, d)
 	}
 	actx, cancel := context.WithCancel(ctx)
 	stop := tc.AfterFunc(d, cancel)
 	return actx, func() { stop(); cancel() }
-}
-
-// drainAndClose reads what is left of body, up to 64 KiB (so the
-// connection can be reused), and closes it.
-func drainAndClose(body io.ReadCloser) {
-	if body == nil {
-		return
-	}
-	io.Copy(io.Discard, io.LimitReader(body, 64<<10))
-	body.Close()
 }
 
 func withCancel(resp *http.Response, cancel context.CancelFunc) *http.Response {

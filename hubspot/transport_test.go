@@ -94,13 +94,13 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 		check      func(t *testing.T, resp *http.Response, err error)
 	}{
 		{name: "429 Retry-After seconds", method: "POST",
-			steps:      []step{rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "3"}), ok},
+			steps:      []step{rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "3"}), ok},
 			wantStatus: 200, wantSleeps: []time.Duration{3 * time.Second}},
 		{name: "429 Retry-After HTTP date", method: "POST",
-			steps:      []step{{status: 429, setDate: true, dateIn: 7 * time.Second, body: fmt.Sprintf(rateLimitBody, "ten_secondly_rolling", 1, PolicyTenSecondlyRolling)}, ok},
+			steps:      []step{{status: 429, setDate: true, dateIn: 7 * time.Second, body: fmt.Sprintf(rateLimitBody, "ten_secondly_rolling", 1, policyTenSecondlyRolling)}, ok},
 			wantStatus: 200, wantSleeps: []time.Duration{7 * time.Second}},
 		{name: "429 SECONDLY backs off exponentially", method: "POST",
-			steps:      []step{rl(PolicySecondly, nil), rl(PolicySecondly, nil), ok},
+			steps:      []step{rl(policySecondly, nil), rl(policySecondly, nil), ok},
 			wantStatus: 200, wantSleeps: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}},
 		{name: "429 without policy is retried", method: "PUT",
 			steps:      []step{{status: 429, body: `{"message":"slow down"}`}, ok},
@@ -160,7 +160,7 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 				}
 			}},
 		{name: "POST 429 is retried", method: "POST",
-			steps:      []step{rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), ok},
+			steps:      []step{rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "1"}), ok},
 			wantStatus: 200, wantSleeps: []time.Duration{time.Second, time.Second}},
 		{name: "400 is not retried", method: "PUT", steps: []step{fail(400), ok}, wantStatus: 400},
 	}
@@ -171,8 +171,8 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle(configPath, srv)
 			clock := newFakeClock()
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock),
-				WithRand(maxRand{}), WithBaseTransport(testTransport(t)), WithUserAgent("ua-test/1"))
+			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock),
+				withRand(maxRand{}), WithBaseTransport(testTransport(t)), WithUserAgent("ua-test/1"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +233,7 @@ func TestTransport_RoundTrip_connectionRefusedRetriesPOST(t *testing.T) {
 	ln.Close() // nothing listens: dial fails before anything is sent
 	clock := newFakeClock()
 	var retries []RetryEvent
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock), WithRand(maxRand{}),
+	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
 		WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -271,14 +271,14 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 		wantSleeps []time.Duration
 	}{
 		{"bounded attempts and delays", RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: 1500 * time.Millisecond},
-			[]step{rl(PolicySecondly, nil)}, 429, []time.Duration{time.Second, 1500 * time.Millisecond}},
+			[]step{rl(policySecondly, nil)}, 429, []time.Duration{time.Second, 1500 * time.Millisecond}},
 		{"Retry-After over the cap ends the retries", RetryPolicy{MaxRetryAfter: 2 * time.Second},
-			[]step{rl(PolicySecondly, map[string]string{"Retry-After": "3"}), ok}, 429, nil},
+			[]step{rl(policySecondly, map[string]string{"Retry-After": "3"}), ok}, 429, nil},
 		{"CheckRetry retries what the built-in decision would not", RetryPolicy{CheckRetry: onlyPOST500},
-			[]step{fail(500), ok}, 200, []time.Duration{DefaultBaseDelay}},
+			[]step{fail(500), ok}, 200, []time.Duration{defaultBaseDelay}},
 		{"CheckRetry refuses what the built-in decision would retry", RetryPolicy{CheckRetry: onlyPOST500},
-			[]step{rl(PolicySecondly, nil), ok}, 429, nil},
-		{"MaxAttempts 1 disables retries", RetryPolicy{MaxAttempts: 1}, []step{rl(PolicySecondly, nil), ok}, 429, nil},
+			[]step{rl(policySecondly, nil), ok}, 429, nil},
+		{"MaxAttempts 1 disables retries", RetryPolicy{MaxAttempts: 1}, []step{rl(policySecondly, nil), ok}, 429, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,7 +287,7 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle("/x", srv)
 			clock := newFakeClock()
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(clock), WithRand(maxRand{}),
+			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
 				WithBaseTransport(testTransport(t)), WithRetryPolicy(tc.policy))
 			if err != nil {
 				t.Fatal(err)
@@ -316,7 +316,7 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 func TestTransport_RoundTrip_contextCancelledDuringWait(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
-	srv := &stepServer{t: t, steps: []step{rl(PolicyTenSecondlyRolling, map[string]string{"Retry-After": "5"})}}
+	srv := &stepServer{t: t, steps: []step{rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "5"})}}
 	mux.Handle("/x", srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	// The real clock: the transport must stop waiting as soon as ctx is done.
@@ -353,7 +353,7 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc, err := NewHTTPClient(WithToken(testToken), WithLogger(logger), WithClock(newFakeClock()),
+	hc, err := NewHTTPClient(WithToken(testToken), WithLogger(logger), withClock(newFakeClock()),
 		WithLimiter(NewAdaptiveLimiter(1, time.Second, newFakeClock())), WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -401,7 +401,7 @@ func TestTransport_RoundTrip_tokenSourceAndLimiterWait(t *testing.T) {
 	clock := newFakeClock()
 	lim := NewAdaptiveLimiter(100, 10*time.Second, clock)
 	hc, err := NewHTTPClient(WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "oauth-tok"})),
-		WithLimiter(lim), WithClock(clock), WithBaseTransport(testTransport(t)))
+		WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,9 +443,10 @@ func TestNewHTTPClient_optionErrors(t *testing.T) {
 		{"timeout", []Option{WithToken("a"), WithTimeout(-1)}, "WithTimeout"},
 		{"ua", []Option{WithToken("a"), WithUserAgent("x\ny")}, "WithUserAgent"},
 		{"retry policy", []Option{WithToken("a"), WithRetryPolicy(RetryPolicy{MaxAttempts: -1})}, "WithRetryPolicy"},
-		{"clock", []Option{WithToken("a"), WithClock(nil)}, "WithClock"},
-		{"rand", []Option{WithToken("a"), WithRand(nil)}, "WithRand"},
 		{"logger", []Option{WithToken("a"), WithLogger(nil)}, "WithLogger"},
+		{"batch option", []Option{WithToken("a"), WithChunkSize(10)}, "WithChunkSize"},
+		{"base URL", []Option{WithToken("a"), WithBaseURL("ftp://x")}, "WithBaseURL"},
+		{"body cap", []Option{WithToken("a"), WithMaxResponseBytes(10)}, "WithMaxResponseBytes"},
 		{"base", []Option{WithToken("a"), WithBaseTransport(nil)}, "WithBaseTransport"},
 	}
 	for _, tc := range tests {

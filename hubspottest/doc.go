@@ -101,8 +101,8 @@
 //
 // # Errors
 //
-// Error bodies are HubSpot's, written as hubspot.ErrorBody: single errors,
-// the per-input errors of 207 batch responses and 429s. Their categories
+// Error bodies are HubSpot's (its Error and StandardError schemas): single
+// errors, the per-input errors of 207 batch responses and 429s. Their categories
 // are hubspot's ErrorCategory constants, so a client checks the fake's
 // answers as it checks HubSpot's:
 //

@@ -46,16 +46,33 @@ func emptyResponse(status int) *response {
 	return &response{status: status, header: http.Header{}}
 }
 
+// errorBody is the JSON body of HubSpot's error answers: the document's
+// Error schema (a single error), StandardError (one input's error inside a
+// 207 batch answer) and the body of a 429 (ErrorType, PolicyName), as
+// hubspot.ParseError reads them.
+type errorBody struct {
+	Status        string                `json:"status"`
+	Category      hubspot.ErrorCategory `json:"category,omitzero"`
+	ErrorType     hubspot.ErrorCategory `json:"errorType,omitzero"`
+	SubCategory   string                `json:"subCategory,omitzero"`
+	Message       string                `json:"message"`
+	CorrelationID string                `json:"correlationId,omitzero"`
+	PolicyName    string                `json:"policyName,omitzero"`
+	Context       hubspot.ErrorContext  `json:"context,omitzero"`
+	Links         map[string]string     `json:"links,omitzero"`
+	Errors        []hubspot.ErrorDetail `json:"errors,omitzero"`
+}
+
 // errorResponse is HubSpot's answer with one error (the document's Error
 // schema).
 func errorResponse(status int, cid string, category hubspot.ErrorCategory, msg string, details ...hubspot.ErrorDetail) *response {
-	return jsonResponse(status, hubspot.ErrorBody{Status: "error", Message: msg, CorrelationID: cid, Category: category, Errors: details})
+	return jsonResponse(status, errorBody{Status: "error", Message: msg, CorrelationID: cid, Category: category, Errors: details})
 }
 
 // perInputError is one input's error inside a 207 batch answer (the
 // document's StandardError schema: context, errors and links present).
-func perInputError(category hubspot.ErrorCategory, msg, inputCategory string, typeID int32) hubspot.ErrorBody {
-	return hubspot.ErrorBody{
+func perInputError(category hubspot.ErrorCategory, msg, inputCategory string, typeID int32) errorBody {
+	return errorBody{
 		Status:   "error",
 		Category: category,
 		Message:  msg,

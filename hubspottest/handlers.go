@@ -37,12 +37,12 @@ type updateResult struct {
 }
 
 type batchResponse struct {
-	Status      string              `json:"status"`
-	Results     any                 `json:"results"`
-	Errors      []hubspot.ErrorBody `json:"errors,omitempty"`
-	NumErrors   *int                `json:"numErrors,omitempty"`
-	StartedAt   string              `json:"startedAt"`
-	CompletedAt string              `json:"completedAt"`
+	Status      string      `json:"status"`
+	Results     any         `json:"results"`
+	Errors      []errorBody `json:"errors,omitempty"`
+	NumErrors   *int        `json:"numErrors,omitempty"`
+	StartedAt   string      `json:"startedAt"`
+	CompletedAt string      `json:"completedAt"`
 }
 
 // Wire types of the requests.
@@ -127,7 +127,7 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 		if r := s.checkBatchSize(len(in.Inputs), cid); r != nil {
 			return r
 		}
-		var errs []hubspot.ErrorBody
+		var errs []errorBody
 		var created []userConfiguration
 		var updated []updateResult
 		s.mu.Lock()

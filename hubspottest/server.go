@@ -485,7 +485,7 @@ func (s *Server) handleLimited(w http.ResponseWriter, r *http.Request, cid strin
 		if d.policy == "DAILY" {
 			msg = "You have reached your daily limit."
 		}
-		resp := jsonResponse(http.StatusTooManyRequests, hubspot.ErrorBody{
+		resp := jsonResponse(http.StatusTooManyRequests, errorBody{
 			Status: "error", Message: msg, ErrorType: hubspot.CategoryRateLimit, CorrelationID: cid, PolicyName: d.policy,
 		})
 		if s.cfg.retryAfter {

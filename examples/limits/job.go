@@ -62,7 +62,7 @@ type job struct {
 	labelGone bool // the label was deleted (or never created)
 }
 
-func newJob(cfg config, client *associations.ClientWithResponses, stderr io.Writer, labelSuffix string) (*job, error) {
+func newJob(cfg config, token string, clientOpts []hubspot.Option, stderr io.Writer, labelSuffix string) (*job, error) {
 	j := &job{
 		cfg:       cfg,
 		progress:  newProgressPrinter(stderr, cfg.progressEvery),
@@ -75,11 +75,11 @@ func newJob(cfg config, client *associations.ClientWithResponses, stderr io.Writ
 	}
 	// The engine resends what failed without HubSpot rejecting it (reading
 	// creates back first), so every step below is one call.
-	bopts := []hubspot.BatchOption{hubspot.WithProgress(j.progress.update), hubspot.WithResendUnknown()}
+	opts := append(clientOpts, hubspot.WithProgress(j.progress.update), hubspot.WithResendUnknown())
 	if cfg.concurrency > 0 { // 0: the engine sizes it from the rate limit and round trip
-		bopts = append(bopts, hubspot.WithConcurrency(cfg.concurrency))
+		opts = append(opts, hubspot.WithConcurrency(cfg.concurrency))
 	}
-	b, err := associations.NewSchema(client, bopts...)
+	b, err := associations.New(token, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (j *job) createLabel(ctx context.Context) error {
 		}
 		created, err := j.schema.CreateLabel(octx, j.cfg.from, j.cfg.to, body)
 		if err == nil {
-			if sp, ok := j.findLabel(created.Results); ok {
+			if sp, ok := j.findLabel(created); ok {
 				j.label = sp
 				break
 			}

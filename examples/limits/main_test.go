@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmkit/hubspot-associations/generated/associations"
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 )
@@ -187,12 +186,9 @@ func TestJob_finalStateEmpty(t *testing.T) {
 	if len(types) != cfg.n-1 {
 		t.Fatalf("seeded %d types, want n-1 = %d (the label is the n-th)", len(types), cfg.n-1)
 	}
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clientOpts := []hubspot.Option{hubspot.WithBaseURL(srv.URL)}
 	var stderr bytes.Buffer
-	j, err := newJob(cfg, client, &stderr, "final")
+	j, err := newJob(cfg, token, clientOpts, &stderr, "final")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,14 +231,11 @@ func TestJob_interruptedCleansUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clientOpts := []hubspot.Option{hubspot.WithBaseURL(srv.URL)}
 	var stderr bytes.Buffer
 	cfg := testConfig("2-1", "2-2", 300)
 	cfg.concurrency = 1
-	j, err := newJob(cfg, client, &stderr, "interrupted")
+	j, err := newJob(cfg, token, clientOpts, &stderr, "interrupted")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,20 +452,19 @@ func TestJob_resendsWhatTheEngineLeavesUnknown(t *testing.T) {
 		{Kind: hubspottest.FaultStatus, Status: 503, Op: hubspottest.OpBatchCreateConfigurations},
 		{Kind: hubspottest.FaultTruncateBody, Op: hubspottest.OpBatchUpdateConfigurations},
 	}
-	for range hubspot.DefaultMaxAttempts {
+	// One request short of the purge's count (RetryPolicy.MaxAttempts per
+	// input, end to end): the last one gets through.
+	for range hubspot.DefaultMaxAttempts - 1 {
 		faults = append(faults, hubspottest.Fault{Kind: hubspottest.FaultResetAfterApply, Op: hubspottest.OpBatchPurgeConfigurations})
 	}
 	if err := srv.Script(faults...); err != nil {
 		t.Fatal(err)
 	}
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	clientOpts := []hubspot.Option{hubspot.WithBaseURL(srv.URL), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})}
 	var stderr bytes.Buffer
 	cfg := testConfig("2-10", "2-20", 251)
 	cfg.concurrency = 1
-	j, err := newJob(cfg, client, &stderr, "scripted")
+	j, err := newJob(cfg, token, clientOpts, &stderr, "scripted")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,13 +78,10 @@ func runFake(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	defer srv.Close()
 	limiter, closeRedis := sharedLimiter(cfg, token, cfg.rateMax, cfg.ratePer, stderr)
 	defer closeRedis()
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithRateLimit(cfg.rateMax, cfg.ratePer), limiter)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "fake HubSpot (in-process, %d requests per %v, faults %.1f%%, seed %d): %d limits %s -> %s\n",
 		cfg.rateMax, cfg.ratePer, 100*cfg.faults, cfg.seed, cfg.n, cfg.from, cfg.to)
-	j, err := newJob(cfg, client, stderr, fmt.Sprint(cfg.seed))
+	j, err := newJob(cfg, token, []hubspot.Option{hubspot.WithBaseURL(srv.URL), hubspot.WithRateLimit(cfg.rateMax, cfg.ratePer), limiter},
+		stderr, fmt.Sprint(cfg.seed))
 	if err != nil {
 		return err
 	}
@@ -103,16 +100,17 @@ func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout
 	}
 	limiter, closeRedis := sharedLimiter(cfg, token, 0, 0, stderr)
 	defer closeRedis()
-	client, err := associations.NewDefaultClient(cfg.server, hubspot.WithToken(token), limiter)
+	clientOpts := []hubspot.Option{hubspot.WithBaseURL(cfg.server), limiter}
+	if !cfg.apply {
+		s, err := associations.New(token, clientOpts...)
+		if err != nil {
+			return fmt.Errorf("$HUBSPOT_TOKEN: %w", err) // the hubspot package never echoes a token
+		}
+		return explainAuth(listLive(ctx, cfg, s, stdout))
+	}
+	j, err := newJob(cfg, token, clientOpts, stderr, time.Now().UTC().Format("20060102_150405"))
 	if err != nil {
 		return fmt.Errorf("$HUBSPOT_TOKEN: %w", err) // the hubspot package never echoes a token
-	}
-	if !cfg.apply {
-		return explainAuth(listLive(ctx, cfg, client, stdout))
-	}
-	j, err := newJob(cfg, client, stderr, time.Now().UTC().Format("20060102_150405"))
-	if err != nil {
-		return err
 	}
 	sum, jobErr := j.run(ctx)
 	if jobErr != nil && authError(jobErr) && len(sum.steps) <= 1 {
@@ -126,11 +124,7 @@ func runLive(ctx context.Context, cfg config, getenv func(string) string, stdout
 
 // listLive prints the association types between the object types with
 // their limits, and the number of limits across all object pairs.
-func listLive(ctx context.Context, cfg config, client *associations.ClientWithResponses, stdout io.Writer) error {
-	b, err := associations.NewSchema(client)
-	if err != nil {
-		return err
-	}
+func listLive(ctx context.Context, cfg config, b *associations.Schema, stdout io.Writer) error {
 	labels, err := b.Labels(ctx, cfg.from, cfg.to)
 	if err != nil {
 		return fmt.Errorf("listing labels %s -> %s: %w", cfg.from, cfg.to, err)

@@ -25,7 +25,7 @@ const (
 
 // setup starts the fake with n USER_DEFINED association types (typeId
 // 1..n) from -> to and returns a Schema over a default client.
-func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubspot.BatchOption) (*hubspottest.Server, *associations.Schema) {
+func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubspot.Option) (*hubspottest.Server, *associations.Schema) {
 	t.Helper()
 	opts := []hubspottest.Option{hubspottest.WithToken(token), hubspottest.WithRateLimit(10000, time.Second)}
 	for i := 1; i <= n; i++ {
@@ -36,12 +36,9 @@ func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubsp
 	srv := hubspottest.NewServer(t, append(opts, srvOpts...)...)
 	// Each test's server has its own window: a limiter per test, not the
 	// one shared by every client of the token in this process.
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token),
-		hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := associations.NewSchema(client, batchOpts...)
+	b, err := associations.New(token, append([]hubspot.Option{hubspot.WithBaseURL(srv.URL),
+		hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})},
+		batchOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

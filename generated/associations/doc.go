@@ -12,11 +12,7 @@
 // HubSpot's refusals are a *hubspot.APIError (a *hubspot.RateLimitError for
 // a 429), found with errors.As:
 //
-//	client, err := associations.NewDefaultClient("", hubspot.WithToken(token))
-//	if err != nil {
-//		return err
-//	}
-//	schema, err := associations.NewSchema(client)
+//	schema, err := associations.New(token)
 //	if err != nil {
 //		return err
 //	}
@@ -32,7 +28,7 @@
 // Batch calls take any number of inputs, with an exact account of the
 // outcome:
 //
-//	schema, err := associations.NewSchema(client, hubspot.WithResendUnknown(),
+//	schema, err := associations.New(token, hubspot.WithResendUnknown(),
 //		hubspot.WithProgress(func(p hubspot.Progress) { fmt.Fprintf(os.Stderr, "\r%d/%d", p.Done, p.Total) }))
 //	res, err := schema.UpdateConfigurations(ctx, "contacts", "companies", inputs)
 //	for _, f := range res.Failed {
@@ -46,6 +42,9 @@
 //		log.Printf("daily limit reached; %d inputs not attempted", len(res.NotAttempted))
 //	}
 //
-// NewDefaultClient's *ClientWithResponses is the raw oapi-codegen client,
-// for anything Schema does not cover.
+// New takes the token and every option of package hubspot, the client's and
+// the batch calls' alike. Schema.Client is the raw oapi-codegen client, for
+// anything Schema does not cover; NewSchema builds a Schema over a client of
+// your own (NewDefaultClient, or NewClientWithResponses with any
+// http.Client).
 package associations

@@ -12,8 +12,8 @@ import (
 )
 
 // fakeHubSpot starts the fake API (hubspottest) for the examples and
-// returns a Schema over a default client for it; a real program passes ""
-// as the server, HubSpot's.
+// returns a Schema for it; a real program leaves out hubspot.WithBaseURL
+// and talks to HubSpot.
 func fakeHubSpot(opts ...hubspottest.Option) (*associations.Schema, func()) {
 	const token = "pat-na1-example"
 	srv, err := hubspottest.New(append([]hubspottest.Option{hubspottest.WithToken(token)}, opts...)...)
@@ -23,11 +23,7 @@ func fakeHubSpot(opts ...hubspottest.Option) (*associations.Schema, func()) {
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		log.Fatal(err)
 	}
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token))
-	if err != nil {
-		log.Fatal(err)
-	}
-	schema, err := associations.NewSchema(client)
+	schema, err := associations.New(token, hubspot.WithBaseURL(srv.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +42,7 @@ func ExampleSchema_CreateLabel() {
 		log.Fatal(err)
 	}
 	// The answer holds the type from contacts to companies and its inverse.
-	fmt.Println("created", len(created.Results), "types:", created.Results[0].Category, *created.Results[0].Label)
+	fmt.Println("created", len(created), "types:", created[0].Category, *created[0].Label)
 
 	// The same name again: HubSpot refuses it.
 	_, err = schema.CreateLabel(ctx, "contacts", "companies", label)

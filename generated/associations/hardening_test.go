@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,8 @@ func TestSchema_CreateConfigurations_preExistingNeverSucceeds(t *testing.T) {
 		want279Text string
 	}{
 		{"one cut-off baseline read is read again", []hubspottest.Fault{truncList, resetCreate}, "succeeded", "already existed before this run"},
-		{"no usable baseline", []hubspottest.Fault{truncList, truncList, truncList, resetCreate}, "unknown", "without a baseline"},
+		// Every request the baseline page may make (one count) is cut off.
+		{"no usable baseline", []hubspottest.Fault{truncList, truncList, truncList, truncList, truncList, resetCreate}, "unknown", "without a baseline"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,7 +132,9 @@ func TestSchema_outcomeUnknownAfterMaybeApplied(t *testing.T) {
 				return failures(res), err
 			},
 			map[int32]int32{}, is503},
-		{"create", false, []hubspottest.Fault{reset(create), trunc, trunc, trunc},
+		// The read-back is cut off on every request of its count
+		// (hubspot.DefaultMaxAttempts).
+		{"create", false, append([]hubspottest.Fault{reset(create)}, slices.Repeat([]hubspottest.Fault{trunc}, hubspot.DefaultMaxAttempts)...),
 			func(b *associations.Schema) ([]error, error) {
 				res, err := b.CreateConfigurations(context.Background(), from, to, creates(n, 42))
 				return failures(res), err

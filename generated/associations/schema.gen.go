@@ -7,17 +7,41 @@ import (
 	"errors"
 	"fmt"
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/batchrt"
 	"iter"
 	"net/http"
 	"strconv"
 )
 
+// New returns a Schema for HubSpot's API authenticated with a private-app
+// token: requests carry UserAgent and the token, are rate-limited (one limiter
+// per token, see hubspot.SharedLimiter) and retried within one count per
+// input (see hubspot.RetryPolicy). opts are any options of package hubspot:
+// the client's (hubspot.WithBaseURL, hubspot.WithRetryPolicy, ...) and the
+// batch calls' (hubspot.WithChunkSize, hubspot.WithResendUnknown, ...). With
+// an empty token pass hubspot.WithTokenSource instead. The raw client is
+// Client().
+func New(token string, opts ...hubspot.Option) (*Schema, error) {
+	if token != "" {
+		opts = append([]hubspot.Option{hubspot.WithToken(token)}, opts...)
+	}
+	r, hc, server, err := batchrt.New(append([]hubspot.Option{hubspot.WithUserAgent(UserAgent)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	client, err := NewClientWithResponses(server, WithHTTPClient(hc))
+	if err != nil {
+		return nil, err
+	}
+	return newSchema(client, r), nil
+}
+
 // NewDefaultClient returns the raw client with production defaults: server is
 // HubSpot's API (hubspot.DefaultBaseURL when empty), requests carry UserAgent,
 // a bearer token, a request timeout, client-side rate limiting shared by
 // every client of the same token, and retries with backoff (see package hubspot).
-// Pass the token with hubspot.WithToken or hubspot.WithTokenSource. Hand it to
-// NewSchema for calls that return values and errors.
+// Pass the token with hubspot.WithToken or hubspot.WithTokenSource. New builds
+// it and the Schema over it in one call.
 func NewDefaultClient(server string, opts ...hubspot.Option) (*ClientWithResponses, error) {
 	if server == "" {
 		server = hubspot.DefaultBaseURL
@@ -33,59 +57,128 @@ func NewDefaultClient(server string, opts ...hubspot.Option) (*ClientWithRespons
 // association limits) as Go calls: each operation returns its value or an
 // error, a *hubspot.APIError or *hubspot.RateLimitError for HubSpot's
 // refusals (use errors.As); batch calls take any number of inputs and account
-// for each (see hubspot.RunBatch); list calls follow paging. Build it with
-// NewSchema over a client from NewDefaultClient, so that requests are
-// rate-limited and retried. The raw client stays available for anything else.
+// for each in a *hubspot.Result; list calls follow paging. Build it with New,
+// or with NewSchema over a client of your own. The raw client stays available
+// (Client) for anything else.
 type Schema struct {
 	client ClientInterface
-	cfg    hubspot.Config
+	raw    *Client // client's *Client, nil for a ClientInterface of the user's own
+	rt     *batchrt.Runtime
 }
 
 // NewSchema returns a Schema sending through client. Options tune the batch
-// calls (chunk size, concurrency, resending, progress, logger); invalid ones
-// are an error.
-func NewSchema(client ClientInterface, opts ...hubspot.BatchOption) (*Schema, error) {
+// calls (chunk size, concurrency, resending, progress, logger); invalid ones,
+// and options that configure a client (it is built already), are an error.
+//
+// A Result's counts are the Transport's own when client sends with an
+// http.Client from NewDefaultClient or hubspot.NewHTTPClient. Over any other
+// client each request handed to it counts once (retries it makes by itself
+// are not seen: Retries and Waited stay 0), and one count per input end to
+// end (hubspot.DefaultMaxAttempts requests) bounds resends; over a
+// ClientInterface other than *Client and *ClientWithResponses each call
+// counts once.
+func NewSchema(client ClientInterface, opts ...hubspot.Option) (*Schema, error) {
 	if client == nil {
 		return nil, errors.New("associations: NewSchema: nil client")
 	}
-	cfg, err := hubspot.NewConfig(opts...)
+	var doer batchrt.Doer
+	if raw := rawClient(client); raw != nil && raw.Client != nil {
+		doer = raw.Client
+	}
+	r, err := batchrt.ForClient(doer, opts...)
 	if err != nil {
 		return nil, err
 	}
+	return newSchema(client, r), nil
+}
+
+// newSchema returns a Schema sending through client with r.
+func newSchema(client ClientInterface, r *batchrt.Runtime) *Schema {
 	return &Schema{
-		cfg:    cfg,
 		client: client,
-	}, nil
+		raw:    rawClient(client),
+		rt:     r,
+	}
+}
+
+// rawClient returns the *Client of client, nil when it has none.
+func rawClient(client ClientInterface) *Client {
+	switch c := client.(type) {
+	case *Client:
+		return c
+	case *ClientWithResponses:
+		raw, _ := c.ClientInterface.(*Client)
+		return raw
+	}
+	return nil
+}
+
+// Client returns the raw client the Schema sends through, for the operations
+// and answers the Schema does not cover.
+func (s *Schema) Client() *ClientWithResponses {
+	if c, ok := s.client.(*ClientWithResponses); ok {
+		return c
+	}
+	return &ClientWithResponses{ClientInterface: s.client}
+}
+
+// with returns the client sending one call through d, the runtime's Doer
+// for that call (which reports what happened on the wire); a client of the
+// user's own sends as it does.
+func (s *Schema) with(d batchrt.Doer) ClientInterface {
+	if s.raw == nil {
+		return s.client
+	}
+	c := *s.raw
+	c.Client = d
+	return &c
 }
 
 // CreateLabel calls HubSpot's CreateLabel (POST
 // /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels): Create
-// association label. It returns its answer on success; HubSpot's refusal is a
-// *hubspot.APIError (a *hubspot.RateLimitError for a 429).
+// association label. It returns the results of its answer on success;
+// HubSpot's refusal is a *hubspot.APIError (a *hubspot.RateLimitError for a
+// 429).
 // It is not idempotent: when it may have been applied without an answer (a
 // reset after sending, a 5xx, a cut-off answer) the error satisfies
 // errors.Is(err, hubspot.ErrOutcomeUnknown); look before calling it again.
 // HubSpot exempts this operation from these rate limits: ten-secondly.
-func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelCreate) (*LabelList, error) {
-	return hubspot.Decode[LabelList](s.client.CreateLabel(ctx, fromObjectType, toObjectType, body))
+func (s *Schema) CreateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelCreate) ([]Label, error) {
+	res, err := batchrt.Call[LabelList](ctx, s.rt, "POST", func(d batchrt.Doer) (*http.Response, error) {
+		return s.with(d).CreateLabel(ctx, fromObjectType, toObjectType, body)
+	})
+	if err != nil || res == nil {
+		return nil, err
+	}
+	return res.Results, nil
 }
 
 // DeleteLabel calls HubSpot's DeleteLabel (DELETE
 // /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels/{associationTypeId}):
 // Delete association label. It returns nil on success; HubSpot's refusal is a
 // *hubspot.APIError (a *hubspot.RateLimitError for a 429).
+// When an attempt may have deleted it without an answer and a retry finds it
+// gone, it succeeded; other unanswered attempts make the error satisfy
+// errors.Is(err, hubspot.ErrOutcomeUnknown).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 func (s *Schema) DeleteLabel(ctx context.Context, fromObjectType string, toObjectType string, associationTypeID int32) error {
-	return hubspot.Check(s.client.DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID))
+	return batchrt.Exec(ctx, s.rt, "DELETE", func(d batchrt.Doer) (*http.Response, error) {
+		return s.with(d).DeleteLabel(ctx, fromObjectType, toObjectType, associationTypeID)
+	})
 }
 
 // UpdateLabel calls HubSpot's UpdateLabel (PUT
 // /crm/associations/2026-03/{fromObjectType}/{toObjectType}/labels): Update
 // association label. It returns nil on success; HubSpot's refusal is a
 // *hubspot.APIError (a *hubspot.RateLimitError for a 429).
+// When it may have been applied without an answer (resets or 5xx until the
+// retries are spent) the error satisfies errors.Is(err,
+// hubspot.ErrOutcomeUnknown).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 func (s *Schema) UpdateLabel(ctx context.Context, fromObjectType string, toObjectType string, body LabelUpdate) error {
-	return hubspot.Check(s.client.UpdateLabel(ctx, fromObjectType, toObjectType, body))
+	return batchrt.Exec(ctx, s.rt, "PUT", func(d batchrt.Doer) (*http.Response, error) {
+		return s.with(d).UpdateLabel(ctx, fromObjectType, toObjectType, body)
+	})
 }
 
 // CreateConfigurations runs HubSpot's BatchCreateConfigurations (POST
@@ -101,20 +194,20 @@ func (s *Schema) UpdateLabel(ctx context.Context, fromObjectType string, toObjec
 // The result accounts for every input; err is nil only when every input
 // succeeded.
 func (s *Schema) CreateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []LimitCreate) (*hubspot.Result[LimitCreate, Limit], error) {
-	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[LimitCreate, Limit]{
+	return batchrt.Run(ctx, s.rt, batchrt.BatchSpec[LimitCreate, Limit]{
 		AppendInputKey:  appendKeyLimitCreate,
 		AppendResultKey: appendKeyLimit,
 		Idempotent:      false,
-		InputKey:        hubspot.KeyString(appendKeyLimitCreate),
 		KeyFields:       keyFieldsLimitCreate,
 		Matches:         matchesLimitCreate,
 		Operation:       "BatchCreateConfigurations",
-		ReadBack: func(ctx context.Context) ([]Limit, error) {
-			return s.Configurations(ctx, fromObjectType, toObjectType)
+		ReadBack: func(ctx context.Context, r *batchrt.Runtime) ([]Limit, error) {
+			rs := *s
+			rs.rt = r
+			return rs.Configurations(ctx, fromObjectType, toObjectType)
 		},
-		ResultKey: hubspot.KeyString(appendKeyLimit),
-		Send: func(ctx context.Context, chunk []LimitCreate) (*http.Response, error) {
-			return s.client.BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
+		Send: func(ctx context.Context, d batchrt.Doer, chunk []LimitCreate) (*http.Response, error) {
+			return s.with(d).BatchCreateConfigurations(ctx, fromObjectType, toObjectType, BatchCreateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
 		Validate: validateLimitCreate,
 	}, inputs)
@@ -144,19 +237,19 @@ func validateLimitCreate(in LimitCreate) []string {
 // Inputs are validated before anything is sent, then sent in chunks; results
 // are matched to inputs by category and typeId. It is idempotent: a chunk is
 // resent after a cut-off answer (and, with hubspot.WithResendUnknown, after a
-// timeout or a 5xx).
+// timeout or a 5xx), within one count of requests per input
+// (hubspot.RetryPolicy).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
 func (s *Schema) PurgeConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []LimitKey) (*hubspot.Result[LimitKey, struct{}], error) {
-	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[LimitKey, struct{}]{
+	return batchrt.Run(ctx, s.rt, batchrt.BatchSpec[LimitKey, struct{}]{
 		AppendInputKey: appendKeyLimitKey,
 		Idempotent:     true,
-		InputKey:       hubspot.KeyString(appendKeyLimitKey),
 		KeyFields:      keyFieldsLimitKey,
 		Operation:      "BatchPurgeConfigurations",
-		Send: func(ctx context.Context, chunk []LimitKey) (*http.Response, error) {
-			return s.client.BatchPurgeConfigurations(ctx, fromObjectType, toObjectType, BatchPurgeConfigurationsJSONRequestBody{Inputs: chunk})
+		Send: func(ctx context.Context, d batchrt.Doer, chunk []LimitKey) (*http.Response, error) {
+			return s.with(d).BatchPurgeConfigurations(ctx, fromObjectType, toObjectType, BatchPurgeConfigurationsJSONRequestBody{Inputs: chunk})
 		},
 		Validate: validateLimitKey,
 	}, inputs)
@@ -183,21 +276,20 @@ func validateLimitKey(in LimitKey) []string {
 // Inputs are validated before anything is sent, then sent in chunks; results
 // are matched to inputs by category and typeId. It is idempotent: a chunk is
 // resent after a cut-off answer (and, with hubspot.WithResendUnknown, after a
-// timeout or a 5xx).
+// timeout or a 5xx), within one count of requests per input
+// (hubspot.RetryPolicy).
 // HubSpot exempts this operation from these rate limits: ten-secondly.
 // The result accounts for every input; err is nil only when every input
 // succeeded.
 func (s *Schema) UpdateConfigurations(ctx context.Context, fromObjectType string, toObjectType string, inputs []LimitUpdate) (*hubspot.Result[LimitUpdate, LimitUpdateResult], error) {
-	return hubspot.RunBatch(ctx, s.cfg, hubspot.BatchSpec[LimitUpdate, LimitUpdateResult]{
+	return batchrt.Run(ctx, s.rt, batchrt.BatchSpec[LimitUpdate, LimitUpdateResult]{
 		AppendInputKey:  appendKeyLimitUpdate,
 		AppendResultKey: appendKeyLimitUpdateResult,
 		Idempotent:      true,
-		InputKey:        hubspot.KeyString(appendKeyLimitUpdate),
 		KeyFields:       keyFieldsLimitUpdate,
 		Operation:       "BatchUpdateConfigurations",
-		ResultKey:       hubspot.KeyString(appendKeyLimitUpdateResult),
-		Send: func(ctx context.Context, chunk []LimitUpdate) (*http.Response, error) {
-			return s.client.BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
+		Send: func(ctx context.Context, d batchrt.Doer, chunk []LimitUpdate) (*http.Response, error) {
+			return s.with(d).BatchUpdateConfigurations(ctx, fromObjectType, toObjectType, BatchUpdateConfigurationsJSONRequestBody{Inputs: chunk})
 		},
 		Validate: validateLimitUpdate,
 	}, inputs)
@@ -298,9 +390,9 @@ func keyFieldsLimitUpdate(v LimitUpdate) map[string]string {
 // (Retrieve all association limits), following paging if the API version
 // pages, and stops at the first error.
 func (s *Schema) AllConfigurationsSeq(ctx context.Context) iter.Seq2[Limit, error] {
-	return hubspot.Pages[Limit](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+	return batchrt.Pages[Limit](ctx, s.rt, func(ctx context.Context, d batchrt.Doer, after string) (*http.Response, error) {
 		_ = after // this version does not page
-		return s.client.ListAllConfigurations(ctx)
+		return s.with(d).ListAllConfigurations(ctx)
 	})
 }
 
@@ -308,16 +400,16 @@ func (s *Schema) AllConfigurationsSeq(ctx context.Context) iter.Seq2[Limit, erro
 // (Retrieve all association limits) as one slice, whatever paging the API
 // version has. A page whose answer is cut off is asked for again.
 func (s *Schema) AllConfigurations(ctx context.Context) ([]Limit, error) {
-	return hubspot.Collect(s.AllConfigurationsSeq(ctx))
+	return batchrt.Collect(s.AllConfigurationsSeq(ctx))
 }
 
 // ConfigurationsSeq yields every result of HubSpot's ListConfigurations
 // (Retrieve association limits), following paging if the API version pages,
 // and stops at the first error.
 func (s *Schema) ConfigurationsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[Limit, error] {
-	return hubspot.Pages[Limit](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+	return batchrt.Pages[Limit](ctx, s.rt, func(ctx context.Context, d batchrt.Doer, after string) (*http.Response, error) {
 		_ = after // this version does not page
-		return s.client.ListConfigurations(ctx, fromObjectType, toObjectType)
+		return s.with(d).ListConfigurations(ctx, fromObjectType, toObjectType)
 	})
 }
 
@@ -325,16 +417,16 @@ func (s *Schema) ConfigurationsSeq(ctx context.Context, fromObjectType string, t
 // (Retrieve association limits) as one slice, whatever paging the API version
 // has. A page whose answer is cut off is asked for again.
 func (s *Schema) Configurations(ctx context.Context, fromObjectType string, toObjectType string) ([]Limit, error) {
-	return hubspot.Collect(s.ConfigurationsSeq(ctx, fromObjectType, toObjectType))
+	return batchrt.Collect(s.ConfigurationsSeq(ctx, fromObjectType, toObjectType))
 }
 
 // LabelsSeq yields every result of HubSpot's ListLabels (Retrieve association
 // labels), following paging if the API version pages, and stops at the first
 // error.
 func (s *Schema) LabelsSeq(ctx context.Context, fromObjectType string, toObjectType string) iter.Seq2[Label, error] {
-	return hubspot.Pages[Label](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+	return batchrt.Pages[Label](ctx, s.rt, func(ctx context.Context, d batchrt.Doer, after string) (*http.Response, error) {
 		_ = after // this version does not page
-		return s.client.ListLabels(ctx, fromObjectType, toObjectType)
+		return s.with(d).ListLabels(ctx, fromObjectType, toObjectType)
 	})
 }
 
@@ -342,5 +434,5 @@ func (s *Schema) LabelsSeq(ctx context.Context, fromObjectType string, toObjectT
 // labels) as one slice, whatever paging the API version has. A page whose
 // answer is cut off is asked for again.
 func (s *Schema) Labels(ctx context.Context, fromObjectType string, toObjectType string) ([]Label, error) {
-	return hubspot.Collect(s.LabelsSeq(ctx, fromObjectType, toObjectType))
+	return batchrt.Collect(s.LabelsSeq(ctx, fromObjectType, toObjectType))
 }

@@ -45,7 +45,7 @@ func TestSchema_CreateLabel_errors(t *testing.T) {
 			got, err := s.CreateLabel(context.Background(), from, to, tc.body)
 			var apiErr *hubspot.APIError
 			switch {
-			case tc.wantStatus == 0 && !tc.wantUnknown && (err != nil || got == nil || len(got.Results) == 0):
+			case tc.wantStatus == 0 && !tc.wantUnknown && (err != nil || got == nil || len(got) == 0):
 				t.Fatalf("CreateLabel = %+v, %v; want the created types", got, err)
 			case tc.wantStatus != 0 && (!errors.As(err, &apiErr) || apiErr.StatusCode != tc.wantStatus):
 				t.Fatalf("err = %v, want a %d *hubspot.APIError", err, tc.wantStatus)
@@ -77,7 +77,7 @@ func TestSchema_UpdateLabel_DeleteLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := created.Results[0].TypeID
+	id := created[0].TypeID
 	if err := s.UpdateLabel(ctx, from, to, associations.LabelUpdate{AssociationTypeID: id, Label: "Y"}); err != nil {
 		t.Fatalf("UpdateLabel: %v", err)
 	}

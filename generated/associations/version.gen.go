@@ -5,5 +5,5 @@ package associations
 // APIVersion is the version of HubSpot's CRM Associations Schema API this package was generated from (info.version of the pinned document).
 const APIVersion = "2026-03"
 
-// UserAgent is the User-Agent NewDefaultClient sends: the module and APIVersion.
+// UserAgent is the User-Agent New and NewDefaultClient send: the module and APIVersion.
 const UserAgent = "hubspot-associations/2026-03 (+https://github.com/crmkit/hubspot-associations)"

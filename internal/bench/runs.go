@@ -48,16 +48,12 @@ type SchemaOptions struct {
 
 // newSchema returns a Schema on url with Token and lim, through rt (nil: the
 // default transport).
-func newSchema(url string, lim *hubspot.AdaptiveLimiter, rt http.RoundTripper, bopts ...hubspot.BatchOption) (*associations.Schema, error) {
-	opts := []hubspot.Option{hubspot.WithToken(Token), hubspot.WithLimiter(lim)}
+func newSchema(url string, lim *hubspot.AdaptiveLimiter, rt http.RoundTripper, bopts ...hubspot.Option) (*associations.Schema, error) {
+	opts := []hubspot.Option{hubspot.WithBaseURL(url), hubspot.WithLimiter(lim)}
 	if rt != nil {
 		opts = append(opts, hubspot.WithBaseTransport(rt))
 	}
-	client, err := associations.NewDefaultClient(url, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return associations.NewSchema(client, bopts...)
+	return associations.New(Token, append(opts, bopts...)...)
 }
 
 // newPlainClient returns the generated client on url through rt, with only
@@ -72,7 +68,7 @@ func newPlainClient(url string, rt http.RoundTripper) (*associations.ClientWithR
 
 // RunSchema updates inputs with the generated Schema through rt.
 func RunSchema(ctx context.Context, url string, rt http.RoundTripper, inputs []associations.LimitUpdate, o SchemaOptions) (Outcome, error) {
-	var bopts []hubspot.BatchOption
+	var bopts []hubspot.Option
 	if o.ChunkSize > 0 {
 		bopts = append(bopts, hubspot.WithChunkSize(o.ChunkSize))
 	}

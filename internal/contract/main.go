@@ -128,7 +128,7 @@ func calls(ctx context.Context) error {
 	if every, err = s.AllConfigurations(ctx); err != nil {
 		return err
 	}
-	var created2 *associations.LabelList
+	var created2 []associations.Label
 	if created2, err = s.CreateLabel(ctx, from, to, associations.LabelCreate{Label: "Mentor", Name: "mentor"}); err != nil {
 		return err
 	}
@@ -148,6 +148,14 @@ func calls(ctx context.Context) error {
 		return err
 	}
 	_ = dc
+	// New: a token and any hubspot options, the client's and the batch
+	// calls' alike; the raw client stays reachable.
+	ns, err := associations.New("token", hubspot.WithBaseURL("https://api.hubapi.com"), hubspot.WithChunkSize(50),
+		hubspot.WithRetryPolicy(hubspot.RetryPolicy{MaxAttempts: 3}))
+	if err != nil {
+		return err
+	}
+	var _ *associations.ClientWithResponses = ns.Client()
 	var _ http.Header
 	return nil
 }

@@ -1,4 +1,4 @@
-package hubspot
+package batchrt
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
 // barrier holds requests until n are in flight together, then lets them
@@ -43,17 +45,17 @@ func (b *barrier) wait(ctx context.Context) bool {
 	}
 }
 
-// TestRunBatch_concurrency_followsLimiter: with the default concurrency the
+// TestRun_concurrency_followsLimiter: with the default concurrency the
 // engine keeps enough chunks in flight for the limiter's rate at its round
 // trip (here 1000/s at 100 ms: the cap); WithConcurrency fixes it.
-func TestRunBatch_concurrency_followsLimiter(t *testing.T) {
+func TestRun_concurrency_followsLimiter(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		fixed int
 		want  int // chunks that must be in flight together
 	}{
-		{"adaptive", 0, 2 * DefaultConcurrency},
+		{"adaptive", 0, 2 * defaultConcurrency},
 		{"fixed", 3, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,24 +71,29 @@ func TestRunBatch_concurrency_followsLimiter(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusNoContent)
 			})
-			lim := NewAdaptiveLimiter(1000, time.Second, nil)
-			lim.recordRTT(100 * time.Millisecond)
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithBaseTransport(testTransport(t)))
+			lim := hubspot.NewAdaptiveLimiter(1000, time.Second, nil)
+			hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			spec := cfgSpec("BatchUpdateConfigurations", true, hc, base)
-			spec.ResultKey = nil
+			spec := cfgSpec("BatchUpdateConfigurations", true, base)
+			spec.AppendResultKey = nil
 			in := inputs(3*tc.want, 1)
-			opts := []BatchOption{WithChunkSize(1)}
+			opts := []hubspot.Option{hubspot.WithChunkSize(1)}
 			if tc.fixed > 0 {
-				opts = append(opts, WithConcurrency(tc.fixed))
+				opts = append(opts, hubspot.WithConcurrency(tc.fixed))
 			}
-			cfg, err := NewConfig(opts...)
+			r, err := ForClient(hc, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := RunBatch(ctx, cfg, spec, in)
+			if !r.Linked() || r.link.Pace == nil {
+				t.Fatal("the runtime does not reach the Transport's limiter")
+			}
+			rate, _ := r.link.Pace()
+			// The limiter's rate, at a round trip of 100 ms.
+			r.link.Pace = func() (float64, time.Duration) { return rate, 100 * time.Millisecond }
+			res, err := Run(ctx, r, spec, in)
 			if err != nil {
 				t.Fatalf("%v (succeeded %d of %d)", err, len(res.Succeeded), len(in))
 			}
@@ -97,10 +104,10 @@ func TestRunBatch_concurrency_followsLimiter(t *testing.T) {
 	}
 }
 
-// TestRunBatch_dailyStopInLimiter_notAttempted: when the limiter already
+// TestRun_dailyStopInLimiter_notAttempted: when the limiter already
 // knows the daily limit is spent, nothing is sent and every input is
 // NotAttempted (it surely did not reach HubSpot), not Failed.
-func TestRunBatch_dailyStopInLimiter_notAttempted(t *testing.T) {
+func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
 	var hits int
@@ -111,24 +118,20 @@ func TestRunBatch_dailyStopInLimiter_notAttempted(t *testing.T) {
 		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	store := NewMemoryStore()
+	store := hubspot.NewMemoryStore()
 	if err := store.Hold(context.Background(), time.Now(), time.Hour, true); err != nil {
 		t.Fatal(err)
 	}
-	lim := NewAdaptiveLimiter(100, time.Second, nil, WithWindowStore(store))
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), WithBaseTransport(testTransport(t)))
+	lim := hubspot.NewAdaptiveLimiter(100, time.Second, nil, hubspot.WithWindowStore(store))
+	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := cfgSpec("BatchUpdateConfigurations", true, hc, base)
-	spec.ResultKey = nil
+	spec := cfgSpec("BatchUpdateConfigurations", true, base)
+	spec.AppendResultKey = nil
 	in := inputs(10, 1)
-	cfgs, err := NewConfig(WithChunkSize(2), WithConcurrency(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := RunBatch(context.Background(), cfgs, spec, in)
-	var rl *RateLimitError
+	res, err := runBatch(t, hc, spec, in, hubspot.WithChunkSize(2), hubspot.WithConcurrency(3))
+	var rl *hubspot.RateLimitError
 	if !errors.As(err, &rl) || !rl.Daily() {
 		t.Fatalf("err = %v, want a daily *RateLimitError", err)
 	}
@@ -138,5 +141,24 @@ func TestRunBatch_dailyStopInLimiter_notAttempted(t *testing.T) {
 	}
 	if hits != 0 {
 		t.Errorf("server got %d requests, want 0", hits)
+	}
+}
+
+func TestAutoConcurrency_sizes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rate float64
+		rtt  time.Duration
+		want int
+	}{
+		{10, 0, defaultConcurrency},
+		{10, 10 * time.Millisecond, defaultConcurrency},
+		{190, 80 * time.Millisecond, 25},
+		{50, 80 * time.Millisecond, 8},
+		{1000, time.Second, maxAutoConcurrency},
+	} {
+		if got := autoConcurrency(tc.rate, tc.rtt); got != tc.want {
+			t.Errorf("autoConcurrency(%v, %s) = %d, want %d", tc.rate, tc.rtt, got, tc.want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package hubspot_test
+package batchrt_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/crmkit/hubspot-associations/hubspottest"
+	"github.com/crmkit/hubspot-associations/internal/batchrt"
 )
 
 // These tests run the batch engine against hubspottest, the fake API, with
@@ -63,16 +64,16 @@ func client(t *testing.T, tok string) *http.Client {
 }
 
 // spec is the BatchSpec of batch/create, batch/update or batch/purge.
-func spec(srv *hubspottest.Server, hc *http.Client, op string) hubspot.BatchSpec[limit, config] {
+func spec(srv *hubspottest.Server, op string) batchrt.BatchSpec[limit, config] {
 	base := srv.URL + "/crm/associations/2026-03/definitions/configurations/" + fromObj + "/" + toObj
-	s := hubspot.BatchSpec[limit, config]{
-		Operation:  op,
-		Idempotent: op != "create",
-		InputKey:   func(in limit) string { return key(in.Category, in.TypeID) },
+	s := batchrt.BatchSpec[limit, config]{
+		Operation:      op,
+		Idempotent:     op != "create",
+		AppendInputKey: func(dst []byte, in limit) []byte { return append(dst, key(in.Category, in.TypeID)...) },
 		KeyFields: func(in limit) map[string]string {
 			return map[string]string{"category": in.Category, "typeId": strconv.Itoa(int(in.TypeID))}
 		},
-		Send: func(ctx context.Context, chunk []limit) (*http.Response, error) {
+		Send: func(ctx context.Context, d batchrt.Doer, chunk []limit) (*http.Response, error) {
 			if op == "purge" {
 				type spec struct {
 					Category string `json:"category"`
@@ -82,22 +83,22 @@ func spec(srv *hubspottest.Server, hc *http.Client, op string) hubspot.BatchSpec
 				for i, c := range chunk {
 					specs[i] = spec{c.Category, c.TypeID}
 				}
-				return post(ctx, hc, base+"/batch/purge", specs)
+				return post(ctx, d, base+"/batch/purge", specs)
 			}
-			return post(ctx, hc, base+"/batch/"+op, chunk)
+			return post(ctx, d, base+"/batch/"+op, chunk)
 		},
 	}
 	if op != "purge" {
-		s.ResultKey = func(out config) string { return key(out.Category, out.TypeID) }
+		s.AppendResultKey = func(dst []byte, out config) []byte { return append(dst, key(out.Category, out.TypeID)...) }
 	}
 	if op == "create" {
-		s.ReadBack = func(ctx context.Context) ([]config, error) { return list(ctx, hc, base) }
+		s.ReadBack = func(ctx context.Context, r *batchrt.Runtime) ([]config, error) { return list(ctx, r, base) }
 		s.Matches = func(in limit, out config) bool { return out.UserEnforcedMax != nil && *out.UserEnforcedMax == in.Max }
 	}
 	return s
 }
 
-func post[T any](ctx context.Context, hc *http.Client, url string, inputs []T) (*http.Response, error) {
+func post[T any](ctx context.Context, hc batchrt.Doer, url string, inputs []T) (*http.Response, error) {
 	b, err := json.Marshal(map[string]any{"inputs": inputs})
 	if err != nil {
 		return nil, err
@@ -110,13 +111,13 @@ func post[T any](ctx context.Context, hc *http.Client, url string, inputs []T) (
 	return hc.Do(req)
 }
 
-func list(ctx context.Context, hc *http.Client, url string) ([]config, error) {
-	return hubspot.Collect(hubspot.Pages[config](ctx, func(ctx context.Context, after string) (*http.Response, error) {
+func list(ctx context.Context, r *batchrt.Runtime, url string) ([]config, error) {
+	return batchrt.Collect(batchrt.Pages[config](ctx, r, func(ctx context.Context, d batchrt.Doer, after string) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return nil, err
 		}
-		return hc.Do(req)
+		return d.Do(req)
 	}))
 }
 
@@ -147,13 +148,13 @@ func serverLimits(srv *hubspottest.Server) map[int32]int32 {
 	return m
 }
 
-func run(t *testing.T, ctx context.Context, s hubspot.BatchSpec[limit, config], in []limit, opts ...hubspot.BatchOption) (*hubspot.Result[limit, config], error) {
+func run(t *testing.T, ctx context.Context, hc *http.Client, s batchrt.BatchSpec[limit, config], in []limit, opts ...hubspot.Option) (*hubspot.Result[limit, config], error) {
 	t.Helper()
-	cfg, err := hubspot.NewConfig(opts...)
+	r, err := batchrt.ForClient(hc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := hubspot.RunBatch(ctx, cfg, s, in)
+	res, err := batchrt.Run(ctx, r, s, in)
 	checkAccounted(t, res, len(in))
 	return res, err
 }
@@ -184,13 +185,13 @@ func checkAccounted(t *testing.T, res *hubspot.Result[limit, config], n int) {
 	}
 }
 
-func TestRunBatch_chunksAndProgress(t *testing.T) {
+func TestRun_chunksAndProgress(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 250)
 	seed(t, srv, 250, 99)
 	var last hubspot.Progress
 	var calls int
-	res, err := run(t, context.Background(), spec(srv, hc, "update"), limits(250, 3),
+	res, err := run(t, context.Background(), hc, spec(srv, "update"), limits(250, 3),
 		hubspot.WithProgress(func(p hubspot.Progress) { calls++; last = p }))
 	if err != nil {
 		t.Fatal(err)
@@ -211,10 +212,10 @@ func TestRunBatch_chunksAndProgress(t *testing.T) {
 	}
 }
 
-func TestRunBatch_tooLargeSplits(t *testing.T) {
+func TestRun_tooLargeSplits(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 100, hubspottest.WithMaxBatchInputs(30))
-	res, err := run(t, context.Background(), spec(srv, hc, "create"), limits(100, 4))
+	res, err := run(t, context.Background(), hc, spec(srv, "create"), limits(100, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,10 +229,10 @@ func TestRunBatch_tooLargeSplits(t *testing.T) {
 	}
 }
 
-// TestRunBatch_ambiguousCreateReadsBack: a create whose outcome is unknown
+// TestRun_ambiguousCreateReadsBack: a create whose outcome is unknown
 // is read back; what is there with the value asked for succeeds, what is
 // missing is sent again, and nothing is created twice.
-func TestRunBatch_ambiguousCreateReadsBack(t *testing.T) {
+func TestRun_ambiguousCreateReadsBack(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name        string
@@ -251,7 +252,7 @@ func TestRunBatch_ambiguousCreateReadsBack(t *testing.T) {
 			if err := srv.Script(tc.fault); err != nil {
 				t.Fatal(err)
 			}
-			res, err := run(t, context.Background(), spec(srv, hc, "create"), limits(100, 5))
+			res, err := run(t, context.Background(), hc, spec(srv, "create"), limits(100, 5))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,11 +271,11 @@ func TestRunBatch_ambiguousCreateReadsBack(t *testing.T) {
 	}
 }
 
-func TestRunBatch_concurrencyBound(t *testing.T) {
+func TestRun_concurrencyBound(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 600, hubspottest.WithRandomFaults(hubspottest.FaultPolicy{Seed: 1, Probability: 1,
 		Choices: []hubspottest.Fault{{Kind: hubspottest.FaultLatency, Delay: time.Millisecond}}}))
-	if _, err := run(t, context.Background(), spec(srv, hc, "create"), limits(600, 2),
+	if _, err := run(t, context.Background(), hc, spec(srv, "create"), limits(600, 2),
 		hubspot.WithChunkSize(20), hubspot.WithConcurrency(3)); err != nil {
 		t.Fatal(err)
 	}
@@ -283,13 +284,13 @@ func TestRunBatch_concurrencyBound(t *testing.T) {
 	}
 }
 
-func TestRunBatch_cancel(t *testing.T) {
+func TestRun_cancel(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 100)
 	seed(t, srv, 100, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, err := run(t, ctx, spec(srv, hc, "update"), limits(100, 2),
+	res, err := run(t, ctx, hc, spec(srv, "update"), limits(100, 2),
 		hubspot.WithChunkSize(10), hubspot.WithConcurrency(1), hubspot.WithProgress(func(p hubspot.Progress) {
 			if p.Done == 20 {
 				cancel()
@@ -309,15 +310,15 @@ func TestRunBatch_cancel(t *testing.T) {
 	}
 }
 
-// TestRunBatch_fatalStops: a DAILY 429 or a rejected token stops the run;
+// TestRun_fatalStops: a DAILY 429 or a rejected token stops the run;
 // what was not sent is NotAttempted with the reason.
-func TestRunBatch_fatalStops(t *testing.T) {
+func TestRun_fatalStops(t *testing.T) {
 	t.Parallel()
 	t.Run("daily 429", func(t *testing.T) {
 		t.Parallel()
 		// The baseline read-back and two creates fit in the day.
 		srv, hc := fake(t, 50, hubspottest.WithDailyLimit(3))
-		res, err := run(t, context.Background(), spec(srv, hc, "create"), limits(50, 1),
+		res, err := run(t, context.Background(), hc, spec(srv, "create"), limits(50, 1),
 			hubspot.WithChunkSize(10), hubspot.WithConcurrency(1), hubspot.WithResendUnknown())
 		var rl *hubspot.RateLimitError
 		if !errors.As(err, &rl) || !rl.Daily() || !hubspot.IsFatal(err) {
@@ -334,7 +335,7 @@ func TestRunBatch_fatalStops(t *testing.T) {
 	t.Run("401", func(t *testing.T) {
 		t.Parallel()
 		srv, _ := fake(t, 50)
-		res, err := run(t, context.Background(), spec(srv, client(t, "pat-na1-wrong"), "update"), limits(50, 1),
+		res, err := run(t, context.Background(), client(t, "pat-na1-wrong"), spec(srv, "update"), limits(50, 1),
 			hubspot.WithChunkSize(10), hubspot.WithConcurrency(1))
 		var ae *hubspot.APIError
 		if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Category != hubspot.CategoryInvalidAuth {
@@ -346,10 +347,10 @@ func TestRunBatch_fatalStops(t *testing.T) {
 	})
 }
 
-func TestRunBatch_validationSendsNothing(t *testing.T) {
+func TestRun_validationSendsNothing(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 5)
-	s := spec(srv, hc, "create")
+	s := spec(srv, "create")
 	s.Validate = func(in limit) []string {
 		if in.TypeID < 1 {
 			return []string{"typeId must be at least 1"}
@@ -359,7 +360,7 @@ func TestRunBatch_validationSendsNothing(t *testing.T) {
 	in := limits(5, 1)
 	in[1].TypeID = 0
 	in[3] = in[0]
-	res, err := run(t, context.Background(), s, in)
+	res, err := run(t, context.Background(), hc, s, in)
 	var ve *hubspot.ValidationError
 	if !errors.As(err, &ve) || len(ve.Problems) != 2 || ve.Problems[0].Index != 1 || ve.Problems[1].Index != 3 {
 		t.Fatalf("err = %v", err)
@@ -369,11 +370,11 @@ func TestRunBatch_validationSendsNothing(t *testing.T) {
 	}
 }
 
-func TestRunBatch_purgeNoContent(t *testing.T) {
+func TestRun_purgeNoContent(t *testing.T) {
 	t.Parallel()
 	srv, hc := fake(t, 30)
 	seed(t, srv, 30, 1)
-	if _, err := run(t, context.Background(), spec(srv, hc, "purge"), limits(30, 0), hubspot.WithChunkSize(7)); err != nil {
+	if _, err := run(t, context.Background(), hc, spec(srv, "purge"), limits(30, 0), hubspot.WithChunkSize(7)); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Stats().ByStatus[204]; n != 5 || len(srv.Limits()) != 0 {
@@ -381,10 +382,11 @@ func TestRunBatch_purgeNoContent(t *testing.T) {
 	}
 }
 
-// TestRunBatch_WithResendUnknown: an update whose every attempt was cut off
-// after HubSpot applied it fails with ErrOutcomeUnknown by default; with
-// WithResendUnknown the engine sends it again and it succeeds.
-func TestRunBatch_WithResendUnknown(t *testing.T) {
+// TestRun_WithResendUnknown: an update whose every attempt was cut off
+// after HubSpot applied it fails with ErrOutcomeUnknown, with or without
+// WithResendUnknown: the Transport's attempts spent the input's one count
+// (RetryPolicy.MaxAttempts), so there is nothing left to resend with.
+func TestRun_WithResendUnknown(t *testing.T) {
 	t.Parallel()
 	for _, resend := range []bool{false, true} {
 		t.Run(fmt.Sprint("resend=", resend), func(t *testing.T) {
@@ -398,22 +400,16 @@ func TestRunBatch_WithResendUnknown(t *testing.T) {
 			if err := srv.Script(faults...); err != nil {
 				t.Fatal(err)
 			}
-			var opts []hubspot.BatchOption
+			var opts []hubspot.Option
 			if resend {
 				opts = append(opts, hubspot.WithResendUnknown())
 			}
-			res, err := run(t, context.Background(), spec(srv, hc, "update"), limits(10, 2), opts...)
-			if !resend {
-				if len(res.Failed) != 10 || !errors.Is(res.Failed[0].Err, hubspot.ErrOutcomeUnknown) || res.Resends != 0 {
-					t.Fatalf("err %v; failed %d, failed[0] %v", err, len(res.Failed), res.Failed[0].Err)
-				}
-				return
+			res, err := run(t, context.Background(), hc, spec(srv, "update"), limits(10, 2), opts...)
+			if err == nil || len(res.Failed) != 10 || !errors.Is(res.Failed[0].Err, hubspot.ErrOutcomeUnknown) {
+				t.Fatalf("err %v; failed %d", err, len(res.Failed))
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Resends != 1 || res.Requests != hubspot.DefaultMaxAttempts+1 || res.Retries != hubspot.DefaultMaxAttempts-1 {
-				t.Fatalf("%d resends, %d requests, %d retries", res.Resends, res.Requests, res.Retries)
+			if res.Resends != 0 || res.Requests != hubspot.DefaultMaxAttempts || srv.Stats().Requests != hubspot.DefaultMaxAttempts {
+				t.Fatalf("%d resends, %d requests (server %d)", res.Resends, res.Requests, srv.Stats().Requests)
 			}
 		})
 	}
@@ -428,7 +424,11 @@ func TestPages_cutOffBodyRetried(t *testing.T) {
 	if err := srv.Script(hubspottest.Fault{Kind: hubspottest.FaultTruncateBody, Op: hubspottest.OpListConfigurations}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := list(context.Background(), hc, srv.URL+"/crm/associations/2026-03/definitions/configurations/"+fromObj+"/"+toObj)
+	r, err := batchrt.ForClient(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := list(context.Background(), r, srv.URL+"/crm/associations/2026-03/definitions/configurations/"+fromObj+"/"+toObj)
 	if err != nil {
 		t.Fatal(err)
 	}

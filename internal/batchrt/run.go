@@ -1,4 +1,4 @@
-package hubspot
+package batchrt
 
 // Scheduling and state of a batch run: the engine, its dispatcher, the
 // outcome of every input and the counters.
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
 type outcomeKind uint8
@@ -28,15 +30,18 @@ type outcome[Out any] struct {
 	err  error
 }
 
-// task is one chunk to send: the indexes of its inputs, and how often they
-// have been sent before.
+// task is one chunk to send: the indexes of its inputs, how often they
+// have been sent before, and how many requests (attempts of the Transport)
+// those sends made: the count every input draws from.
 type task struct {
 	idxs []int
 	sent int
+	used int
 }
 
 type engine[In, Out any] struct {
-	cfg    Config
+	rt     *Runtime // rt.sink is the run's counters
+	cfg    config
 	spec   BatchSpec[In, Out]
 	inputs []In
 	keys   []string
@@ -49,21 +54,23 @@ type engine[In, Out any] struct {
 	fatal              error
 	firstFailure       error
 	// maybeApplied marks inputs whose last send may have reached HubSpot
-	// with no read-back since; their failures wrap ErrOutcomeUnknown.
+	// with no read-back since; their failures wrap hubspot.ErrOutcomeUnknown.
 	maybeApplied []atomic.Bool
 
-	// The counters of Result, each from one source: the Transport's events
-	// (requests, retries, rateLimited, waited) and the engine (resends).
-	requests, retries, rateLimited, waited, resends atomic.Int64
+	// The counters of Result: the exchanges of the run's requests (chunks
+	// and read-backs, summed by rt) and the engine's resends.
+	counts  counters
+	resends atomic.Int64
 }
 
-func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
+func (e *engine[In, Out]) run(ctx context.Context) (*hubspot.Result[In, Out], error) {
 	n := len(e.inputs)
 	e.state = make([]outcome[Out], n)
 	e.maybeApplied = make([]atomic.Bool, n)
 	if n == 0 {
-		return &Result[In, Out]{}, nil
+		return &hubspot.Result[In, Out]{}, nil
 	}
+	e.rt = e.rt.counting(&e.counts)
 	if err := e.checkSpec(); err != nil {
 		return e.finish(err)
 	}
@@ -75,17 +82,8 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 		res, _ := e.finish(nil)
 		return res, verr
 	}
-	if e.cfg.chunkSize <= 0 {
-		e.cfg.chunkSize = DefaultChunkSize
-	}
-	if e.cfg.maxAttempts <= 0 {
-		e.cfg.maxAttempts = DefaultBatchAttempts
-	}
-
-	ctx = e.observe(ctx)
-	ctx = WithIdempotent(ctx, e.spec.Idempotent)
-	ctx, g := newGate(ctx, e.cfg.concurrency)
-	if !e.spec.Idempotent && e.spec.ReadBack != nil && e.spec.ResultKey != nil && !e.cfg.noBaseline && ctx.Err() == nil {
+	g := newGate(e.cfg.concurrency, e.rt.link.Pace)
+	if !e.spec.Idempotent && e.spec.ReadBack != nil && e.spec.AppendResultKey != nil && !e.cfg.noBaseline && ctx.Err() == nil {
 		e.readBaseline(ctx)
 	}
 	var tasks []task
@@ -103,28 +101,10 @@ func (e *engine[In, Out]) run(ctx context.Context) (*Result[In, Out], error) {
 	return e.finish(cause)
 }
 
-// observe counts the Transport's attempts, retries, 429s and waits of the
-// run's requests.
-func (e *engine[In, Out]) observe(ctx context.Context) context.Context {
-	return WithObserver(ctx, Observer{
-		OnAttempt: func(ev AttemptEvent) {
-			e.requests.Add(1)
-			if ev.StatusCode == http.StatusTooManyRequests {
-				e.rateLimited.Add(1)
-			}
-		},
-		OnRetry: func(ev RetryEvent) {
-			e.retries.Add(1)
-			e.waited.Add(int64(ev.Wait))
-		},
-		OnWait: func(ev WaitEvent) { e.waited.Add(int64(ev.Wait)) },
-	})
-}
-
 // dispatch runs tasks, at most g.limit() at once, each in its own
 // goroutine; a task's follow-ups (split halves, resends) go to the front of
-// the queue. Progress is reported here, after every task, so never
-// concurrently. Once the run stops (fatal error, context ended) nothing
+// the queue. Progress is reported here, after every task (and serialized
+// with the other runs of the Runtime). Once the run stops (fatal error, context ended) nothing
 // new starts; what is still queued stays pending.
 func (e *engine[In, Out]) dispatch(ctx context.Context, g *gate, queue []task) {
 	done := make(chan []task)
@@ -139,18 +119,15 @@ func (e *engine[In, Out]) dispatch(ctx context.Context, g *gate, queue []task) {
 		if inFlight == 0 {
 			return
 		}
-		select {
-		case next := <-done:
-			inFlight--
-			queue = append(next, queue...)
-			e.report()
-		case <-g.woken: // the limit may have grown: start more
-		}
+		next := <-done
+		inFlight--
+		queue = append(next, queue...)
+		e.report()
 	}
 }
 
 // settle gives every input still pending its final state: failed with
-// ErrOutcomeUnknown when it was sent and its outcome never settled, else
+// hubspot.ErrOutcomeUnknown when it was sent and its outcome never settled, else
 // NotAttempted. It returns the run's error cause.
 func (e *engine[In, Out]) settle(ctx context.Context) error {
 	e.mu.Lock()
@@ -158,18 +135,18 @@ func (e *engine[In, Out]) settle(ctx context.Context) error {
 	var reason error
 	switch {
 	case e.fatal != nil:
-		reason = fmt.Errorf("%w: the run stopped: %w", ErrNotAttempted, e.fatal)
+		reason = fmt.Errorf("%w: the run stopped: %w", hubspot.ErrNotAttempted, e.fatal)
 	case ctx.Err() != nil:
-		reason = fmt.Errorf("%w: %w", ErrNotAttempted, ctx.Err())
+		reason = fmt.Errorf("%w: %w", hubspot.ErrNotAttempted, ctx.Err())
 	default:
-		reason = ErrNotAttempted
+		reason = hubspot.ErrNotAttempted
 	}
 	for i := range e.state {
 		if e.state[i].kind != pending {
 			continue
 		}
 		if e.maybeApplied[i].Load() {
-			e.state[i] = outcome[Out]{kind: failed, err: fmt.Errorf("%w: %w", ErrOutcomeUnknown, reason)}
+			e.state[i] = outcome[Out]{kind: failed, err: decide(http.MethodPost, true, reason)}
 			e.nFail++
 			continue
 		}
@@ -189,16 +166,16 @@ func (e *engine[In, Out]) checkSpec() error {
 	switch {
 	case e.spec.Send == nil:
 		return fmt.Errorf("hubspot: %s: BatchSpec.Send is nil", e.spec.Operation)
-	case e.spec.InputKey == nil:
-		return fmt.Errorf("hubspot: %s: BatchSpec.InputKey is nil", e.spec.Operation)
+	case e.spec.AppendInputKey == nil:
+		return fmt.Errorf("hubspot: %s: BatchSpec.AppendInputKey is nil", e.spec.Operation)
 	}
 	return nil
 }
 
-func (e *engine[In, Out]) validate() *ValidationError {
+func (e *engine[In, Out]) validate() *hubspot.ValidationError {
 	e.keys = e.inputKeys()
 	seen := make(map[string]int, len(e.inputs))
-	var probs []InputProblem
+	var probs []hubspot.InputProblem
 	for i, in := range e.inputs {
 		var p []string
 		if e.spec.Validate != nil {
@@ -211,25 +188,19 @@ func (e *engine[In, Out]) validate() *ValidationError {
 			seen[k] = i
 		}
 		if len(p) > 0 {
-			probs = append(probs, InputProblem{Index: i, Key: k, Problems: p})
+			probs = append(probs, hubspot.InputProblem{Index: i, Key: k, Problems: p})
 		}
 	}
 	if len(probs) == 0 {
 		return nil
 	}
-	return &ValidationError{Operation: e.spec.Operation, Problems: probs}
+	return &hubspot.ValidationError{Operation: e.spec.Operation, Problems: probs}
 }
 
-// inputKeys renders every input's key; with AppendInputKey they share one
-// string (one allocation, not one per input).
+// inputKeys renders every input's key; they share one string (one
+// allocation, not one per input).
 func (e *engine[In, Out]) inputKeys() []string {
 	keys := make([]string, len(e.inputs))
-	if e.spec.AppendInputKey == nil {
-		for i, in := range e.inputs {
-			keys[i] = e.spec.InputKey(in)
-		}
-		return keys
-	}
 	ends := make([]int, len(e.inputs))
 	// Size the buffer from the first key (keys of one operation are about
 	// the same length).
@@ -248,38 +219,38 @@ func (e *engine[In, Out]) inputKeys() []string {
 	return keys
 }
 
-func (e *engine[In, Out]) finish(cause error) (*Result[In, Out], error) {
+func (e *engine[In, Out]) finish(cause error) (*hubspot.Result[In, Out], error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	res := &Result[In, Out]{
-		Requests:    int(e.requests.Load()),
-		Retries:     int(e.retries.Load()),
+	res := &hubspot.Result[In, Out]{
+		Requests:    int(e.counts.requests.Load()),
+		Retries:     int(e.counts.retries.Load()),
 		Resends:     int(e.resends.Load()),
-		RateLimited: int(e.rateLimited.Load()),
-		Waited:      time.Duration(e.waited.Load()),
+		RateLimited: int(e.counts.rateLimited.Load()),
+		Waited:      time.Duration(e.counts.waited.Load()),
 	}
-	res.Succeeded = make([]Succeeded[In, Out], 0, e.nSucc)
+	res.Succeeded = make([]hubspot.Succeeded[In, Out], 0, e.nSucc)
 	for i, st := range e.state {
 		switch st.kind {
 		case succeeded:
-			res.Succeeded = append(res.Succeeded, Succeeded[In, Out]{Index: i, Input: e.inputs[i], Result: st.out})
+			res.Succeeded = append(res.Succeeded, hubspot.Succeeded[In, Out]{Index: i, Input: e.inputs[i], Result: st.out})
 		case failed:
-			res.Failed = append(res.Failed, Failed[In]{Index: i, Input: e.inputs[i], Err: st.err})
+			res.Failed = append(res.Failed, hubspot.Failed[In]{Index: i, Input: e.inputs[i], Err: st.err})
 		default:
 			r := st.err
 			if r == nil {
 				r = cause
 			}
-			res.NotAttempted = append(res.NotAttempted, NotAttempted[In]{Index: i, Input: e.inputs[i], Reason: r})
+			res.NotAttempted = append(res.NotAttempted, hubspot.NotAttempted[In]{Index: i, Input: e.inputs[i], Reason: r})
 		}
 	}
 	if len(res.Succeeded) == len(e.inputs) {
 		return res, nil
 	}
 	if cause == nil {
-		cause = ErrNotAttempted
+		cause = hubspot.ErrNotAttempted
 	}
-	return res, &BatchError{Operation: e.spec.Operation, Total: len(e.inputs),
+	return res, &hubspot.BatchError{Operation: e.spec.Operation, Total: len(e.inputs),
 		Succeeded: len(res.Succeeded), Failed: len(res.Failed), NotAttempted: len(res.NotAttempted), Err: cause}
 }
 
@@ -320,16 +291,14 @@ func (e *engine[In, Out]) succeedAll(idxs []int) {
 }
 
 // fail records the failure of input idx; when its request may have been
-// applied, err is wrapped in ErrOutcomeUnknown.
+// applied, err is wrapped in hubspot.ErrOutcomeUnknown.
 func (e *engine[In, Out]) fail(idx int, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.state[idx].kind != pending {
 		return
 	}
-	if e.maybeApplied[idx].Load() {
-		err = outcomeUnknown(err)
-	}
+	err = decide(http.MethodPost, e.maybeApplied[idx].Load(), err) // batch operations are POSTs
 	e.state[idx] = outcome[Out]{kind: failed, err: err}
 	e.nFail++
 	if e.firstFailure == nil {
@@ -350,22 +319,26 @@ func (e *engine[In, Out]) markMaybeApplied(idxs []int) {
 	}
 }
 
+// report calls the WithProgress callback, serialized with every other
+// batch call of the Runtime (one Schema).
 func (e *engine[In, Out]) report() {
 	if e.cfg.progress == nil {
 		return
 	}
 	e.mu.Lock()
-	p := Progress{
+	p := hubspot.Progress{
 		Operation: e.spec.Operation,
 		Total:     len(e.inputs), Succeeded: e.nSucc, Failed: e.nFail, NotAttempted: e.nNot,
 		Done:        e.nSucc + e.nFail + e.nNot,
-		Requests:    int(e.requests.Load()),
-		Retries:     int(e.retries.Load()),
+		Requests:    int(e.counts.requests.Load()),
+		Retries:     int(e.counts.retries.Load()),
 		Resends:     int(e.resends.Load()),
-		RateLimited: int(e.rateLimited.Load()),
-		Waited:      time.Duration(e.waited.Load()),
+		RateLimited: int(e.counts.rateLimited.Load()),
+		Waited:      time.Duration(e.counts.waited.Load()),
 	}
 	e.mu.Unlock()
+	e.rt.progress.Lock()
+	defer e.rt.progress.Unlock()
 	e.cfg.progress(p)
 }
 

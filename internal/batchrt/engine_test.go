@@ -1,4 +1,4 @@
-package hubspot
+package batchrt
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
 // The engine's behaviour against the fake API is tested in batch_test.go
@@ -29,36 +31,54 @@ func cfgKey(c cfg) string { return c.Category + "/" + strconv.Itoa(c.TypeID) }
 
 const cfgBase = "/crm/associations/2026-03/definitions/configurations/0-1/0-2"
 
+func appendCfgKey(dst []byte, c cfg) []byte { return append(dst, cfgKey(c)...) }
+
 // cfgSpec is a BatchSpec posting chunks to base+cfgBase+"/batch/"+path.
-func cfgSpec(op string, idempotent bool, hc *http.Client, base string) BatchSpec[cfg, cfg] {
+func cfgSpec(op string, idempotent bool, base string) BatchSpec[cfg, cfg] {
 	path := map[string]string{"BatchCreateConfigurations": "create", "BatchUpdateConfigurations": "update", "BatchPurgeConfigurations": "purge"}[op]
 	return BatchSpec[cfg, cfg]{
-		Operation:  op,
-		Idempotent: idempotent,
-		InputKey:   cfgKey,
+		Operation:      op,
+		Idempotent:     idempotent,
+		AppendInputKey: appendCfgKey,
 		KeyFields: func(c cfg) map[string]string {
 			return map[string]string{"category": c.Category, "typeId": strconv.Itoa(c.TypeID)}
 		},
-		ResultKey: cfgKey,
-		Send: func(ctx context.Context, chunk []cfg) (*http.Response, error) {
+		AppendResultKey: appendCfgKey,
+		Send: func(ctx context.Context, d Doer, chunk []cfg) (*http.Response, error) {
 			b, _ := json.Marshal(map[string]any{"inputs": chunk})
 			req, err := http.NewRequestWithContext(ctx, "POST", base+cfgBase+"/batch/"+path, bytes.NewReader(b))
 			if err != nil {
 				return nil, err
 			}
 			req.Header.Set("Content-Type", "application/json")
-			return hc.Do(req)
+			return d.Do(req)
 		},
 	}
 }
 
-func testClient(t *testing.T) *http.Client {
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithClock(newFakeClock()),
-		WithRand(maxRand{}), WithBaseTransport(testTransport(t)))
+// testOptions are a test client's: no limiter, a fake clock, jitter at its
+// ceiling.
+func testOptions(t *testing.T, more ...hubspot.Option) []hubspot.Option {
+	return append([]hubspot.Option{hubspot.WithToken(testToken), hubspot.WithLimiter(nil), withClock(newFakeClock()),
+		withRand(maxRand{}), hubspot.WithBaseTransport(testTransport(t))}, more...)
+}
+
+func testClient(t *testing.T, more ...hubspot.Option) *http.Client {
+	hc, err := hubspot.NewHTTPClient(testOptions(t, more...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return hc
+}
+
+// runBatch runs spec over inputs through hc with the batch options opts.
+func runBatch[In, Out any](t testing.TB, hc Doer, spec BatchSpec[In, Out], inputs []In, opts ...hubspot.Option) (*hubspot.Result[In, Out], error) {
+	t.Helper()
+	r, err := ForClient(hc, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Run(context.Background(), r, spec, inputs)
 }
 
 func inputs(n, from int) []cfg {
@@ -70,7 +90,7 @@ func inputs(n, from int) []cfg {
 }
 
 // checkAccounting asserts every input appears exactly once.
-func checkAccounting[In, Out any](t *testing.T, res *Result[In, Out], n int) {
+func checkAccounting[In, Out any](t *testing.T, res *hubspot.Result[In, Out], n int) {
 	t.Helper()
 	seen := make([]bool, n)
 	for _, i := range resultIndexes(res) {
@@ -84,7 +104,7 @@ func checkAccounting[In, Out any](t *testing.T, res *Result[In, Out], n int) {
 	}
 }
 
-func resultIndexes[In, Out any](res *Result[In, Out]) []int {
+func resultIndexes[In, Out any](res *hubspot.Result[In, Out]) []int {
 	var out []int
 	for _, s := range res.Succeeded {
 		out = append(out, s.Index)
@@ -98,11 +118,11 @@ func resultIndexes[In, Out any](res *Result[In, Out]) []int {
 	return out
 }
 
-// TestRunBatch_multiStatusContextForms: 207 errors name their input in the
+// TestRun_multiStatusContextForms: 207 errors name their input in the
 // forms HubSpot uses (a context object, the Java-style string, only the
 // rendered key among the values); an error naming no input and a missing
 // result leave ErrNoResult.
-func TestRunBatch_multiStatusContextForms(t *testing.T) {
+func TestRun_multiStatusContextForms(t *testing.T) {
 	t.Parallel()
 	mux, base := setup(t)
 	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
@@ -134,9 +154,9 @@ func TestRunBatch_multiStatusContextForms(t *testing.T) {
 		writeJSON(w, 207, map[string]any{"status": "COMPLETE", "results": results, "errors": errs, "numErrors": len(errs)})
 	})
 	in := inputs(10, 1)
-	res, err := RunBatch(context.Background(), Config{}, cfgSpec("BatchUpdateConfigurations", true, testClient(t), base), in)
+	res, err := runBatch(t, testClient(t), cfgSpec("BatchUpdateConfigurations", true, base), in)
 	checkAccounting(t, res, len(in))
-	var be *BatchError
+	var be *hubspot.BatchError
 	if !errors.As(err, &be) || be.Failed != 6 || be.Succeeded != 4 {
 		t.Fatalf("err = %v", err)
 	}
@@ -152,31 +172,35 @@ func TestRunBatch_multiStatusContextForms(t *testing.T) {
 	}
 	for _, f := range res.Failed {
 		id := f.Input.TypeID
-		var ae *APIError
+		var ae *hubspot.APIError
 		switch {
 		case id == 4 || id == 9:
-			if !errors.Is(f.Err, ErrNoResult) || !errors.Is(f.Err, ErrOutcomeUnknown) {
+			if !errors.Is(f.Err, hubspot.ErrNoResult) || !errors.Is(f.Err, hubspot.ErrOutcomeUnknown) {
 				t.Errorf("typeId %d: err = %v, want ErrNoResult and ErrOutcomeUnknown", id, f.Err)
 			}
 			if id == 9 && (!errors.As(f.Err, &ae) || !strings.Contains(ae.Message, "/9")) {
 				t.Errorf("typeId 9: want the unmatched error wrapped, got %v", f.Err)
 			}
 		case !errors.As(f.Err, &ae) || !strings.Contains(ae.Message, "/"+strconv.Itoa(id)) || ae.StatusCode != 207 ||
-			ae.Category != CategoryValidation:
+			ae.Category != hubspot.CategoryValidation:
 			t.Errorf("typeId %d: err = %#v", id, f.Err)
 		}
 	}
 }
 
-func BenchmarkRunBatch_overhead(b *testing.B) {
+func BenchmarkRun_overhead(b *testing.B) {
 	in := inputs(1000, 1)
-	noop := func(ctx context.Context, chunk []cfg) (*http.Response, error) {
+	noop := func(ctx context.Context, d Doer, chunk []cfg) (*http.Response, error) {
 		return &http.Response{StatusCode: 204, Body: io.NopCloser(strings.NewReader(""))}, nil
 	}
-	spec := BatchSpec[cfg, cfg]{Operation: "Bench", Idempotent: true, InputKey: cfgKey, Send: noop}
+	spec := BatchSpec[cfg, cfg]{Operation: "Bench", Idempotent: true, AppendInputKey: appendCfgKey, Send: noop}
+	r, err := ForClient(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := RunBatch(context.Background(), Config{}, spec, in); err != nil {
+		if _, err := Run(context.Background(), r, spec, in); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,8 +1,9 @@
-package hubspot
+package batchrt
 
 // Decoding batch answers and matching their results and errors to inputs.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
 // batchBody is HubSpot's batch answer: BatchResponse... and its
@@ -28,7 +31,7 @@ type batchBody[Out any] struct {
 // An empty body is io.EOF, unwrapped.
 func (e *engine[In, Out]) decodeBody(resp *http.Response) (*batchBody[Out], error) {
 	var body batchBody[Out]
-	limitBody(resp, http.MethodPost, e.spec.Operation, MaxResponseBodyBytes)
+	e.rt.limit(resp)
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		if err == io.EOF {
 			return nil, err
@@ -48,17 +51,11 @@ func (e *engine[In, Out]) match(ctx context.Context, idxs []int, body *batchBody
 		pendingByKey[e.keys[i]] = i
 	}
 	resolved := make(map[int]bool, len(idxs))
-	if e.spec.ResultKey != nil {
+	if e.spec.AppendResultKey != nil {
 		var buf []byte
 		for _, r := range body.Results {
-			var i int
-			var ok bool
-			if e.spec.AppendResultKey != nil {
-				buf = e.spec.AppendResultKey(buf[:0], r)
-				i, ok = pendingByKey[string(buf)]
-			} else {
-				i, ok = pendingByKey[e.spec.ResultKey(r)]
-			}
+			buf = e.spec.AppendResultKey(buf[:0], r)
+			i, ok := pendingByKey[string(buf)]
 			if ok && !resolved[i] {
 				e.succeed(i, r)
 				resolved[i] = true
@@ -89,19 +86,30 @@ func (e *engine[In, Out]) match(ctx context.Context, idxs []int, body *batchBody
 	return rest, unmatched
 }
 
-// decodeStandardError decodes one entry of a batch answer's errors; its
-// own status, when a valid HTTP status, is the error's.
-func decodeStandardError(raw json.RawMessage, httpStatus int) *APIError {
-	var b ErrorBody
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return &APIError{StatusCode: httpStatus, Message: oneLine(string(raw))}
+// decodeStandardError decodes one entry of a batch answer's errors as
+// ParseError decodes an error answer; its own status, when a valid HTTP
+// status, is the error's.
+func decodeStandardError(raw json.RawMessage, httpStatus int) *hubspot.APIError {
+	var head struct {
+		Status  json.RawMessage `json:"status"`
+		Message json.RawMessage `json:"message"`
 	}
 	code := httpStatus
-	if n, err := strconv.Atoi(b.Status); err == nil && n >= 100 && n < 600 {
-		code = n
+	if json.Unmarshal(raw, &head) == nil {
+		s := strings.Trim(string(head.Status), `"`)
+		if n, err := strconv.Atoi(s); err == nil && n >= 100 && n < 600 {
+			code = n
+		}
 	}
-	e := b.apiError(code, b.Status)
-	if e.Message == "" {
+	// ParseError reads error answers (400 and up); the entry is one whatever
+	// the status of the answer it came in.
+	err := hubspot.ParseError(&http.Response{StatusCode: max(code, http.StatusBadRequest), Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(raw))})
+	var e *hubspot.APIError
+	if !errors.As(err, &e) {
+		return &hubspot.APIError{StatusCode: code, Message: "batch input error"}
+	}
+	e.StatusCode = code
+	if m := strings.Trim(string(head.Message), `"`); raw[0] == '{' && (m == "" || m == "null") {
 		e.Message = "batch input error"
 	}
 	return e
@@ -112,10 +120,10 @@ func decodeStandardError(raw json.RawMessage, httpStatus int) *APIError {
 // case-insensitive; the detail errors' contexts merged in); failing that,
 // those whose key, or all of whose key field values, appear among the
 // context's values.
-func (e *engine[In, Out]) matchError(apiErr *APIError, idxs []int, resolved map[int]bool) []int {
+func (e *engine[In, Out]) matchError(apiErr *hubspot.APIError, idxs []int, resolved map[int]bool) []int {
 	ctxVals := map[string]map[string]bool{} // lower-cased name -> values
 	allVals := map[string]bool{}
-	add := func(c ErrorContext) {
+	add := func(c hubspot.ErrorContext) {
 		for k, vs := range c {
 			lk := strings.ToLower(k)
 			if ctxVals[lk] == nil {
@@ -189,7 +197,7 @@ var tooLargePhrases = []string{"too many", "exceed", "maximum", "at most", "batc
 
 // tooLarge reports whether a 400 says the batch had too many inputs.
 func tooLarge(err error) bool {
-	var ae *APIError
+	var ae *hubspot.APIError
 	if !errors.As(err, &ae) {
 		return false
 	}
