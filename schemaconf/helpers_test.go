@@ -17,12 +17,8 @@ func newPortal(t *testing.T, opts ...hubspottest.Option) (*hubspottest.Server, *
 	t.Helper()
 	opts = append([]hubspottest.Option{hubspottest.WithRateLimit(1000, time.Second)}, opts...)
 	srv := hubspottest.NewServer(t, opts...)
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(hubspottest.DefaultToken),
+	s, err := associations.New(hubspottest.DefaultToken, hubspot.WithBaseURL(srv.URL), hubspot.WithResendUnknown(),
 		hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: 2 * time.Millisecond, MaxDelay: 100 * time.Millisecond, MaxAttempts: 10}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := associations.NewSchema(client, hubspot.WithResendUnknown())
 	if err != nil {
 		t.Fatal(err)
 	}

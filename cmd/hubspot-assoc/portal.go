@@ -115,7 +115,7 @@ func (a *app) newSchema(portal string) (*associations.Schema, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := []hubspot.Option{hubspot.WithToken(token)}
+	opts := []hubspot.Option{hubspot.WithBaseURL(server), hubspot.WithResendUnknown()}
 	closeRedis := func() {}
 	if a.pf.redis != "" {
 		if !validHostPort(a.pf.redis) {
@@ -123,19 +123,13 @@ func (a *app) newSchema(portal string) (*associations.Schema, func(), error) {
 		}
 		rdb := redis.NewClient(&redis.Options{Addr: a.pf.redis, DialTimeout: time.Second})
 		logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		store := redislimit.New(rdb, token, redislimit.WithLogger(logger))
-		opts = append(opts, hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil, hubspot.WithWindowStore(store))))
+		opts = append(opts, hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, redislimit.WithLogger(logger))))
 		closeRedis = func() { _ = rdb.Close() }
 	}
-	client, err := associations.NewDefaultClient(server, opts...)
+	s, err := associations.New(token, opts...)
 	if err != nil {
 		closeRedis()
 		return nil, nil, fmt.Errorf("portal %s: %w", portal, err)
-	}
-	s, err := associations.NewSchema(client, hubspot.WithResendUnknown())
-	if err != nil {
-		closeRedis()
-		return nil, nil, err
 	}
 	return s, closeRedis, nil
 }
