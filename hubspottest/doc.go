@@ -87,6 +87,14 @@
 //     (context.category and context.typeId name the failing input) and
 //     numErrors.
 //
+// HubSpot's own rules on writes are enforced as HubSpot documents them
+// (docs/schema-as-code.md has the sources): a limit is between 1 and
+// MaxLimit (10,000); a label limit is at most its direction's object limit
+// (the limit on the unlabeled type) and an object limit at least the label
+// limits (207 VALIDATION_ERROR with the allowed range); an object pair has
+// at most MaxLabelsPerPair (50) user-defined labels (400); only
+// USER_DEFINED labels can be changed or deleted (400).
+//
 // Success statuses follow the document: with the normalized document batch
 // create answers 201 and purge 204; with HubSpot's raw 2026-03 document
 // purge answers 200 with a batch body.
