@@ -2,12 +2,10 @@ package schemaconf
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/crmkit/hubspot-associations/generated/associations"
-	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
 // ReadObjects returns the object types Read should cover for a file (or
@@ -61,11 +59,11 @@ func Read(ctx context.Context, s *associations.Schema, o *Objects, objects []str
 				return nil, fmt.Errorf("%s", o.unknownObject(map[bool]string{true: to, false: from}[ok1]))
 			}
 			k := PairKey{from, to}
-			labels, err := reread(ctx, func() ([]associations.Label, error) { return s.Labels(ctx, fid, tid) })
+			labels, err := s.Labels(ctx, fid, tid)
 			if err != nil {
 				return nil, fmt.Errorf("reading labels %s: %w", k, err)
 			}
-			limits, err := reread(ctx, func() ([]associations.Limit, error) { return s.Configurations(ctx, fid, tid) })
+			limits, err := s.Configurations(ctx, fid, tid)
 			if err != nil {
 				return nil, fmt.Errorf("reading limits %s: %w", k, err)
 			}
@@ -132,26 +130,4 @@ func FromFile(f *File, o *Objects) (*State, error) {
 		s.Pairs[k] = ts
 	}
 	return s, nil
-}
-
-// readAttempts bounds reread.
-const readAttempts = 3
-
-// reread runs a read again when it failed after its answer began (a body
-// cut off mid-way): the transport retries a request, not the reading of
-// a body it already handed over. HubSpot's refusals (4xx) and a fatal
-// error are returned at once.
-func reread[T any](ctx context.Context, read func() ([]T, error)) ([]T, error) {
-	var err error
-	for range readAttempts {
-		var out []T
-		if out, err = read(); err == nil {
-			return out, nil
-		}
-		var ae *hubspot.APIError
-		if ctx.Err() != nil || hubspot.IsFatal(err) || errors.As(err, &ae) && ae.StatusCode < 500 {
-			return nil, err
-		}
-	}
-	return nil, err
 }
