@@ -7,8 +7,8 @@
 //
 // A program that is not a test (a demo, a fake for another language's
 // client, examples/limits, the hubspot-fake command) uses New, Start and
-// Close, and builds its client as the README does, with
-// associations.NewDefaultClient pointed at Server.URL:
+// Close, and builds its client as the README does, with associations.New
+// and hubspot.WithBaseURL(Server.URL):
 //
 //	srv, err := hubspottest.New(hubspottest.WithToken("pat-test"))
 //	if err != nil {
@@ -18,11 +18,7 @@
 //		return err
 //	}
 //	defer srv.Close()
-//	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken("pat-test"))
-//	if err != nil {
-//		return err
-//	}
-//	schema, err := associations.NewSchema(client)
+//	schema, err := associations.New("pat-test", hubspot.WithBaseURL(srv.URL))
 //
 // A Server is also an http.Handler: without Start, mount it in your own
 // http.Server or httptest.Server.
@@ -37,11 +33,7 @@
 //			hubspottest.WithToken("pat-test"),
 //			hubspottest.WithRateLimit(100, 10*time.Second),
 //		)
-//		client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken("pat-test"))
-//		if err != nil {
-//			t.Fatal(err)
-//		}
-//		schema, err := associations.NewSchema(client)
+//		schema, err := associations.New("pat-test", hubspot.WithBaseURL(srv.URL))
 //		if err != nil {
 //			t.Fatal(err)
 //		}
