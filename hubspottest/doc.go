@@ -7,8 +7,8 @@
 //
 // A program that is not a test (a demo, a fake for another language's
 // client, examples/limits, the hubspot-fake command) uses New, Start and
-// Close, and builds its client as the README does, with
-// associations.NewDefaultClient pointed at Server.URL:
+// Close, and builds its client as the README does, with associations.New
+// and hubspot.WithBaseURL(Server.URL):
 //
 //	srv, err := hubspottest.New(hubspottest.WithToken("pat-test"))
 //	if err != nil {
@@ -18,11 +18,7 @@
 //		return err
 //	}
 //	defer srv.Close()
-//	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken("pat-test"))
-//	if err != nil {
-//		return err
-//	}
-//	schema, err := associations.NewSchema(client)
+//	schema, err := associations.New("pat-test", hubspot.WithBaseURL(srv.URL))
 //
 // A Server is also an http.Handler: without Start, mount it in your own
 // http.Server or httptest.Server.
@@ -37,11 +33,7 @@
 //			hubspottest.WithToken("pat-test"),
 //			hubspottest.WithRateLimit(100, 10*time.Second),
 //		)
-//		client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken("pat-test"))
-//		if err != nil {
-//			t.Fatal(err)
-//		}
-//		schema, err := associations.NewSchema(client)
+//		schema, err := associations.New("pat-test", hubspot.WithBaseURL(srv.URL))
 //		if err != nil {
 //			t.Fatal(err)
 //		}
@@ -86,6 +78,14 @@
 //     of batch create and update answer 207 with results, errors
 //     (context.category and context.typeId name the failing input) and
 //     numErrors.
+//
+// HubSpot's own rules on writes are enforced as HubSpot documents them
+// (docs/schema-as-code.md has the sources): a limit is between 1 and
+// MaxLimit (10,000); a label limit is at most its direction's object limit
+// (the limit on the unlabeled type) and an object limit at least the label
+// limits (207 VALIDATION_ERROR with the allowed range); an object pair has
+// at most MaxLabelsPerPair (50) user-defined labels (400); only
+// USER_DEFINED labels can be changed or deleted (400).
 //
 // Success statuses follow the document: with the normalized document batch
 // create answers 201 and purge 204; with HubSpot's raw 2026-03 document

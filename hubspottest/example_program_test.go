@@ -23,12 +23,7 @@ func ExampleNew() {
 	}
 	defer srv.Close()
 
-	client, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken("pat-test"))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	schema, err := associations.NewSchema(client)
+	schema, err := associations.New("pat-test", hubspot.WithBaseURL(srv.URL))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,7 +228,8 @@ func TestServer_concurrentLoad(t *testing.T) {
 					req, _ = http.NewRequest("POST", srv.URL+base+"/definitions/configurations/contacts/companies/batch/create",
 						strings.NewReader(`{"inputs":[{"category":"HUBSPOT_DEFINED","typeId":279,"maxToObjectIds":3}]}`))
 				case 2:
-					req, _ = http.NewRequest("POST", srv.URL+"/crm/v4/associations/deals/companies/labels",
+					// A custom object per worker: HubSpot allows 50 labels per pair.
+					req, _ = http.NewRequest("POST", srv.URL+"/crm/v4/associations/deals/2-"+strconv.Itoa(w+1)+"/labels",
 						strings.NewReader(`{"label":"L","name":"n`+strings.Repeat("x", w)+`-`+string(rune('a'+i))+`"}`))
 				case 3:
 					req, _ = http.NewRequest("GET", srv.URL+base+"/definitions/configurations/all", nil)

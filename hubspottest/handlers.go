@@ -2,6 +2,7 @@ package hubspottest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -130,6 +131,7 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 		var created []userConfiguration
 		var updated []updateResult
 		s.mu.Lock()
+		rules := s.store.pairRules(from, to)
 		for _, input := range in.Inputs {
 			k := typeKey{from, to, input.Category, input.TypeID}
 			t, typeExists := s.store.types[k]
@@ -151,8 +153,11 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 				errs = append(errs, perInputError(hubspot.CategoryObjectNotFound,
 					fmt.Sprintf("No limit is configured for %s association type %d between %s and %s; use batch/create.", input.Category, input.TypeID, from, to),
 					input.Category, input.TypeID))
+			case rules.refuse(k, input.MaxToObjectIDs) != "":
+				errs = append(errs, perInputError(hubspot.CategoryValidation, rules.refuse(k, input.MaxToObjectIDs), input.Category, input.TypeID))
 			default:
 				s.store.limits[k] = input.MaxToObjectIDs
+				rules.set(k, input.MaxToObjectIDs)
 				if so.op == OpBatchCreateConfigurations {
 					max := input.MaxToObjectIDs
 					created = append(created, userConfiguration{Category: input.Category, TypeID: input.TypeID, UserEnforcedMaxToObjectIDs: &max, Label: t.Label})
@@ -219,6 +224,9 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 		s.mu.Lock()
 		ts, err := s.store.createLabel(from, to, in.Name, in.Label, in.InverseLabel)
 		s.mu.Unlock()
+		if errors.Is(err, errLabelCap) {
+			return errorResponse(http.StatusBadRequest, cid, hubspot.CategoryValidation, err.Error())
+		}
 		if err != nil {
 			return errorResponse(http.StatusConflict, cid, hubspot.CategoryConflict, err.Error())
 		}

@@ -297,6 +297,9 @@ func (s *store) createLabel(from, to, name, label, inverseLabel string) ([]Assoc
 			return nil, fmt.Errorf("an association label named %q already exists between %s and %s", name, from, to)
 		}
 	}
+	if s.labelCount(from, to) >= MaxLabelsPerPair {
+		return nil, labelCapError(from, to)
+	}
 	id := s.nextUserID
 	fwd := AssociationType{FromObjectType: from, ToObjectType: to, Category: CategoryUserDefined, TypeID: id, Label: label, Name: name}
 	out := []AssociationType{fwd}

@@ -203,12 +203,14 @@ func (j *job) listTypes(ctx context.Context) error {
 	}
 	limited := userLimits(configs)
 	// HubSpot-defined types first, then the others, in HubSpot's order.
+	// Unlabeled types are left alone: their limit is the pair's object
+	// limit, and HubSpot refuses a label limit above it.
 	var first, rest []spec
 	for _, t := range types {
 		sp := spec{t.Category, t.TypeID}
 		_, isLimited := limited[sp]
 		switch {
-		case isLimited:
+		case isLimited, t.Label == nil || *t.Label == "":
 		case t.Category == associations.AssociationCategoryHubspotDefined:
 			first = append(first, sp)
 		default:

@@ -25,8 +25,8 @@ var integratorRoles = []string{
 
 // newFake returns a fake HubSpot (not started) accepting token, rate-limited
 // and faulty as cfg says, with enough association types from cfg.from to
-// cfg.to for cfg.n limits: HubSpot's own, plus seeded INTEGRATOR_DEFINED
-// ones, the label the job creates counting as one.
+// cfg.to for cfg.n limits: HubSpot's own labeled ones, plus seeded
+// INTEGRATOR_DEFINED ones, the label the job creates counting as one.
 func newFake(cfg config, token string) (*hubspottest.Server, error) {
 	opts := []hubspottest.Option{
 		hubspottest.WithToken(token),
@@ -43,7 +43,13 @@ func newFake(cfg config, token string) (*hubspottest.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range cfg.n - 1 - len(existing) {
+	labeled := 0 // the job leaves unlabeled types (the object limit) alone
+	for _, t := range existing {
+		if t.Label != "" {
+			labeled++
+		}
+	}
+	for i := range cfg.n - 1 - labeled {
 		t := hubspottest.AssociationType{
 			FromObjectType: cfg.from, ToObjectType: cfg.to,
 			Category: hubspottest.CategoryIntegratorDefined, TypeID: int32(100001 + i),
