@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 	"weak"
+
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // HubSpot's per-app burst limits: 100 requests per 10 s (190 on
@@ -57,22 +59,35 @@ func WindowMargin(interval time.Duration) time.Duration {
 // (package hubspot/redislimit) makes them share one budget. Methods must be
 // safe for concurrent use and atomic with respect to each other.
 //
+// The store also keeps the window's shape (Max per Interval) once HubSpot
+// has told it (Learn): every limiter on the store schedules against that
+// shape, so one process's answer reshapes every process's limiter and a
+// process that joins starts from it.
+//
 // Times passed in are the limiter's clock. A store may use its own clock
 // instead (a shared store uses one clock for every process); it then says so,
 // and the times it returns are in its clock. Durations are the same in both.
 type WindowStore interface {
 	// Reserve records one send if the window allows it: no hold is in force
-	// and fewer than max sends (this process's, other processes' and those
-	// added by Correct) fall within window before now. It then returns a
-	// Reservation with At, the send's time in the store's clock, and ID, the
-	// entry's handle for Correct. Otherwise it records nothing and returns
-	// Wait > 0: how long until a slot may free (or the hold ends), with Daily
-	// set when the hold is a daily stop.
-	Reserve(ctx context.Context, now time.Time, max int, window time.Duration) (Reservation, error)
-	// Correct takes in HubSpot's answer to the send r. HubSpot counted the
-	// request about lag after r.At (half the round trip): the entry moves
-	// there (not earlier than it is), so the slot is reused one window after
-	// HubSpot saw it, whatever the delay on the way. HubSpot then counted
+	// and fewer than Max sends (this process's, other processes' and those
+	// added by Correct) fall within the window (Interval plus
+	// WindowMargin(Interval)) before now. The shape is the store's learned
+	// one when it has one, else shape (the caller's configured or default
+	// limit). It then returns a Reservation with At, the send's time in the
+	// store's clock, and ID, the entry's handle for Correct. Otherwise it
+	// records nothing and returns Wait > 0: how long until a slot may free
+	// (or the hold ends), with Daily set when the hold is a daily stop.
+	// Either way Shape is the shape it checked against.
+	Reserve(ctx context.Context, now time.Time, shape Shape) (Reservation, error)
+	// Learn records the shape HubSpot's answer gave (X-HubSpot-RateLimit-Max
+	// and -Interval-Milliseconds); later reservations, by every limiter on
+	// the store, check against it. The last learned shape wins.
+	Learn(ctx context.Context, now time.Time, shape Shape) error
+	// Correct takes in HubSpot's answer to the send r. The entry moves to
+	// lag after r.At (not earlier than it is): where HubSpot counted the
+	// request less the way there of the send that will reuse the slot, so
+	// that send reaches HubSpot one window after it, whatever the delay on
+	// the way. HubSpot then counted
 	// used requests in its window of length interval; if the log holds fewer
 	// in (r.At-interval, now], other clients of the app spent the
 	// difference, and it is added as sends at the arrival.
@@ -82,8 +97,28 @@ type WindowStore interface {
 	Hold(ctx context.Context, now time.Time, d time.Duration, daily bool) error
 }
 
+// Shape is the shape of the rolling window: Max sends per Interval.
+type Shape struct {
+	Max      int
+	Interval time.Duration
+	// Learned is when a store learned the shape from HubSpot's answer, in
+	// the store's clock; zero for a configured or default shape.
+	Learned time.Time
+}
+
+// valid says whether the shape is within the bounds the limiter accepts.
+func (sh Shape) valid() bool {
+	return sh.Max >= 1 && sh.Max <= MaxRateLimitMax && sh.Interval > 0 && sh.Interval <= MaxRateLimitInterval
+}
+
+// Window is the span a send is kept in the log: Interval plus
+// WindowMargin(Interval).
+func (sh Shape) Window() time.Duration { return sh.Interval + WindowMargin(sh.Interval) }
+
 // Reservation is the answer of WindowStore.Reserve.
 type Reservation struct {
+	// Shape is the window's shape the store checked against.
+	Shape Shape
 	// At is the recorded send's time in the store's clock (zero with Wait).
 	At time.Time
 	// ID identifies the recorded send to the store (for Correct).
@@ -101,6 +136,7 @@ type MemoryStore struct {
 	seq       uint64
 	holdUntil time.Time
 	daily     bool
+	shape     Shape // learned; zero until Learn
 }
 
 type entry struct {
@@ -112,11 +148,18 @@ type entry struct {
 func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
 // Reserve implements WindowStore.
-func (s *MemoryStore) Reserve(_ context.Context, now time.Time, max int, window time.Duration) (Reservation, error) {
+func (s *MemoryStore) Reserve(_ context.Context, now time.Time, shape Shape) (Reservation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.shape.Learned.IsZero() {
+		shape = s.shape
+	}
+	if !shape.valid() {
+		shape = Shape{Max: DefaultRateLimit, Interval: DefaultRateLimitInterval}
+	}
+	max, window := shape.Max, shape.Window()
 	if now.Before(s.holdUntil) {
-		return Reservation{Wait: s.holdUntil.Sub(now), Daily: s.daily}, nil
+		return Reservation{Shape: shape, Wait: s.holdUntil.Sub(now), Daily: s.daily}, nil
 	}
 	s.daily = false
 	// Keep two windows of history for Correct, drop the rest.
@@ -128,11 +171,23 @@ func (s *MemoryStore) Reserve(_ context.Context, now time.Time, max int, window 
 	if n := len(s.log) - first; n >= max {
 		// The slot frees when the (n-max+1)-th newest send leaves the window.
 		wait := s.log[first+n-max].t.Add(window).Sub(now)
-		return Reservation{Wait: max1ns(wait)}, nil
+		return Reservation{Shape: shape, Wait: max1ns(wait)}, nil
 	}
 	s.seq++
 	s.insert(entry{t: now, id: s.seq}, 1)
-	return Reservation{At: now, ID: strconv.FormatUint(s.seq, 10)}, nil
+	return Reservation{Shape: shape, At: now, ID: strconv.FormatUint(s.seq, 10)}, nil
+}
+
+// Learn implements WindowStore.
+func (s *MemoryStore) Learn(_ context.Context, now time.Time, shape Shape) error {
+	if !shape.valid() {
+		return fmt.Errorf("hubspot: rate-limit shape %d per %s out of range", shape.Max, shape.Interval)
+	}
+	shape.Learned = now
+	s.mu.Lock()
+	s.shape = shape
+	s.mu.Unlock()
+	return nil
 }
 
 // Correct implements WindowStore.
@@ -212,17 +267,23 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 // WindowMargin): a fresh limiter sends a burst of Max at once. When the
 // window is full a request waits only until the oldest send in it leaves.
 // When its answer arrives, a send is placed where HubSpot counted it (at
-// the latest the round trip less half the fastest round trip seen), so a
-// request held up on its way out does not free its slot early. Responses
+// the latest the round trip less half the fastest round trip seen) less
+// the way there of the send that will reuse its slot (half the fastest
+// round trip), so a request held up on its way out does not free its slot
+// early and the next window's sends arrive as it opens. Responses
 // also correct the model: X-HubSpot-RateLimit-Max and
-// -Interval-Milliseconds reshape the window, and -Remaining tells how many
+// -Interval-Milliseconds reshape the window (and are taught to the store,
+// so with a shared store every process's limiter takes the shape from one
+// answer, and a process that joins starts from it), and -Remaining tells how many
 // sends HubSpot counted, so sends by other clients of the same app are added
 // to the log. A 429's Retry-After holds every caller (Pause); a DAILY 429
 // stops every caller until the daily limit resets.
 //
 // Header values are range-checked: an interval outside (0, 24h], a Max
 // outside [1, MaxRateLimitMax] or a Remaining that is negative or not an
-// integer is ignored with a log line; no wait exceeds MaxRateLimitInterval
+// integer is ignored with a log line, and with it the other rate-limit
+// headers of the same answer (one answer is one observation: its headers
+// are taken together or not at all); no wait exceeds MaxRateLimitInterval
 // and none outlives the caller's context.
 type AdaptiveLimiter struct {
 	store WindowStore
@@ -233,6 +294,22 @@ type AdaptiveLimiter struct {
 	mu       sync.Mutex
 	max      int
 	interval time.Duration
+	// stored says the store reported a learned shape on the last
+	// reservation; until it does, the limiter teaches it the shape it
+	// learns (again after the store lost it).
+	stored bool
+	// known says the limit is not a guess: the caller gave it, or HubSpot
+	// (an answer, the store's learned shape) did.
+	known bool
+	// mine holds the times of this limiter's own sends within the last
+	// window (its clock, oldest first): its share of the window.
+	mine []time.Time
+	// remain is the last answer's X-HubSpot-RateLimit-Remaining.
+	remain int
+	// unshared is when an answer last counted sends this limiter's
+	// in-process store did not know of (other clients of the app, not
+	// sharing the window): they would draw 429s from a burst.
+	unshared time.Time
 	rtt      time.Duration // moving average of attempt round trips
 	fastest  time.Duration // the fastest round trip seen
 	badSeen  map[string]string
@@ -262,7 +339,8 @@ func WithLimiterLogger(lg *slog.Logger) LimiterOption {
 // A nil clock is the real clock. Non-positive or out-of-range arguments
 // select HubSpot's defaults (DefaultRateLimit per DefaultRateLimitInterval).
 func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock, opts ...LimiterOption) *AdaptiveLimiter {
-	if perInterval <= 0 || perInterval > MaxRateLimitMax {
+	told := perInterval > 0 && perInterval <= MaxRateLimitMax
+	if !told {
 		perInterval = DefaultRateLimit
 	}
 	if interval <= 0 || interval > MaxRateLimitInterval {
@@ -271,7 +349,7 @@ func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock, op
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval}
+	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told}
 	for _, o := range opts {
 		if o != nil {
 			o(l)
@@ -379,42 +457,76 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 		return slot{}, 0, err
 	}
 	start := l.clock.Now()
+	// Callers wait for a slot in line: one at a time sleeps until the
+	// window frees, the others wait behind it. The store is asked outside
+	// the line, so a slow store (Redis not answering) holds up only the call
+	// that asks it: the others reach the store too, and its fallback.
 	select {
 	case l.turn <- struct{}{}:
 	case <-ctx.Done():
 		return slot{}, 0, ctx.Err()
 	}
-	defer func() { <-l.turn }()
 	for {
+		<-l.turn
 		if err := ctx.Err(); err != nil {
 			return slot{}, l.clock.Now().Sub(start), err
 		}
 		now := l.clock.Now()
-		max, window := l.shape()
-		r, err := l.store.Reserve(ctx, now, max, window)
+		r, err := l.store.Reserve(ctx, now, l.shape())
 		if err != nil {
 			return slot{}, now.Sub(start), fmt.Errorf("hubspot: rate limiter: %w", err)
 		}
+		l.adopt(r.Shape)
 		if r.Wait <= 0 {
-			return slot{res: r, local: now}, now.Sub(start), nil
+			// The send leaves now: after the store answered.
+			sent := l.clock.Now()
+			l.noteSend(sent)
+			return slot{res: r, local: sent}, sent.Sub(start), nil
 		}
 		if r.Daily {
 			return slot{}, now.Sub(start), &RateLimitError{Policy: PolicyDaily, Wait: min(r.Wait, maxHold),
 				APIError: &APIError{StatusCode: http.StatusTooManyRequests,
 					Message: "daily rate limit reached (seen on an earlier response); not sending"}}
 		}
-		if err := l.clock.Sleep(ctx, min(r.Wait, maxHold)); err != nil {
-			return slot{}, l.clock.Now().Sub(start), err
+		// A long wait asks the store again every storeRecheck: the window
+		// may have been reshaped, a shared store may have recovered or been
+		// corrected meanwhile.
+		until := now.Add(min(r.Wait, maxHold, storeRecheck))
+		select {
+		case l.turn <- struct{}{}:
+		case <-ctx.Done():
+			return slot{}, l.clock.Now().Sub(start), ctx.Err()
+		}
+		// Waiting in line took some of the wait already.
+		if d := until.Sub(l.clock.Now()); d > 0 {
+			if err := l.clock.Sleep(ctx, d); err != nil {
+				<-l.turn
+				return slot{}, l.clock.Now().Sub(start), err
+			}
 		}
 	}
 }
 
-// shape returns the limit and the window the store checks (interval plus
-// margin).
-func (l *AdaptiveLimiter) shape() (int, time.Duration) {
+// storeRecheck is the longest a waiting caller sleeps before asking the
+// store again.
+const storeRecheck = time.Second
+
+// shape returns the limiter's current shape.
+func (l *AdaptiveLimiter) shape() Shape {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.max, l.interval + WindowMargin(l.interval)
+	return Shape{Max: l.max, Interval: l.interval}
+}
+
+// adopt takes the shape a store checked against: a shape the store learned
+// (from any limiter's answer) becomes this limiter's.
+func (l *AdaptiveLimiter) adopt(sh Shape) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stored = !sh.Learned.IsZero()
+	if l.stored && sh.valid() {
+		l.max, l.interval, l.known = sh.Max, sh.Interval, true
+	}
 }
 
 // Pause holds every caller back for d (for example after a 429 with a
@@ -467,49 +579,117 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	if resp.Header == nil {
 		return
 	}
-	limit, interval := l.reshape(ctx, resp.Header, lg)
-	rem, ok := l.header(ctx, resp.Header, HeaderRateLimitRemain, 0, int64(limit), lg)
-	if !ok || s.res.At.IsZero() {
+	rh, ok := l.readHeaders(ctx, resp.Header, lg)
+	if !ok {
+		return // one refused header voids the whole answer's
+	}
+	limit, interval, changed := l.reshape(rh)
+	if changed {
+		// Teach the store (every limiter on it) the shape HubSpot gave.
+		l.storeErr(ctx, lg, l.store.Learn(ctx, now, Shape{Max: limit, Interval: interval}))
+	}
+	if !rh.hasRemain || s.res.At.IsZero() {
 		return
 	}
+	rem := rh.remain
 	used := limit - int(rem)
+	l.mu.Lock()
+	l.remain = int(rem)
+	if _, local := l.store.(*MemoryStore); local {
+		// HubSpot counted the sends that reached it within the interval
+		// before this one did: own sends from an interval and a round trip
+		// ago. Beyond timing slack (a tenth of the window) the rest are
+		// others'.
+		if used > l.mineSince(now.Add(-interval-rtt))+limit/10+1 {
+			l.unshared = now
+		}
+	}
+	l.mu.Unlock()
 	if resp.StatusCode == http.StatusTooManyRequests {
 		used++ // the rejected send is in our log but not in HubSpot's
 	}
 	// HubSpot counted the request before it answered: at the latest the
 	// round trip less the way back, taken as half the fastest round trip
-	// seen. A request held up on its way out (a busy machine) is then
-	// placed late enough; never later than the answer, nor an interval.
-	lag := min(max(rtt-l.minRTT()/2, 0), interval)
+	// seen. The entry goes half the fastest round trip before that: the
+	// send that reuses its slot takes at least that long to reach HubSpot,
+	// so it leaves early enough to arrive as the slot frees there (a window
+	// then opens WindowMargin late, not the margin plus a way out). A
+	// request held up on its way out (a busy machine) is still placed late
+	// enough; never later than the answer, nor an interval.
+	lag := min(max(rtt-l.minRTT(), 0), interval)
 	l.storeErr(ctx, lg, l.store.Correct(ctx, now, s.res, lag, used, interval))
 }
 
-// reshape applies -Max and -Interval-Milliseconds and returns the limit.
-func (l *AdaptiveLimiter) reshape(ctx context.Context, h http.Header, lg *slog.Logger) (int, time.Duration) {
-	maxV, okMax := l.header(ctx, h, HeaderRateLimitMax, 1, MaxRateLimitMax, lg)
-	ivV, okIv := l.header(ctx, h, HeaderRateLimitInterval, 1, MaxRateLimitInterval.Milliseconds(), lg)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if okMax {
-		l.max = int(maxV)
-	}
-	if okIv {
-		l.interval = time.Duration(ivV) * time.Millisecond
-	}
-	return l.max, l.interval
+// rateHeaders are the X-HubSpot-RateLimit-* values of one answer, each
+// present or not.
+type rateHeaders struct {
+	max, remain                    int64
+	interval                       time.Duration
+	hasMax, hasRemain, hasInterval bool
 }
 
-// header parses an integer header within [lo, hi]. A missing header is not
-// ok; a present one that is malformed or out of range is logged (once per
-// distinct value) and not ok.
-func (l *AdaptiveLimiter) header(ctx context.Context, h http.Header, name string, lo, hi int64, lg *slog.Logger) (int64, bool) {
+// readHeaders reads one answer's rate-limit headers as one observation:
+// when any present header is refused (malformed or out of range), none of
+// them is taken (ok false). -Remaining is checked against the same answer's
+// -Max when it has one, else against the current limit.
+func (l *AdaptiveLimiter) readHeaders(ctx context.Context, h http.Header, lg *slog.Logger) (rateHeaders, bool) {
+	var rh rateHeaders
+	ok := true
+	var bad bool
+	if rh.max, rh.hasMax, bad = l.header(ctx, h, HeaderRateLimitMax, 1, MaxRateLimitMax, lg); bad {
+		ok = false
+	}
+	var iv int64
+	if iv, rh.hasInterval, bad = l.header(ctx, h, HeaderRateLimitInterval, 1, MaxRateLimitInterval.Milliseconds(), lg); bad {
+		ok = false
+	}
+	rh.interval = time.Duration(iv) * time.Millisecond
+	if !ok {
+		return rateHeaders{}, false
+	}
+	limit := rh.max
+	if !rh.hasMax {
+		m, _ := l.Limit()
+		limit = int64(m)
+	}
+	if rh.remain, rh.hasRemain, bad = l.header(ctx, h, HeaderRateLimitRemain, 0, limit, lg); bad {
+		return rateHeaders{}, false
+	}
+	return rh, true
+}
+
+// reshape applies an answer's -Max and -Interval-Milliseconds and returns
+// the limit, and whether the store should learn it: the shape changed, or
+// the store has not reported a learned one.
+func (l *AdaptiveLimiter) reshape(rh rateHeaders) (int, time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := Shape{Max: l.max, Interval: l.interval}
+	if rh.hasMax {
+		l.max = int(rh.max)
+	}
+	if rh.hasInterval {
+		l.interval = rh.interval
+	}
+	l.known = l.known || rh.hasMax
+	changed := l.max != old.Max || l.interval != old.Interval || (!l.stored && (rh.hasMax || rh.hasInterval))
+	if changed {
+		l.stored = true // one teaching per change; the next reservation says whether it took
+	}
+	return l.max, l.interval, changed
+}
+
+// header parses an integer header within [lo, hi]: present reports that
+// the header is there, bad that it is there but malformed or out of range
+// (logged once per distinct value).
+func (l *AdaptiveLimiter) header(ctx context.Context, h http.Header, name string, lo, hi int64, lg *slog.Logger) (v int64, present, bad bool) {
 	raw := h.Get(name)
 	if raw == "" {
-		return 0, false
+		return 0, false, false
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 	if err == nil && v >= lo && v <= hi {
-		return v, true
+		return v, true, false
 	}
 	if len(raw) > 40 {
 		raw = raw[:40] + "..."
@@ -526,7 +706,7 @@ func (l *AdaptiveLimiter) header(ctx context.Context, h http.Header, name string
 			slog.String("header", name), slog.String("value", strconv.Quote(raw)),
 			slog.String("range", fmt.Sprintf("[%d, %d]", lo, hi)))
 	}
-	return 0, false
+	return 0, true, true
 }
 
 func (l *AdaptiveLimiter) storeErr(ctx context.Context, lg *slog.Logger, err error) {
@@ -568,10 +748,48 @@ func (l *AdaptiveLimiter) minRTT() time.Duration {
 	return l.fastest
 }
 
-// pace returns the allowed rate (requests per second) and the average round
-// trip seen so far (zero before the first answer).
-func (l *AdaptiveLimiter) pace() (float64, time.Duration) {
+// pace returns what the batch runtime sizes its concurrency by: the allowed
+// rate (requests per second), the average round trip seen so far (zero
+// before the first answer) and the burst this limiter may send at once:
+// once the limit is known rather than HubSpot's default guessed (a burst
+// sized by a wrong guess would overrun a smaller window before the first
+// answer), the window's Max when this limiter sent nothing in the last
+// window (a fresh window), else its own sends in it (its share of the
+// window, which frees in the bursts it was spent in: several processes
+// sharing a token, or not, each burst their share, not the whole window),
+// grown up to twice that while the last answer's Remaining (what HubSpot
+// said is left) allows, so a fresh window fills in a few round trips. No burst while answers count sends an in-process store did not know
+// of (other clients of the app, each pacing alone, would all burst into the
+// same free slots).
+func (l *AdaptiveLimiter) pace() wire.Pace {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return float64(l.max) / l.interval.Seconds(), l.rtt
+	p := wire.Pace{Rate: float64(l.max) / l.interval.Seconds(), RTT: l.rtt}
+	now := l.clock.Now()
+	if l.known && (l.unshared.IsZero() || now.Sub(l.unshared) > 2*l.interval) {
+		p.Burst = l.max
+		if n := l.mineSince(now.Add(-(l.interval + WindowMargin(l.interval)))); n > 0 {
+			p.Burst = max(n, min(l.remain, 2*n))
+		}
+	}
+	return p
+}
+
+// noteSend records one of this limiter's sends at t.
+func (l *AdaptiveLimiter) noteSend(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Keep two windows: enough for mineSince's questions.
+	from := t.Add(-2 * (l.interval + WindowMargin(l.interval)))
+	if i := sort.Search(len(l.mine), func(i int) bool { return l.mine[i].After(from) }); i > 0 {
+		l.mine = append(l.mine[:0], l.mine[i:]...)
+	}
+	if len(l.mine) < MaxRateLimitMax {
+		l.mine = append(l.mine, t)
+	}
+}
+
+// mineSince counts own sends after from; l.mu is held.
+func (l *AdaptiveLimiter) mineSince(from time.Time) int {
+	return len(l.mine) - sort.Search(len(l.mine), func(i int) bool { return l.mine[i].After(from) })
 }

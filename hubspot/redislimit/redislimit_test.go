@@ -40,19 +40,19 @@ func TestStore_Reserve_sharedWindow(t *testing.T) {
 	const max, window = 5, 10 * time.Second
 	now := time.Now()
 	for i, s := range []*redislimit.Store{a, a, b, a, b} {
-		r, err := s.Reserve(ctx, now, max, window)
+		r, err := s.Reserve(ctx, now, hubspot.Shape{Max: max, Interval: window})
 		if err != nil || r.Wait != 0 || r.At.IsZero() {
 			t.Fatalf("send %d: %+v, %v", i, r, err)
 		}
 	}
 	for _, s := range []*redislimit.Store{a, b} {
-		r, err := s.Reserve(ctx, now, max, window)
-		if err != nil || r.Wait <= 0 || r.Wait > window || r.Daily {
+		r, err := s.Reserve(ctx, now, hubspot.Shape{Max: max, Interval: window})
+		if err != nil || r.Wait <= 0 || r.Wait > window+hubspot.WindowMargin(window) || r.Daily {
 			t.Fatalf("send beyond the window: %+v, %v; want a wait in (0, %s]", r, err, window)
 		}
 	}
 	if other := redislimit.New(rdb, "another-token"); true {
-		if r, err := other.Reserve(ctx, now, max, window); err != nil || r.Wait != 0 {
+		if r, err := other.Reserve(ctx, now, hubspot.Shape{Max: max, Interval: window}); err != nil || r.Wait != 0 {
 			t.Fatalf("another token's window is not separate: %+v, %v", r, err)
 		}
 	}
@@ -64,11 +64,18 @@ func TestStore_keys_hashedPrefixedExpiring(t *testing.T) {
 	rdb := client(t)
 	ctx := context.Background()
 	s := redislimit.New(rdb, token, redislimit.WithPrefix("test-prefix"))
-	r, err := s.Reserve(ctx, time.Now(), 10, time.Second)
+	r, err := s.Reserve(ctx, time.Now(), hubspot.Shape{Max: 1, Interval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A second process waits: it queues.
+	if w, err := redislimit.New(rdb, token, redislimit.WithPrefix("test-prefix")).Reserve(ctx, time.Now(), hubspot.Shape{Max: 1, Interval: time.Second}); err != nil || w.Wait <= 0 {
+		t.Fatalf("second process: %+v, %v", w, err)
+	}
 	if err := s.Correct(ctx, time.Now(), r, 5*time.Millisecond, 4, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Learn(ctx, time.Now(), hubspot.Shape{Max: 10, Interval: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Hold(ctx, time.Now(), time.Minute, false); err != nil {
@@ -78,14 +85,18 @@ func TestStore_keys_hashedPrefixedExpiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 2 {
-		t.Fatalf("keys = %q, want the log and the hold", keys)
+	if len(keys) != 6 {
+		t.Fatalf("keys = %q, want the log, the hold, the shape, the queue's two and the epoch", keys)
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "test-prefix:{"+hubspot.TokenKey(token)+"}:") || strings.Contains(k, token) {
 			t.Errorf("key %q", k)
 		}
-		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > 2*time.Minute {
+		limit := 2 * time.Minute
+		if k == s.Keys()[2] || k == s.Keys()[5] {
+			limit = 24 * time.Hour // the learned shape and the epoch outlive the log
+		}
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > limit {
 			t.Errorf("key %q expires in %s", k, ttl)
 		}
 	}
@@ -110,7 +121,7 @@ func TestStore_Hold_dailyStopsEveryProcess(t *testing.T) {
 	// A Retry-After pause (not daily) holds the other process too.
 	rdb2 := client(t)
 	redislimit.New(rdb2, token).Hold(ctx, time.Now(), time.Hour, false)
-	r, err := redislimit.New(rdb2, token).Reserve(ctx, time.Now(), 10, time.Second)
+	r, err := redislimit.New(rdb2, token).Reserve(ctx, time.Now(), hubspot.Shape{Max: 10, Interval: time.Second})
 	if err != nil || r.Wait < 59*time.Minute || r.Daily {
 		t.Fatalf("Reserve during another process's pause = %+v, %v", r, err)
 	}
@@ -172,7 +183,7 @@ func TestStore_unreachable(t *testing.T) {
 	s := redislimit.New(rdb, token, redislimit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	now := time.Now()
 	for i := range 3 {
-		r, err := s.Reserve(ctx, now, 2, time.Minute)
+		r, err := s.Reserve(ctx, now, hubspot.Shape{Max: 2, Interval: time.Minute})
 		if i < 2 && (err != nil || r.Wait != 0) {
 			t.Fatalf("fallback send %d: %+v, %v", i, r, err)
 		}

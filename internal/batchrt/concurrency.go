@@ -2,23 +2,28 @@ package batchrt
 
 import (
 	"math"
-	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // gate says how many chunks may be in flight. With a fixed limit
 // (WithConcurrency) that is it; otherwise the limit follows the rate
 // limiter of the Transport the requests go through (handed over by the
-// Runtime's link): enough requests in flight to reach the allowed rate at
-// the observed round trip (rate x RTT, with 50% headroom for jitter and
-// retries, plus 2), at least defaultConcurrency and at most
-// maxAutoConcurrency. The dispatcher counts what is in flight.
+// Runtime's link): enough requests in flight for the window's burst (a
+// rolling window admits Max at once when fresh, and frees its slots in the
+// bursts they were spent in, so a window's admitted sends go out together,
+// not a few per round trip) and for the allowed rate at the observed round
+// trip (rate x RTT, with 50% headroom for jitter and retries, plus 2); at
+// least defaultConcurrency and at most maxAutoConcurrency. The dispatcher
+// counts what is in flight; chunks beyond what the window admits wait in
+// the limiter.
 type gate struct {
 	fixed int
-	pace  func() (float64, time.Duration) // nil: no limiter known
+	pace  func() wire.Pace // nil: no limiter known
 }
 
 // newGate returns a gate; fixed <= 0 means adaptive.
-func newGate(fixed int, pace func() (float64, time.Duration)) *gate {
+func newGate(fixed int, pace func() wire.Pace) *gate {
 	return &gate{fixed: fixed, pace: pace}
 }
 
@@ -33,15 +38,15 @@ func (g *gate) limit() int {
 	return autoConcurrency(g.pace())
 }
 
-// autoConcurrency sizes concurrency for rate requests per second at an
-// average round trip rtt (zero: not yet known).
-func autoConcurrency(rate float64, rtt time.Duration) int {
-	need := rate * rtt.Seconds() * 1.5
-	if math.IsNaN(need) || need <= 0 {
-		return defaultConcurrency
+// autoConcurrency sizes concurrency for a limiter's pace: its burst, and
+// its rate at the average round trip (zero: not yet known).
+func autoConcurrency(p wire.Pace) int {
+	n := max(p.Burst, defaultConcurrency)
+	if need := p.Rate * p.RTT.Seconds() * 1.5; !math.IsNaN(need) && need > 0 {
+		if need > maxAutoConcurrency {
+			return maxAutoConcurrency
+		}
+		n = max(n, int(math.Ceil(need))+2)
 	}
-	if need > maxAutoConcurrency {
-		return maxAutoConcurrency
-	}
-	return min(max(int(math.Ceil(need))+2, defaultConcurrency), maxAutoConcurrency)
+	return min(n, maxAutoConcurrency)
 }

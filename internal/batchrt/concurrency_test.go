@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // barrier holds requests until n are in flight together, then lets them
@@ -90,9 +91,9 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 			if !r.Linked() || r.link.Pace == nil {
 				t.Fatal("the runtime does not reach the Transport's limiter")
 			}
-			rate, _ := r.link.Pace()
-			// The limiter's rate, at a round trip of 100 ms.
-			r.link.Pace = func() (float64, time.Duration) { return rate, 100 * time.Millisecond }
+			p := r.link.Pace()
+			// The limiter's pace, at a round trip of 100 ms.
+			r.link.Pace = func() wire.Pace { p.RTT = 100 * time.Millisecond; return p }
 			res, err := Run(ctx, r, spec, in)
 			if err != nil {
 				t.Fatalf("%v (succeeded %d of %d)", err, len(res.Succeeded), len(in))
@@ -147,18 +148,24 @@ func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 func TestAutoConcurrency_sizes(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		rate float64
-		rtt  time.Duration
-		want int
+		rate  float64
+		rtt   time.Duration
+		burst int
+		want  int
 	}{
-		{10, 0, defaultConcurrency},
-		{10, 10 * time.Millisecond, defaultConcurrency},
-		{190, 80 * time.Millisecond, 25},
-		{50, 80 * time.Millisecond, 8},
-		{1000, time.Second, maxAutoConcurrency},
+		// The window's burst: a fresh window's Max go out together.
+		{10, 0, 100, maxAutoConcurrency},
+		{50, 0, 50, 50},
+		{50, 80 * time.Millisecond, 50, 50},
+		{190, 80 * time.Millisecond, 190, maxAutoConcurrency},
+		{3, 10 * time.Millisecond, 3, defaultConcurrency},
+		// The rate at the round trip, when it needs more than the burst.
+		{100, 200 * time.Millisecond, 10, 32},
+		{1000, time.Second, 10, maxAutoConcurrency},
 	} {
-		if got := autoConcurrency(tc.rate, tc.rtt); got != tc.want {
-			t.Errorf("autoConcurrency(%v, %s) = %d, want %d", tc.rate, tc.rtt, got, tc.want)
+		p := wire.Pace{Rate: tc.rate, RTT: tc.rtt, Burst: tc.burst}
+		if got := autoConcurrency(p); got != tc.want {
+			t.Errorf("autoConcurrency(%+v) = %d, want %d", p, got, tc.want)
 		}
 	}
 }

@@ -128,21 +128,26 @@ func Median[T cmp.Ordered](v []T) T {
 
 // LatencyRow is scenario 3: the rate reached at a long round trip.
 type LatencyRow struct {
-	Limit      string
-	RTT        time.Duration
-	Requests   int
-	Allowed    float64 // Max / Interval, requests per second
-	Reached    float64 // sustained rate after the first window
-	Wall       time.Duration
+	Limit    string
+	RTT      time.Duration
+	Requests int
+	Allowed  float64 // Max / Interval, requests per second
+	Reached  float64 // sustained rate after the first window
+	Wall     time.Duration
+	// Bound is (ceil(R/Max)-1) x Interval + RTT for the R accepted
+	// requests, as in RunWindow.
+	Bound      time.Duration
 	Late429    int
 	Misreports int
 }
 
-// RunLatency sends windows x max requests (chunks of 10 inputs) at an 80 ms
+// Ratio is wall time over the bound.
+func (r LatencyRow) Ratio() float64 { return float64(r.Wall) / float64(r.Bound) }
+
+// RunLatency sends requests requests (chunks of 10 inputs) at an 80 ms
 // round trip under max per interval.
-func RunLatency(ctx context.Context, max int, interval time.Duration, windows int, seed int64) (LatencyRow, error) {
+func RunLatency(ctx context.Context, max int, interval time.Duration, requests int, seed int64) (LatencyRow, error) {
 	const chunk = 10
-	requests := windows * max
 	n := requests * chunk
 	srv, err := StartServer(ServerSpec{Types: n, Max: max, Interval: interval, Seed: seed})
 	if err != nil {
@@ -160,7 +165,9 @@ func RunLatency(ctx context.Context, max int, interval time.Duration, windows in
 	}
 	row.RTT = lat.MeanRTT()
 	row.Reached = SustainedRate(srv, max)
-	row.Late429, _ = Window429s(srv, start, interval)
+	var accepted int
+	row.Late429, accepted = Window429s(srv, start, interval)
+	row.Bound = TighterBound(accepted, max, interval) + row.RTT
 	row.Misreports = Misreported(srv, out, 1, n)
 	return row, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +27,7 @@ type WorkerReport struct {
 	R429     []int64 // arrival-side times (UnixNano) of the 429s it got
 	MeanRTT  time.Duration
 	End      int64 // UnixNano when the job returned
+	FirstOK  int64 // UnixNano when the first accepted answer came
 }
 
 // WorkerArgs configures RunWorker.
@@ -34,7 +36,20 @@ type WorkerArgs struct {
 	First, N  int
 	StartAt   time.Time
 	RedisAddr string // empty: an in-process limiter
-	Seed      uint64
+	// Fallback lets the Redis store pace in-process while Redis is away
+	// (the restart run); without it a Redis failure is an error.
+	Fallback bool
+	// Limit is the limit the limiter starts from (0: HubSpot's default).
+	Limit    int
+	Interval time.Duration
+	Seed     uint64
+}
+
+// RedisOptions are the go-redis options the README recommends, used by
+// every worker.
+func RedisOptions(addr string) *redis.Options {
+	return &redis.Options{Addr: addr, ContextTimeoutEnabled: true, DialTimeout: 250 * time.Millisecond,
+		ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond, MaxRetries: 1}
 }
 
 // RunWorker is one of the processes of the shared-budget benchmark: it waits
@@ -43,20 +58,27 @@ type WorkerArgs struct {
 func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 	var lim *hubspot.AdaptiveLimiter
 	if a.RedisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: a.RedisAddr, DialTimeout: time.Second})
+		rdb := redis.NewClient(RedisOptions(a.RedisAddr))
 		defer rdb.Close()
-		lim = redislimit.NewLimiter(rdb, Token, redislimit.WithoutFallback())
+		opts := []redislimit.Option{redislimit.WithLimit(a.Limit, a.Interval)}
+		if !a.Fallback {
+			opts = append(opts, redislimit.WithoutFallback())
+		}
+		lim = redislimit.NewLimiter(rdb, Token, opts...)
 	} else {
-		lim = hubspot.NewAdaptiveLimiter(0, 0, nil)
+		lim = hubspot.NewAdaptiveLimiter(a.Limit, a.Interval, nil)
 	}
 	lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, a.Seed)
 	defer lat.Close()
 	var rep WorkerReport
 	attempts := make(chan int64, 1<<16)
+	var firstOK atomic.Int64
 	ctx = hubspot.WithObserver(ctx, hubspot.Observer{OnAttempt: func(e hubspot.AttemptEvent) {
 		code := int64(0)
 		if e.StatusCode == 429 {
 			code = time.Now().UnixNano()
+		} else if e.StatusCode != 0 {
+			firstOK.CompareAndSwap(0, time.Now().UnixNano())
 		}
 		select {
 		case attempts <- code:
@@ -76,7 +98,7 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 			rep.R429 = append(rep.R429, t)
 		}
 	}
-	rep.Outcome, rep.MeanRTT = out, lat.MeanRTT()
+	rep.Outcome, rep.MeanRTT, rep.FirstOK = out, lat.MeanRTT(), firstOK.Load()
 	if err != nil {
 		rep.Error = err.Error()
 	} else if out.Err != nil {
@@ -88,17 +110,22 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 
 // WorkersRow is one run of the shared-budget benchmark.
 type WorkersRow struct {
-	Backend      string
-	Processes, N int
-	Wall, Bound  time.Duration
-	Accepted     int
-	RateLimited  int
-	Late429      int
-	Misreported  int
-	WorkerErrors []string
-	Max          int
-	Interval     time.Duration
-	MeanRTT      time.Duration
+	Backend string
+	// JoinerWall is the joining process's wall time (JoinerN > 0), from
+	// its start to its end; JoinerRequests its accepted requests.
+	JoinerWall     time.Duration
+	JoinerFirst    time.Duration // from its start to its first accepted answer
+	JoinerRequests int
+	Processes, N   int
+	Wall, Bound    time.Duration
+	Accepted       int
+	RateLimited    int
+	Late429        int
+	Misreported    int
+	WorkerErrors   []string
+	Max            int
+	Interval       time.Duration
+	MeanRTT        time.Duration
 }
 
 // Ratio is wall time over the bound.
@@ -109,6 +136,19 @@ type WorkersSetup struct {
 	Self       string // this program, run with -worker
 	FakeBinary string // a built hubspottest/cmd/hubspot-fake
 	RedisAddr  string // empty: in-process limiters
+	// Restart, when set, is called RestartAfter after the workers start
+	// (a Redis restart: every key lost, every connection broken); the
+	// workers then pace in-process while Redis is away.
+	Restart      func(context.Context) error
+	RestartAfter time.Duration
+	// JoinerN > 0 adds one more process, started JoinAfter after the
+	// others with HubSpot's default limit, updating JoinerN inputs; its
+	// wall time is WorkersRow.JoinerWall.
+	JoinerN   int
+	JoinAfter time.Duration
+	// Limit is the limit the fleet's processes start from (0: HubSpot's
+	// default).
+	Limit int
 }
 
 // RunWorkers starts a fresh hubspot-fake (max per interval, procs x n
@@ -121,7 +161,7 @@ func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interv
 	}
 	fake := exec.CommandContext(ctx, s.FakeBinary, "-addr", "127.0.0.1:0", "-token", Token,
 		"-rate-max", strconv.Itoa(limit), "-rate-interval", interval.String(), "-daily", "0",
-		"-seed-limits", strconv.Itoa(procs*n))
+		"-seed-limits", strconv.Itoa(procs*n+s.JoinerN))
 	stdout, err := fake.StdoutPipe()
 	if err != nil {
 		return row, err
@@ -143,15 +183,22 @@ func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interv
 
 	startAt := time.Now().Add(1500 * time.Millisecond)
 	type res struct {
-		rep WorkerReport
-		err error
+		rep    WorkerReport
+		joiner bool
+		err    error
 	}
-	results := make(chan res, procs)
-	for p := range procs {
-		args := []string{"-worker", "-url", url, "-first", strconv.Itoa(1 + p*n), "-n", strconv.Itoa(n),
-			"-start-at", strconv.FormatInt(startAt.UnixNano(), 10), "-seed", strconv.Itoa(p + 1)}
+	results := make(chan res, procs+1)
+	launch := func(first, n int, at time.Time, seed int, joiner bool) {
+		args := []string{"-worker", "-url", url, "-first", strconv.Itoa(first), "-n", strconv.Itoa(n),
+			"-start-at", strconv.FormatInt(at.UnixNano(), 10), "-seed", strconv.Itoa(seed)}
 		if s.RedisAddr != "" {
 			args = append(args, "-redis", s.RedisAddr)
+		}
+		if s.Restart != nil {
+			args = append(args, "-fallback")
+		}
+		if s.Limit > 0 && !joiner {
+			args = append(args, "-limit", strconv.Itoa(s.Limit), "-interval", interval.String())
 		}
 		go func() {
 			cmd := exec.CommandContext(ctx, s.Self, args...)
@@ -161,16 +208,47 @@ func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interv
 			if err == nil {
 				err = json.Unmarshal(out, &rep)
 			}
-			results <- res{rep, err}
+			results <- res{rep, joiner, err}
+		}()
+	}
+	for p := range procs {
+		launch(1+p*n, n, startAt, p+1, false)
+	}
+	joinAt := startAt.Add(s.JoinAfter)
+	if s.JoinerN > 0 {
+		launch(1+procs*n, s.JoinerN, joinAt, procs+1, true)
+	}
+	restartErr := make(chan error, 1)
+	if s.Restart != nil {
+		go func() {
+			if err := sleep(ctx, time.Until(startAt.Add(s.RestartAfter))); err != nil {
+				restartErr <- err
+				return
+			}
+			restartErr <- s.Restart(ctx)
 		}()
 	}
 	var reps []WorkerReport
-	for range procs {
+	total := procs
+	if s.JoinerN > 0 {
+		total++
+	}
+	for range total {
 		r := <-results
 		if r.err != nil {
 			return row, fmt.Errorf("worker: %w", r.err)
 		}
+		if r.joiner {
+			row.JoinerWall = time.Unix(0, r.rep.End).Sub(joinAt)
+			row.JoinerFirst = time.Unix(0, r.rep.FirstOK).Sub(joinAt)
+			row.JoinerRequests = r.rep.Attempts - len(r.rep.R429)
+		}
 		reps = append(reps, r.rep)
+	}
+	if s.Restart != nil {
+		if err := <-restartErr; err != nil {
+			return row, fmt.Errorf("restarting Redis: %w", err)
+		}
 	}
 	var end int64
 	var rttSum time.Duration
@@ -201,7 +279,11 @@ func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interv
 	if err != nil {
 		return row, fmt.Errorf("reading back: %w", err)
 	}
-	row.Misreported = MisreportedIn(got, all, 1, procs*n)
+	inputs := procs * n
+	if s.JoinerN > 0 {
+		inputs += s.JoinerN
+	}
+	row.Misreported = MisreportedIn(got, all, 1, inputs)
 	return row, nil
 }
 

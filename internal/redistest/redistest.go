@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type Server struct {
 	// Addr is the server's loopback host:port.
 	Addr string
 	cmd  *exec.Cmd
+	args []string // redis-server and its arguments, for Restart
 }
 
 // ErrNotInstalled says redis-server is not installed.
@@ -42,34 +44,63 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
-		if err := cmd.Start(); err != nil {
-			return nil, err
-		}
-		rs := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
-		rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
-		for try := 0; try < 50; try++ {
-			if lastErr = rdb.Ping(ctx).Err(); lastErr == nil {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		rdb.Close()
-		if lastErr == nil {
+		args := []string{path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}
+		rs := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), args: args}
+		if lastErr = rs.start(ctx); lastErr == nil {
 			return rs, nil
 		}
-		rs.Stop()
 	}
 	return nil, fmt.Errorf("redis-server did not answer: %w", lastErr)
 }
 
+// start runs r.args and waits until the server answers a PING.
+func (r *Server) start(ctx context.Context) error {
+	cmd := exec.Command(r.args[0], r.args[1:]...)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	r.cmd = cmd
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	defer rdb.Close()
+	var err error
+	for try := 0; try < 50; try++ {
+		if err = rdb.Ping(ctx).Err(); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.Stop()
+	return err
+}
+
 // Stop kills the server Start started and waits for it to exit.
 func (r *Server) Stop() {
-	if r.cmd.Process != nil {
+	if r.cmd != nil && r.cmd.Process != nil {
 		r.cmd.Process.Kill()
 		r.cmd.Wait()
 	}
+}
+
+// Freeze stops the server's process (SIGSTOP): connections stay open but
+// nothing is answered, as with a Redis that hangs. Thaw resumes it.
+func (r *Server) Freeze() error { return r.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Thaw resumes a server stopped by Freeze (SIGCONT).
+func (r *Server) Thaw() error { return r.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Restart kills the server and starts an empty one on the same address
+// (every key lost, every connection broken), and waits until it answers.
+func (r *Server) Restart(ctx context.Context) error {
+	r.Stop()
+	return r.start(ctx)
+}
+
+// ClientOptions are go-redis options for a test's client of the server at
+// addr: the timeouts redislimit's documentation recommends.
+func ClientOptions(addr string) *redis.Options {
+	return &redis.Options{Addr: addr, ContextTimeoutEnabled: true, DialTimeout: 250 * time.Millisecond,
+		ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond, MaxRetries: 1}
 }
 
 // ForTest starts a server for t in t.TempDir() and stops it when t ends. It

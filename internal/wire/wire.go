@@ -156,13 +156,25 @@ func (e *Exchange) Add(b *Exchange) {
 	e.Waited += b.Waited
 }
 
+// Pace is what a rate limiter tells the batch runtime to size its
+// concurrency by.
+type Pace struct {
+	// Rate is the allowed rate in requests per second (Max / Interval).
+	Rate float64
+	// RTT is the average round trip seen (zero before the first answer).
+	RTT time.Duration
+	// Burst is how many sends the window admits at once: its Max. A
+	// rolling window admits Max at once when fresh, and later frees its
+	// slots in the bursts they were spent in.
+	Burst int
+}
+
 // Link is what the batch runtime reaches of a Transport: its send, which
 // fills an Exchange, and the pace of its rate limiter (nil without one).
 type Link struct {
 	Send func(req *http.Request, ex *Exchange) (*http.Response, error)
-	// Pace returns the allowed rate in requests per second and the average
-	// round trip seen (zero before the first answer).
-	Pace func() (rate float64, rtt time.Duration)
+	// Pace returns what the limiter knows to size concurrency by.
+	Pace func() Pace
 	// MaxBody is the Transport's response body cap.
 	MaxBody int64
 	// MaxAttempts is the RetryPolicy's count of requests per input.

@@ -48,19 +48,62 @@ func workersSection(ctx context.Context, w io.Writer, progress func(string, ...a
 	if err := runCmd("go", "build", "-o", fakeBin, "./hubspottest/cmd/hubspot-fake"); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "The third row restarts the redis-server 1.2 s after the start (every key lost, every\n")
+	fmt.Fprintf(w, "connection broken); its workers pace in-process while Redis is away (the default; the first\n")
+	fmt.Fprintf(w, "two rows' Redis workers run `WithoutFallback`, so that they show the shared window alone).\n\n")
 	fmt.Fprintf(w, "| limiter | processes x inputs | wall | bound | wall / bound | requests accepted | 429s (late) | misreported |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
-	for _, addr := range []string{rs.Addr, ""} {
-		progress("workers: redis %q", addr)
-		r, err := bench.RunWorkers(ctx, bench.WorkersSetup{Self: self, FakeBinary: fakeBin, RedisAddr: addr}, procs, n, max, interval)
+	restart := func(ctx context.Context) error { return rs.Restart(ctx) }
+	for _, c := range []struct {
+		name  string
+		setup bench.WorkersSetup
+	}{
+		{"", bench.WorkersSetup{Self: self, FakeBinary: fakeBin, RedisAddr: rs.Addr}},
+		{"", bench.WorkersSetup{Self: self, FakeBinary: fakeBin}},
+		{"Redis (redislimit), Redis restarted at 1.2 s", bench.WorkersSetup{Self: self, FakeBinary: fakeBin, RedisAddr: rs.Addr,
+			Restart: restart, RestartAfter: 1200 * time.Millisecond}},
+	} {
+		progress("workers: redis %q %s", c.setup.RedisAddr, c.name)
+		r, err := bench.RunWorkers(ctx, c.setup, procs, n, max, interval)
 		if err != nil {
 			return err
+		}
+		if c.name != "" {
+			r.Backend = c.name
 		}
 		fmt.Fprintf(w, "| %s | %d x %d | %s | %s | **%.3f** | %d | %d (%d) | %d |\n", r.Backend, r.Processes, r.N,
 			ms(r.Wall), ms(r.Bound), r.Ratio(), r.Accepted, r.RateLimited, r.Late429, r.Misreported)
 		for _, e := range r.WorkerErrors {
 			fmt.Fprintf(w, "\nA worker (%s) reported: `%s`\n", r.Backend, firstLine(e))
 		}
+	}
+	return joinerSection(ctx, w, progress, bench.WorkersSetup{Self: self, FakeBinary: fakeBin, RedisAddr: rs.Addr})
+}
+
+// joinerSection: a process joins a fleet that keeps the window full.
+func joinerSection(ctx context.Context, w io.Writer, progress func(string, ...any), s bench.WorkersSetup) error {
+	const procs, n, max, interval, joinerN = 4, 5000, 50, time.Second, 1000
+	s.JoinerN, s.JoinAfter, s.Limit = joinerN, 1500*time.Millisecond, max
+	fmt.Fprintf(w, "\n## 7. A process joins a fleet that keeps the window full\n\n")
+	fmt.Fprintf(w, "Four worker processes sharing one window through Redis, told the limit (50 per 1 s,\n")
+	fmt.Fprintf(w, "`redislimit.WithLimit`), each update 5,000 limits (50 requests) against a `hubspot-fake`\n")
+	fmt.Fprintf(w, "allowing 50 per 1 s, so the window stays full for four windows. 1.5 s after them a fifth\n")
+	fmt.Fprintf(w, "process starts with the defaults (`redislimit.NewLimiter`, nothing told: it must take the\n")
+	fmt.Fprintf(w, "shape the fleet learned, kept in Redis) and updates 1,000 limits (10 requests). Its wall time\n")
+	fmt.Fprintf(w, "is measured from its start to its end, against one window (1 s): with the queue of tickets it\n")
+	fmt.Fprintf(w, "gets its sends from the next slots that free, so about one window at most.\n\n")
+	progress("workers: a joining process")
+	r, err := bench.RunWorkers(ctx, s, procs, n, max, interval)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "| fleet | joiner's requests | joiner's first answer | joiner's wall | window | first answer / window | wall / window | all 429s (late) | misreported |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| %d x %d, Redis | %d | %s | %s | %s | **%.3f** | **%.3f** | %d (%d) | %d |\n", procs, n, r.JoinerRequests,
+		ms(r.JoinerFirst), ms(r.JoinerWall), ms(interval), float64(r.JoinerFirst)/float64(interval),
+		float64(r.JoinerWall)/float64(interval), r.RateLimited, r.Late429, r.Misreported)
+	for _, e := range r.WorkerErrors {
+		fmt.Fprintf(w, "\nA worker reported: `%s`\n", firstLine(e))
 	}
 	return nil
 }
@@ -74,6 +117,9 @@ func runWorker(args []string) error {
 	startAt := fs.Int64("start-at", 0, "start time, Unix nanoseconds")
 	redisAddr := fs.String("redis", "", "Redis address (empty: in-process limiter)")
 	seed := fs.Uint64("seed", 1, "latency seed")
+	fallback := fs.Bool("fallback", false, "pace in-process while Redis is away (default: a Redis failure is an error)")
+	limit := fs.Int("limit", 0, "the limit to start from, requests per -interval (0: HubSpot's default)")
+	interval := fs.Duration("interval", 0, "the interval of -limit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +130,6 @@ func runWorker(args []string) error {
 		return fmt.Errorf("-worker: -start-at %s is not within a minute of now", strconv.FormatInt(*startAt, 10))
 	}
 	rep := bench.RunWorker(context.Background(), bench.WorkerArgs{URL: *url, First: *first, N: *n,
-		StartAt: time.Unix(0, *startAt), RedisAddr: *redisAddr, Seed: *seed})
+		StartAt: time.Unix(0, *startAt), RedisAddr: *redisAddr, Seed: *seed, Fallback: *fallback, Limit: *limit, Interval: *interval})
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }

@@ -1,0 +1,80 @@
+package redislimit_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmkit/hubspot-associations/generated/associations"
+	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
+	"github.com/crmkit/hubspot-associations/hubspottest"
+	"github.com/crmkit/hubspot-associations/internal/redistest"
+)
+
+// TestNewLimiter_redisLost_logRebuilt: two processes fill a window of 10
+// per 2 s; then Redis loses everything (FLUSHALL, or a restart). The
+// processes put their sends back and the next 10 requests go when the
+// first sends leave HubSpot's window: no 429, and not a whole window after
+// the loss.
+func TestNewLimiter_redisLost_logRebuilt(t *testing.T) {
+	for _, loss := range []string{"flush", "restart"} {
+		t.Run(loss, func(t *testing.T) {
+			rs := redistest.ForTest(t)
+			rdb := redis.NewClient(redistest.ClientOptions(rs.Addr))
+			t.Cleanup(func() { rdb.Close() })
+			srv := hubspottest.NewServer(t, hubspottest.WithToken(token), hubspottest.WithRateLimit(10, 2*time.Second))
+			ctx := context.Background()
+			var clients []*associations.ClientWithResponses
+			for range 2 {
+				c, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token),
+					hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, redislimit.WithLimit(10, 2*time.Second))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				clients = append(clients, c)
+			}
+			send := func(n int) {
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						resp, err := clients[i%2].ListLabelsWithResponse(ctx, "contacts", "companies")
+						if err != nil || resp.StatusCode() != http.StatusOK {
+							t.Errorf("request %d: %v %v", i, err, resp)
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			start := time.Now()
+			send(10) // the window is full
+			time.Sleep(time.Second - time.Since(start))
+			switch loss {
+			case "flush":
+				if err := rdb.FlushAll(ctx).Err(); err != nil {
+					t.Fatal(err)
+				}
+			case "restart":
+				if err := rs.Restart(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send(10)
+			took := time.Since(start)
+			if st := srv.Stats(); st.RateLimited != 0 {
+				t.Errorf("%d 429s after Redis lost the window; the log was not rebuilt", st.RateLimited)
+			}
+			// The first sends leave HubSpot's window 2 s after they went;
+			// spending a whole window after the loss would end after 3 s.
+			if limit := 2*time.Second + 500*time.Millisecond; took > limit {
+				t.Errorf("20 requests took %s, want the second 10 soon after the first leave the window (< %s)", took, limit)
+			}
+		})
+	}
+}
