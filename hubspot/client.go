@@ -341,6 +341,7 @@ func newTransport(opts ...Option) (*Transport, error) {
 	case lim != nil:
 		t.limiter = lim
 	case o.NoLimiter:
+		t.unpaced = newUnpaced()
 	case o.Token != "":
 		t.limiter = SharedLimiter(o.Token, o.PerInterval, o.Interval)
 	default:
