@@ -24,10 +24,12 @@ const defaultTimeout = 30 * time.Second
 
 // Option configures a client: its Transport (NewHTTPClient and the
 // generated associations.New) and its batch calls (associations.New and
-// associations.NewSchema). Options validate their input and return an
-// error naming the option; they never echo a token. NewSchema refuses the
-// options of a client (it is given one built), NewHTTPClient those of the
-// batch calls; WithLogger is for both.
+// associations.NewSchema); and a rate limiter (NewAdaptiveLimiter:
+// WithRateLimit, WithWindowStore, WithLogger). Options validate their
+// input and return an error naming the option; they never echo a token.
+// NewSchema refuses the options of a client (it is given one built),
+// NewHTTPClient those of the batch calls, NewAdaptiveLimiter all but its
+// three; WithLogger is for all.
 type Option func(*wire.Options) error
 
 // Batch engine defaults.
