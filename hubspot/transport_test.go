@@ -354,7 +354,7 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hc, err := NewHTTPClient(WithToken(testToken), WithLogger(logger), withClock(newFakeClock()),
-		WithLimiter(NewAdaptiveLimiter(1, time.Second, newFakeClock())), WithBaseTransport(testTransport(t)))
+		WithLimiter(testLimiter(1, time.Second, newFakeClock())), WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,13 +393,13 @@ func TestTransport_RoundTrip_tokenSourceAndLimiterWait(t *testing.T) {
 		mu.Lock()
 		auths = append(auths, r.Header.Get("Authorization"))
 		mu.Unlock()
-		w.Header().Set(HeaderRateLimitMax, "10")
-		w.Header().Set(HeaderRateLimitInterval, "1000")
-		w.Header().Set(HeaderRateLimitRemain, "0")
+		w.Header().Set(headerRateLimitMax, "10")
+		w.Header().Set(headerRateLimitInterval, "1000")
+		w.Header().Set(headerRateLimitRemain, "0")
 		w.WriteHeader(200)
 	})
 	clock := newFakeClock()
-	lim := NewAdaptiveLimiter(100, 10*time.Second, clock)
+	lim := testLimiter(100, 10*time.Second, clock)
 	hc, err := NewHTTPClient(WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "oauth-tok"})),
 		WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)))
 	if err != nil {
@@ -419,7 +419,7 @@ func TestTransport_RoundTrip_tokenSourceAndLimiterWait(t *testing.T) {
 		t.Fatalf("limit = %d/%s, want 10/1s from the headers", max, iv)
 	}
 	// Remaining 0 from the first answer: the window is full until the first send leaves it.
-	if !slices.Equal(waits, []time.Duration{time.Second + WindowMargin(time.Second)}) {
+	if !slices.Equal(waits, []time.Duration{time.Second + windowMargin(time.Second)}) {
 		t.Fatalf("limiter waits = %v, want [1s]", waits)
 	}
 	if auths[0] != "Bearer oauth-tok" {

@@ -72,7 +72,7 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusNoContent)
 			})
-			lim := hubspot.NewAdaptiveLimiter(1000, time.Second, nil)
+			lim := mustLimiter(t, hubspot.WithRateLimit(1000, time.Second))
 			hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +123,7 @@ func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 	if err := store.Hold(context.Background(), time.Now(), time.Hour, true); err != nil {
 		t.Fatal(err)
 	}
-	lim := hubspot.NewAdaptiveLimiter(100, time.Second, nil, hubspot.WithWindowStore(store))
+	lim := mustLimiter(t, hubspot.WithRateLimit(100, time.Second), hubspot.WithWindowStore(store))
 	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
 	if err != nil {
 		t.Fatal(err)

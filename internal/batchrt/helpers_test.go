@@ -13,6 +13,16 @@ import (
 	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
+// mustLimiter returns hubspot.NewAdaptiveLimiter(opts...) or fails t.
+func mustLimiter(t testing.TB, opts ...hubspot.Option) *hubspot.AdaptiveLimiter {
+	t.Helper()
+	l, err := hubspot.NewAdaptiveLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // withClock and withRand are the test seams of a client: options only this
 // module can write (wire.Options is internal).
 func withClock(c wire.Clock) hubspot.Option {
