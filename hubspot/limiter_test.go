@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
@@ -60,14 +61,14 @@ func TestNewAdaptiveLimiter_options(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{[]Option{WithToken(testToken), WithChunkSize(5)}, "NewAdaptiveLimiter: WithChunkSize, WithToken configure(s) a client"},
+		{[]Option{WithToken(rttest.Token), WithChunkSize(5)}, "NewAdaptiveLimiter: WithChunkSize, WithToken configure(s) a client"},
 		{[]Option{WithRateLimit(2_000_000, time.Second)}, "WithRateLimit: n must be between 1 and 1000000"},
 		{[]Option{WithRateLimit(5, 48*time.Hour)}, "WithRateLimit: interval must be positive and at most 24h0m0s"},
 		{[]Option{WithWindowStore(nil)}, "WithWindowStore: store is nil"},
 	} {
 		if _, err := NewAdaptiveLimiter(tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
-		} else if strings.Contains(err.Error(), testToken) {
+		} else if strings.Contains(err.Error(), rttest.Token) {
 			t.Errorf("error %q shows the token", err)
 		}
 	}
@@ -78,19 +79,19 @@ func TestNewAdaptiveLimiter_options(t *testing.T) {
 func TestWithWindowStore_client(t *testing.T) {
 	t.Parallel()
 	store := NewMemoryStore()
-	hc, err := NewHTTPClient(WithToken(testToken), WithWindowStore(store), WithRateLimit(1, time.Hour))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithWindowStore(store), WithRateLimit(1, time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := hc.Transport.(*Transport)
-	if tr.limiter == nil || tr.limiter.store != store || tr.limiter == SharedLimiter(testToken, 0, 0) {
+	if tr.limiter == nil || tr.limiter.store != store || tr.limiter == SharedLimiter(rttest.Token, 0, 0) {
 		t.Fatal("the client's limiter is not its own on the given store")
 	}
 	if max, _ := tr.limiter.Limit(); max != 1 {
 		t.Fatalf("limit %d, want WithRateLimit's 1", max)
 	}
 	lim, _ := NewAdaptiveLimiter()
-	if _, err := NewHTTPClient(WithToken(testToken), WithWindowStore(store), WithLimiter(lim)); err == nil || !strings.Contains(err.Error(), "mutually exclusive") {
+	if _, err := NewHTTPClient(WithToken(rttest.Token), WithWindowStore(store), WithLimiter(lim)); err == nil || !strings.Contains(err.Error(), "mutually exclusive") {
 		t.Fatalf("WithWindowStore with WithLimiter: error %v", err)
 	}
 }
@@ -116,7 +117,7 @@ func TestSharedLimiter_sameTokenSameLimiter(t *testing.T) {
 }
 
 // waitN takes n slots and returns the fake-clock time of each.
-func waitN(t *testing.T, l *AdaptiveLimiter, clock *fakeClock, n int) []time.Time {
+func waitN(t *testing.T, l *AdaptiveLimiter, clock *rttest.Clock, n int) []time.Time {
 	t.Helper()
 	var times []time.Time
 	for range n {
@@ -138,7 +139,7 @@ func TestAdaptiveLimiter_Wait_rollingWindow(t *testing.T) {
 		max int
 		iv  time.Duration
 	}{{DefaultRateLimit, DefaultRateLimitInterval}, {DefaultRateLimitHigh, DefaultRateLimitInterval}, {7, time.Second}, {50, time.Second}} {
-		clock := newFakeClock()
+		clock := rttest.NewClock()
 		start := clock.Now()
 		l := testLimiter(tc.max, tc.iv, clock)
 		times := waitN(t, l, clock, 5*tc.max)
@@ -161,7 +162,7 @@ func TestAdaptiveLimiter_Wait_rollingWindow(t *testing.T) {
 // sends are added at the send time, and slots free as they leave.
 func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := rttest.NewClock()
 	l := testLimiter(10, time.Second, clock)
 	ctx := context.Background()
 	s, _, err := l.acquire(ctx, nil)
@@ -192,7 +193,7 @@ func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 // not a whole interval from now.
 func TestAdaptiveLimiter_Observe_remainingZeroNoFullHold(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := rttest.NewClock()
 	start := clock.Now()
 	l := testLimiter(5, time.Second, clock)
 	ctx := context.Background()
@@ -254,17 +255,17 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 		{"5", "2000", "6"},
 	}
 	for _, tc := range cases {
-		mux, base := setup(t)
+		mux, base := rttest.Setup(t)
 		mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set(headerRateLimitMax, tc.max)
 			w.Header().Set(headerRateLimitInterval, tc.interval)
 			w.Header().Set(headerRateLimitRemain, tc.remaining)
 			w.WriteHeader(200)
 		})
-		clock := newFakeClock()
+		clock := rttest.NewClock()
 		lim := testLimiter(10, time.Second, clock)
 		var logs bytes.Buffer
-		hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)),
+		hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)),
 			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		if err != nil {
 			t.Fatal(err)
@@ -293,7 +294,7 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 			t.Errorf("%v: %d log lines about the bad header, want 1:\n%s", tc, n, logs.String())
 		}
 		if strings.Contains(logs.String(), "SECRET") {
-			t.Errorf("token in logs: %s", masked(logs.String()))
+			t.Errorf("token in logs: %s", rttest.Masked(logs.String()))
 		}
 	}
 }
@@ -302,7 +303,7 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 // ends with the caller's context.
 func TestAdaptiveLimiter_Pause_cappedAndContext(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := rttest.NewClock()
 	l := testLimiter(10, time.Second, clock)
 	l.Pause(time.Duration(1<<63 - 1))
 	l.Pause(-time.Hour)
@@ -343,17 +344,17 @@ func TestAdaptiveLimiter_Pause_cappedAndContext(t *testing.T) {
 // fails at once with a DAILY *RateLimitError and nothing more is sent.
 func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var hits atomic.Int64
 	mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Retry-After", "3600")
-		writeJSON(w, 429, map[string]any{"status": "error", "message": "You have reached your daily limit.",
+		rttest.WriteJSON(w, 429, map[string]any{"status": "error", "message": "You have reached your daily limit.",
 			"errorType": "RATE_LIMIT", "policyName": "DAILY"})
 	})
-	clock := newFakeClock()
+	clock := rttest.NewClock()
 	lim := testLimiter(10, time.Second, clock)
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,13 +395,13 @@ func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 // store did not know of (other clients pacing alone).
 func TestAdaptiveLimiter_pace_burst(t *testing.T) {
 	t.Parallel()
-	if p := testLimiter(0, 0, newFakeClock()).pace(); p.Burst != 0 || p.Rate != 10 {
+	if p := testLimiter(0, 0, rttest.NewClock()).pace(); p.Burst != 0 || p.Rate != 10 {
 		t.Errorf("a limiter on the default guess: %+v, want no burst at 10/s", p)
 	}
-	if p := testLimiter(190, 10*time.Second, newFakeClock()).pace(); p.Burst != 190 {
+	if p := testLimiter(190, 10*time.Second, rttest.NewClock()).pace(); p.Burst != 190 {
 		t.Errorf("a limiter told 190 per 10 s: %+v, want a burst of 190", p)
 	}
-	clock := newFakeClock()
+	clock := rttest.NewClock()
 	l := testLimiter(0, 0, clock)
 	l.Observe(rateResp(200, "50", "1000", "50").Header)
 	if p := l.pace(); p.Burst != 50 || p.Rate != 50 {

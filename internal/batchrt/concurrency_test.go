@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
@@ -64,7 +65,7 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			b := &barrier{n: tc.want, open: make(chan struct{})}
-			mux, base := setup(t)
+			mux, base := rttest.Setup(t)
 			mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
 				if !b.wait(r.Context()) {
 					http.Error(w, "barrier not reached", http.StatusGatewayTimeout)
@@ -73,7 +74,7 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			})
 			lim := mustLimiter(t, hubspot.WithRateLimit(1000, time.Second))
-			hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
+			hc, err := hubspot.NewHTTPClient(hubspot.WithToken(rttest.Token), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(rttest.Transport(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +111,7 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 // NotAttempted (it surely did not reach HubSpot), not Failed.
 func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var hits int
 	var mu sync.Mutex
 	mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +125,7 @@ func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 		t.Fatal(err)
 	}
 	lim := mustLimiter(t, hubspot.WithRateLimit(100, time.Second), hubspot.WithWindowStore(store))
-	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
+	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(rttest.Token), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
