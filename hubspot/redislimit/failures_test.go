@@ -81,22 +81,7 @@ func TestStore_frozenRedis_pacesInProcessWithinCallTimeout(t *testing.T) {
 		clients, stores = append(clients, c), append(stores, st)
 	}
 	ctx := context.Background()
-	send := func(n int) time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				resp, err := clients[i%2].ListLabelsWithResponse(ctx, "contacts", "companies")
-				if err != nil || resp.StatusCode() != http.StatusOK {
-					t.Errorf("request %d: %v %v", i, err, resp)
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	send := func(n int) time.Duration { return listConcurrently(t, ctx, clients, n) }
 	send(2) // both processes use Redis
 	if err := rs.Freeze(); err != nil {
 		t.Fatal(err)
@@ -392,4 +377,25 @@ func TestLimiter_longWaitAsksStoreAgain(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Wait after the window emptied = %v; want a send within a second or two", err)
 	}
+}
+
+// listConcurrently sends n ListLabels requests at once, spread over clients
+// in turn, fails t on any that does not end in a 200, and returns how long
+// they took together.
+func listConcurrently(t *testing.T, ctx context.Context, clients []*associations.ClientWithResponses, n int) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := clients[i%len(clients)].ListLabelsWithResponse(ctx, "contacts", "companies")
+			if err != nil || resp.StatusCode() != http.StatusOK {
+				t.Errorf("request %d: %v %v", i, err, resp)
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
 }

@@ -2,8 +2,6 @@ package redislimit_test
 
 import (
 	"context"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,20 +36,7 @@ func TestNewLimiter_redisLost_logRebuilt(t *testing.T) {
 				}
 				clients = append(clients, c)
 			}
-			send := func(n int) {
-				var wg sync.WaitGroup
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						resp, err := clients[i%2].ListLabelsWithResponse(ctx, "contacts", "companies")
-						if err != nil || resp.StatusCode() != http.StatusOK {
-							t.Errorf("request %d: %v %v", i, err, resp)
-						}
-					}()
-				}
-				wg.Wait()
-			}
+			send := func(n int) { listConcurrently(t, ctx, clients, n) }
 			start := time.Now()
 			send(10) // the window is full
 			time.Sleep(time.Second - time.Since(start))
