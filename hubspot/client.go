@@ -1,7 +1,6 @@
 package hubspot
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,10 +24,12 @@ const defaultTimeout = 30 * time.Second
 
 // Option configures a client: its Transport (NewHTTPClient and the
 // generated associations.New) and its batch calls (associations.New and
-// associations.NewSchema). Options validate their input and return an
-// error naming the option; they never echo a token. NewSchema refuses the
-// options of a client (it is given one built), NewHTTPClient those of the
-// batch calls; WithLogger is for both.
+// associations.NewSchema); and a rate limiter (NewAdaptiveLimiter:
+// WithRateLimit, WithWindowStore, WithLogger). Options validate their
+// input and return an error naming the option; they never echo a token.
+// NewSchema refuses the options of a client (it is given one built),
+// NewHTTPClient those of the batch calls, NewAdaptiveLimiter all but its
+// three; WithLogger is for all.
 type Option func(*wire.Options) error
 
 // Batch engine defaults.
@@ -54,7 +55,7 @@ func WithBaseURL(base string) Option {
 
 // WithToken authenticates with a private-app access token. Requests made
 // with the same token share one rate limiter (see SharedLimiter) unless
-// WithLimiter is given.
+// WithLimiter or WithWindowStore is given.
 func WithToken(token string) Option {
 	return func(o *wire.Options) error {
 		if strings.TrimSpace(token) == "" {
@@ -85,17 +86,18 @@ func WithTokenSource(ts oauth2.TokenSource) Option {
 
 // WithRateLimit sets the client-side limit to n requests per interval
 // (default DefaultRateLimit per DefaultRateLimitInterval) of the limiter the
-// client creates. It does not reshape a limiter given with WithLimiter, nor
-// the token's shared limiter when another client created it (see
+// client, or NewAdaptiveLimiter, creates: n at most 1,000,000, the interval
+// at most 24 hours. It does not reshape a limiter given with WithLimiter,
+// nor the token's shared limiter when another client created it (see
 // SharedLimiter); HubSpot's X-HubSpot-RateLimit-* headers reshape every
 // limiter after the first answer.
 func WithRateLimit(n int, per time.Duration) Option {
 	return func(o *wire.Options) error {
-		if n <= 0 {
-			return fmt.Errorf("hubspot: WithRateLimit: n must be positive, got %d", n)
+		if n <= 0 || n > wire.MaxRateLimitMax {
+			return fmt.Errorf("hubspot: WithRateLimit: n must be between 1 and %d, got %d", wire.MaxRateLimitMax, n)
 		}
-		if per <= 0 {
-			return fmt.Errorf("hubspot: WithRateLimit: interval must be positive, got %s", per)
+		if per <= 0 || per > wire.MaxRateLimitInterval {
+			return fmt.Errorf("hubspot: WithRateLimit: interval must be positive and at most %s, got %s", wire.MaxRateLimitInterval, per)
 		}
 		o.PerInterval, o.Interval = n, per
 		o.MarkClient("WithRateLimit")
@@ -104,10 +106,28 @@ func WithRateLimit(n int, per time.Duration) Option {
 }
 
 // WithLimiter uses l for client-side rate limiting; nil disables it.
+// Several clients given one limiter (NewAdaptiveLimiter) share one budget.
 func WithLimiter(l *AdaptiveLimiter) Option {
 	return func(o *wire.Options) error {
 		o.Limiter, o.NoLimiter = l, l == nil
 		o.MarkClient("WithLimiter")
+		return nil
+	}
+}
+
+// WithWindowStore makes the limiter schedule against store, a rolling
+// window that several limiters (and processes) may share, instead of an
+// in-process log (see package hubspot/redislimit). Given to
+// NewAdaptiveLimiter, it is that limiter's store; given to a client
+// (associations.New, NewHTTPClient), the client creates its own limiter on
+// store (WithLimiter is then refused: a given limiter has its own store).
+func WithWindowStore(store WindowStore) Option {
+	return func(o *wire.Options) error {
+		if store == nil {
+			return errors.New("hubspot: WithWindowStore: store is nil")
+		}
+		o.Store = store
+		o.MarkClient("WithWindowStore")
 		return nil
 	}
 }
@@ -296,6 +316,8 @@ func newTransport(opts ...Option) (*Transport, error) {
 		return nil, errors.New("hubspot: WithToken and WithTokenSource are mutually exclusive")
 	case o.Token == "" && o.Source == nil:
 		return nil, errors.New("hubspot: no credentials: use WithToken or WithTokenSource")
+	case o.Store != nil && (o.Limiter != nil || o.NoLimiter):
+		return nil, errors.New("hubspot: WithWindowStore and WithLimiter are mutually exclusive: give the store to NewAdaptiveLimiter")
 	}
 	t := &Transport{
 		base:      o.Base,
@@ -342,10 +364,12 @@ func newTransport(opts ...Option) (*Transport, error) {
 		t.limiter = lim
 	case o.NoLimiter:
 		t.unpaced = newUnpaced()
+	case o.Store != nil:
+		t.limiter = newLimiter(&wire.Options{PerInterval: o.PerInterval, Interval: o.Interval, Store: o.Store})
 	case o.Token != "":
 		t.limiter = SharedLimiter(o.Token, o.PerInterval, o.Interval)
 	default:
-		t.limiter = NewAdaptiveLimiter(o.PerInterval, o.Interval, nil)
+		t.limiter = newLimiter(&wire.Options{PerInterval: o.PerInterval, Interval: o.Interval})
 	}
 	return t, nil
 }
@@ -384,14 +408,3 @@ func (l *lockedRand) Int64N(n int64) int64 {
 	defer l.mu.Unlock()
 	return l.r.Int64N(n)
 }
-
-// Clock is the time source of an AdaptiveLimiter (NewAdaptiveLimiter); nil
-// there means the real clock. Sleep must return ctx.Err() as soon as the
-// context is done.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// SystemClock is the real clock.
-type SystemClock = wire.SystemClock

@@ -37,6 +37,13 @@
 //	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(token),
 //		hubspot.WithRetryPolicy(hubspot.RetryPolicy{MaxAttempts: 3, MaxDelay: 5 * time.Second}))
 //
+// The limiter is configured with the same options: clients given one
+// limiter (WithLimiter) share one budget, and WithWindowStore keeps its
+// window in a store that several processes share (package
+// hubspot/redislimit):
+//
+//	lim, err := hubspot.NewAdaptiveLimiter(hubspot.WithRateLimit(110, 10*time.Second))
+//
 // HubSpot's refusals are typed errors (ParseError reads them from a raw
 // answer); use errors.As:
 //

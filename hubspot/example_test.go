@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/crmkit/hubspot-associations/hubspot"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 )
@@ -90,4 +92,36 @@ func ExampleParseError() {
 	// Output:
 	// 401 INVALID_AUTHENTICATION true
 	// 429 DAILY true true
+}
+
+// Clients given one limiter share one budget: here two clients of an OAuth
+// app (whose token sources give them no shared limiter of their own).
+// HubSpot's X-HubSpot-RateLimit-* headers reshape it for both.
+func ExampleNewAdaptiveLimiter() {
+	srv := startFake(hubspottest.WithToken("oauth-access"), hubspottest.WithRateLimit(110, 10*time.Second))
+	defer srv.Close()
+	lim, err := hubspot.NewAdaptiveLimiter(hubspot.WithRateLimit(100, 10*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	source := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "oauth-access", TokenType: "Bearer"})
+	for range 2 {
+		hc, err := hubspot.NewHTTPClient(hubspot.WithTokenSource(source), hubspot.WithLimiter(lim))
+		if err != nil {
+			log.Fatal(err)
+		}
+		max, per := lim.Limit()
+		fmt.Println("limit before", max, "per", per)
+		resp, err := hc.Get(srv.URL + "/crm/associations/2026-03/contacts/companies/labels")
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	max, per := lim.Limit()
+	fmt.Println("limit after", max, "per", per)
+	// Output:
+	// limit before 100 per 10s
+	// limit before 110 per 10s
+	// limit after 110 per 10s
 }

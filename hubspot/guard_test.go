@@ -18,35 +18,9 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 )
-
-// recorder is a server that must never be reached: it records every request
-// and whether it carried the token.
-type recorder struct {
-	srv    *httptest.Server
-	hits   atomic.Int64
-	tokens atomic.Int64
-}
-
-func newRecorder(t *testing.T) *recorder {
-	r := &recorder{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.hits.Add(1)
-		if strings.Contains(req.Header.Get("Authorization"), testToken) {
-			r.tokens.Add(1)
-		}
-		io.WriteString(w, `{"results":[]}`)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *recorder) check(t *testing.T) {
-	t.Helper()
-	if n, tok := r.hits.Load(), r.tokens.Load(); n != 0 || tok != 0 {
-		t.Fatalf("the other server was reached %d time(s), %d with the token", n, tok)
-	}
-}
 
 func redirectTo(code int, target func() string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -62,8 +36,8 @@ func redirectTo(code int, target func() string) http.HandlerFunc {
 // other server never sees a request, with or without our CheckRedirect.
 func TestNewHTTPClient_Do_refusesCrossOriginRedirects(t *testing.T) {
 	t.Parallel()
-	evil := newRecorder(t)
-	evilURL, _ := url.Parse(evil.srv.URL)
+	evil := rttest.NewRecorder(t)
+	evilURL, _ := url.Parse(evil.Srv.URL)
 	var target atomic.Value // string
 	target.Store("")
 	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,9 +53,9 @@ func TestNewHTTPClient_Do_refusesCrossOriginRedirects(t *testing.T) {
 	targets := []struct {
 		name, from, to, reason string
 	}{
-		{"another port", plain.URL, evil.srv.URL + "/steal", "another port"},
+		{"another port", plain.URL, evil.Srv.URL + "/steal", "another port"},
 		{"another host", plain.URL, "http://localhost:" + evilURL.Port() + "/steal", "another host"},
-		{"https to http", tlsSrv.URL, evil.srv.URL + "/steal", "plain http"},
+		{"https to http", tlsSrv.URL, evil.Srv.URL + "/steal", "plain http"},
 		{"https to http same port", tlsSrv.URL, "http://" + tlsURL.Host + "/steal", "plain http"},
 	}
 	for _, tg := range targets {
@@ -90,12 +64,12 @@ func TestNewHTTPClient_Do_refusesCrossOriginRedirects(t *testing.T) {
 				name := fmt.Sprintf("%s/%d/ownClient=%v", tg.name, code, own)
 				t.Run(name, func(t *testing.T) {
 					target.Store(tg.to)
-					base := testTransport(t)
+					base := rttest.Transport(t)
 					if strings.HasPrefix(tg.from, "https") {
 						base = tlsSrv.Client().Transport.(*http.Transport).Clone()
 						base.DisableKeepAlives = true
 					}
-					hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(newFakeClock()),
+					hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()),
 						WithBaseTransport(base))
 					if err != nil {
 						t.Fatal(err)
@@ -122,14 +96,14 @@ func TestNewHTTPClient_Do_refusesCrossOriginRedirects(t *testing.T) {
 						!strings.Contains(re.Reason, tg.reason) {
 						t.Fatalf("err = %v (%+v), want status %d, target %s, reason %q", err, re, code, toURL.Host, tg.reason)
 					}
-					if strings.Contains(msg, testToken) {
+					if strings.Contains(msg, rttest.Token) {
 						t.Fatal("token in the error")
 					}
 				})
 			}
 		}
 	}
-	evil.check(t)
+	evil.Check(t)
 }
 
 // TestNewHTTPClient_Do_sameOriginRedirects: a same-origin redirect is
@@ -137,7 +111,7 @@ func TestNewHTTPClient_Do_refusesCrossOriginRedirects(t *testing.T) {
 // with a clear error.
 func TestNewHTTPClient_Do_sameOriginRedirects(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var mu sync.Mutex
 	var seen []string
 	record := func(r *http.Request) {
@@ -148,20 +122,24 @@ func TestNewHTTPClient_Do_sameOriginRedirects(t *testing.T) {
 	}
 	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
 		record(r)
-		http.Redirect(w, r, baseURLPath+"/new", http.StatusPermanentRedirect)
+		http.Redirect(w, r, rttest.BasePath+"/new", http.StatusPermanentRedirect)
 	})
 	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {
 		record(r)
 		io.WriteString(w, "ok")
 	})
-	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, baseURLPath+"/b", http.StatusFound) })
-	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, baseURLPath+"/a", http.StatusFound) })
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, rttest.BasePath+"/b", http.StatusFound)
+	})
+	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, rttest.BasePath+"/a", http.StatusFound)
+	})
 	var hops atomic.Int64
 	mux.HandleFunc("/hop/", func(w http.ResponseWriter, r *http.Request) {
 		n := hops.Add(1)
-		http.Redirect(w, r, fmt.Sprintf("%s/hop/%d", baseURLPath, n), http.StatusTemporaryRedirect)
+		http.Redirect(w, r, fmt.Sprintf("%s/hop/%d", rttest.BasePath, n), http.StatusTemporaryRedirect)
 	})
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(newFakeClock()), WithBaseTransport(testTransport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,11 +149,11 @@ func TestNewHTTPClient_Do_sameOriginRedirects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := readAll(t, resp.Body); string(b) != "ok" {
+	if b := rttest.ReadAll(t, resp.Body); string(b) != "ok" {
 		t.Fatalf("body %q", b)
 	}
 	resp.Body.Close()
-	want := []string{"/old Bearer " + testToken + " payload", "/new Bearer " + testToken + " payload"}
+	want := []string{"/old Bearer " + rttest.Token + " payload", "/new Bearer " + rttest.Token + " payload"}
 	if !slices.Equal(seen, want) {
 		t.Fatalf("server saw %q, want %q", seen, want)
 	}
@@ -193,38 +171,19 @@ func TestNewHTTPClient_Do_sameOriginRedirects(t *testing.T) {
 	}
 }
 
-// endless serves status with a body that never ends (or declares
-// declared bytes), until the client goes away.
-func endless(status int, declared int64) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if declared > 0 {
-			w.Header().Set("Content-Length", strconv.FormatInt(declared, 10))
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		chunk := bytes.Repeat([]byte(" "), 32<<10)
-		io.WriteString(w, `{"results":[`)
-		for sent := int64(0); declared == 0 || sent < declared-int64(len(chunk)); sent += int64(len(chunk)) {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}
-}
-
 // TestTransport_RoundTrip_bodyCapped: every body is capped at
 // MaxResponseBodyBytes, whatever the status; more is a
 // *ResponseTooLargeError, a declared Content-Length over the cap fails the
 // first read.
 func TestTransport_RoundTrip_bodyCapped(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
-	mux.HandleFunc("/ok", endless(200, 0))
-	mux.HandleFunc("/bad", endless(400, 0))
-	mux.HandleFunc("/declared", endless(200, 1<<30))
+	mux, base := rttest.Setup(t)
+	mux.HandleFunc("/ok", rttest.Endless(200, 0))
+	mux.HandleFunc("/bad", rttest.Endless(400, 0))
+	mux.HandleFunc("/declared", rttest.Endless(200, 1<<30))
 	exact := bytes.Repeat([]byte("x"), MaxResponseBodyBytes)
 	mux.HandleFunc("/exact", func(w http.ResponseWriter, r *http.Request) { w.Write(exact) })
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(newFakeClock()), WithBaseTransport(testTransport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +212,7 @@ func TestTransport_RoundTrip_bodyCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if b := readAll(t, resp.Body); len(b) != MaxResponseBodyBytes {
+	if b := rttest.ReadAll(t, resp.Body); len(b) != MaxResponseBodyBytes {
 		t.Fatalf("read %d bytes of a body of exactly the limit", len(b))
 	}
 }
@@ -264,10 +223,10 @@ func TestTransport_RoundTrip_bodyCapped(t *testing.T) {
 // caller's deadline is not started.
 func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
 	t.Parallel()
-	const backoff = defaultBaseDelay // maxRand: full jitter waits the ceiling
-	past := clockStart.Add(-time.Hour).Format(http.TimeFormat)
+	const backoff = defaultBaseDelay // rttest.MaxRand: full jitter waits the ceiling
+	past := rttest.ClockStart.Add(-time.Hour).Format(http.TimeFormat)
 	far := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Format(http.TimeFormat)
-	soon := clockStart.Add(7 * time.Second).Format(http.TimeFormat)
+	soon := rttest.ClockStart.Add(7 * time.Second).Format(http.TimeFormat)
 	tests := []struct {
 		value      string
 		deadline   time.Duration
@@ -298,15 +257,15 @@ func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.value, func(t *testing.T) {
 			t.Parallel()
-			mux, base := setup(t)
+			mux, base := rttest.Setup(t)
 			srv := &stepServer{t: t, steps: []step{
 				rl(policyTenSecondlyRolling, map[string]string{"Retry-After": tc.value}),
 				{status: 200, body: `{}`},
 			}}
 			mux.Handle("/x", srv)
-			clock := newFakeClock()
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
-				WithBaseTransport(testTransport(t)))
+			clock := rttest.NewClock()
+			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+				WithBaseTransport(rttest.Transport(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -338,7 +297,7 @@ func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
 // caller, whatever the status.
 func TestTransport_RoundTrip_redactsEveryStatus(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	mux.HandleFunc("/echo/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(r.PathValue("code"))
 		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -352,9 +311,9 @@ func TestTransport_RoundTrip_redactsEveryStatus(t *testing.T) {
 		io.WriteString(w, tok[half:]+`","correlationId":"`+tok+`","startedAt":"`+tok+`"}`)
 	})
 	var logs bytes.Buffer
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(newFakeClock()),
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		WithBaseTransport(testTransport(t)))
+		WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,23 +323,22 @@ func TestTransport_RoundTrip_redactsEveryStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := readAll(t, resp.Body)
+		body := rttest.ReadAll(t, resp.Body)
 		resp.Body.Close()
 		all := fmt.Sprint(resp.Status, resp.Header, string(body), ParseError(resp))
-		if strings.Contains(all, testToken) || strings.Contains(all, "SECRET") {
-			t.Errorf("%d: token reached the caller: %s", code, masked(all))
+		if strings.Contains(all, rttest.Token) || strings.Contains(all, "SECRET") {
+			t.Errorf("%d: token reached the caller: %s", code, rttest.Masked(all))
 		}
 		if !strings.Contains(string(body), "bad token "+redactedText) {
-			t.Errorf("%d: body %s, want the token replaced", code, masked(string(body)))
+			t.Errorf("%d: body %s, want the token replaced", code, rttest.Masked(string(body)))
 		}
 	}
 	if strings.Contains(logs.String(), "SECRET") {
-		t.Errorf("token in the logs: %s", masked(logs.String()))
+		t.Errorf("token in the logs: %s", rttest.Masked(logs.String()))
 	}
 }
 
 // masked hides the token in a failure message: test output never shows it.
-func masked(s string) string { return strings.ReplaceAll(s, testToken, "<TOKEN>") }
 
 // TestRedactReader_Read_splitSecret: the secret is replaced wherever the
 // reads split it.
@@ -401,10 +359,10 @@ func TestRedactReader_Read_splitSecret(t *testing.T) {
 	}
 }
 
-// timerClock is a fakeClock whose attempt timers fire only when the test
+// timerClock is a rttest.Clock whose attempt timers fire only when the test
 // says so.
 type timerClock struct {
-	*fakeClock
+	*rttest.Clock
 	mu     sync.Mutex
 	timers []func()
 }
@@ -433,7 +391,7 @@ func (c *timerClock) fire(i int) {
 // holds the request; the retry then succeeds. No real time is involved.
 func TestTransport_RoundTrip_attemptTimeout(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var n atomic.Int64
 	arrived := make(chan struct{})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
@@ -444,9 +402,9 @@ func TestTransport_RoundTrip_attemptTimeout(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	})
-	clock := &timerClock{fakeClock: newFakeClock()}
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
-		WithTimeout(time.Hour), WithBaseTransport(testTransport(t)))
+	clock := &timerClock{Clock: rttest.NewClock()}
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+		WithTimeout(time.Hour), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +420,7 @@ func TestTransport_RoundTrip_attemptTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if b := readAll(t, resp.Body); string(b) != "ok" || n.Load() != 2 {
+	if b := rttest.ReadAll(t, resp.Body); string(b) != "ok" || n.Load() != 2 {
 		t.Fatalf("body %q after %d attempts", b, n.Load())
 	}
 	var te *AttemptTimeoutError

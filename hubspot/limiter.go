@@ -3,7 +3,6 @@ package hubspot
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,30 +27,27 @@ const (
 
 // Rate-limit headers HubSpot sends on every response.
 const (
-	HeaderRateLimitMax      = "X-HubSpot-RateLimit-Max"
-	HeaderRateLimitRemain   = "X-HubSpot-RateLimit-Remaining"
-	HeaderRateLimitInterval = "X-HubSpot-RateLimit-Interval-Milliseconds"
+	headerRateLimitMax      = "X-HubSpot-RateLimit-Max"
+	headerRateLimitRemain   = "X-HubSpot-RateLimit-Remaining"
+	headerRateLimitInterval = "X-HubSpot-RateLimit-Interval-Milliseconds"
 )
 
 // Bounds on what the limiter accepts from X-HubSpot-RateLimit-* headers and
 // callers; values outside them are ignored (headers, with a log line) or
 // clamped (waits).
 const (
-	// MaxRateLimitInterval is the longest rolling window accepted.
-	MaxRateLimitInterval = 24 * time.Hour
-	// MaxRateLimitMax is the largest per-window limit accepted.
-	MaxRateLimitMax = 1_000_000
+	// maxRateLimitInterval is the longest rolling window accepted (24 h).
+	maxRateLimitInterval = wire.MaxRateLimitInterval
+	// maxRateLimitMax is the largest per-window limit accepted (1,000,000).
+	maxRateLimitMax = wire.MaxRateLimitMax
 	// maxHold bounds any single hold or wait the limiter imposes.
-	maxHold = MaxRateLimitInterval + time.Minute
+	maxHold = maxRateLimitInterval + time.Minute
 )
 
-// WindowMargin is how much longer than HubSpot's interval the limiter keeps a
-// send in its window before reusing the slot: room for clock and network
-// jitter between this process's send time and HubSpot's arrival time. It is
-// 2% of the interval, between 10 ms and 250 ms.
-func WindowMargin(interval time.Duration) time.Duration {
-	return min(max(interval/50, 10*time.Millisecond), 250*time.Millisecond)
-}
+// windowMargin is how much longer than HubSpot's interval the limiter keeps
+// a send in its window (see wire.WindowMargin: 2% of the interval, 10 to
+// 250 ms).
+func windowMargin(interval time.Duration) time.Duration { return wire.WindowMargin(interval) }
 
 // WindowStore keeps the rolling window of sends of one token: the log the
 // AdaptiveLimiter schedules against, with a hold (after a 429) and a daily
@@ -70,8 +66,8 @@ func WindowMargin(interval time.Duration) time.Duration {
 type WindowStore interface {
 	// Reserve records one send if the window allows it: no hold is in force
 	// and fewer than Max sends (this process's, other processes' and those
-	// added by Correct) fall within the window (Interval plus
-	// WindowMargin(Interval)) before now. The shape is the store's learned
+	// added by Correct) fall within the window (shape.Window()) before
+	// now. The shape is the store's learned
 	// one when it has one, else shape (the caller's configured or default
 	// limit). It then returns a Reservation with At, the send's time in the
 	// store's clock, and ID, the entry's handle for Correct. Otherwise it
@@ -108,12 +104,13 @@ type Shape struct {
 
 // valid says whether the shape is within the bounds the limiter accepts.
 func (sh Shape) valid() bool {
-	return sh.Max >= 1 && sh.Max <= MaxRateLimitMax && sh.Interval > 0 && sh.Interval <= MaxRateLimitInterval
+	return sh.Max >= 1 && sh.Max <= maxRateLimitMax && sh.Interval > 0 && sh.Interval <= maxRateLimitInterval
 }
 
-// Window is the span a send is kept in the log: Interval plus
-// WindowMargin(Interval).
-func (sh Shape) Window() time.Duration { return sh.Interval + WindowMargin(sh.Interval) }
+// Window is the span a send is kept in the log: Interval plus a margin for
+// clock and network jitter between a send and HubSpot's count of it (2% of
+// Interval, between 10 ms and 250 ms).
+func (sh Shape) Window() time.Duration { return sh.Interval + windowMargin(sh.Interval) }
 
 // Reservation is the answer of WindowStore.Reserve.
 type Reservation struct {
@@ -264,7 +261,7 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 // It keeps a log of sends (a WindowStore: in-process by default, shared
 // between processes with package hubspot/redislimit) and lets a request go
 // while fewer than Max sends fall within the last Interval (plus
-// WindowMargin): a fresh limiter sends a burst of Max at once. When the
+// Shape.Window's margin): a fresh limiter sends a burst of Max at once. When the
 // window is full a request waits only until the oldest send in it leaves.
 // When its answer arrives, a send is placed where HubSpot counted it (at
 // the latest the round trip less half the fastest round trip seen) less
@@ -280,14 +277,14 @@ func max1ns(d time.Duration) time.Duration { return max(d, time.Nanosecond) }
 // stops every caller until the daily limit resets.
 //
 // Header values are range-checked: an interval outside (0, 24h], a Max
-// outside [1, MaxRateLimitMax] or a Remaining that is negative or not an
+// outside [1, 1,000,000] or a Remaining that is negative or not an
 // integer is ignored with a log line, and with it the other rate-limit
 // headers of the same answer (one answer is one observation: its headers
-// are taken together or not at all); no wait exceeds MaxRateLimitInterval
+// are taken together or not at all); no wait exceeds 24 hours
 // and none outlives the caller's context.
 type AdaptiveLimiter struct {
 	store WindowStore
-	clock Clock
+	clock wire.Clock
 	// turn lets one waiter at a time poll the store, in arrival order.
 	turn chan struct{}
 
@@ -327,45 +324,49 @@ type AdaptiveLimiter struct {
 	logger  *slog.Logger
 }
 
-// LimiterOption configures NewAdaptiveLimiter beyond the limit and clock.
-type LimiterOption func(*AdaptiveLimiter)
-
-// WithWindowStore makes the limiter schedule against store instead of an
-// in-process log (see package hubspot/redislimit).
-func WithWindowStore(store WindowStore) LimiterOption {
-	return func(l *AdaptiveLimiter) {
-		if store != nil {
-			l.store = store
-		}
+// NewAdaptiveLimiter returns a limiter to share between clients with
+// WithLimiter. It takes WithRateLimit (default DefaultRateLimit per
+// DefaultRateLimitInterval, until HubSpot's answers say otherwise),
+// WithWindowStore (default an in-process MemoryStore) and WithLogger (for
+// ignored header values and store problems; without it, the logger of the
+// Transport that observed the answer); any other option is an error.
+func NewAdaptiveLimiter(opts ...Option) (*AdaptiveLimiter, error) {
+	var o wire.Options
+	if err := applyOptions(&o, opts); err != nil {
+		return nil, err
 	}
+	names := map[string]bool{}
+	for n := range o.Client {
+		names[n] = true
+	}
+	for n := range o.Batch {
+		names[n] = true
+	}
+	delete(names, "WithRateLimit")
+	delete(names, "WithWindowStore")
+	if len(names) > 0 {
+		return nil, fmt.Errorf("hubspot: NewAdaptiveLimiter: %s configure(s) a client, not a limiter; it takes WithRateLimit, WithWindowStore and WithLogger", wire.Names(names))
+	}
+	return newLimiter(&o), nil
 }
 
-// WithLimiterLogger logs ignored header values and store problems to lg
-// (the transport's WithLogger is used when this is not set).
-func WithLimiterLogger(lg *slog.Logger) LimiterOption {
-	return func(l *AdaptiveLimiter) { l.logger = lg }
-}
-
-// NewAdaptiveLimiter returns a limiter for perInterval requests per interval.
-// A nil clock is the real clock. Non-positive or out-of-range arguments
-// select HubSpot's defaults (DefaultRateLimit per DefaultRateLimitInterval).
-func NewAdaptiveLimiter(perInterval int, interval time.Duration, clock Clock, opts ...LimiterOption) *AdaptiveLimiter {
-	told := perInterval > 0 && perInterval <= MaxRateLimitMax
+// newLimiter returns a limiter for o's rate limit (PerInterval per
+// Interval: HubSpot's defaults when zero or out of range), store, logger
+// and clock (the real clock when nil).
+func newLimiter(o *wire.Options) *AdaptiveLimiter {
+	perInterval, interval, clock := o.PerInterval, o.Interval, o.Clock
+	told := perInterval > 0 && perInterval <= maxRateLimitMax
 	if !told {
 		perInterval = DefaultRateLimit
 	}
-	if interval <= 0 || interval > MaxRateLimitInterval {
+	if interval <= 0 || interval > maxRateLimitInterval {
 		interval = DefaultRateLimitInterval
 	}
 	if clock == nil {
-		clock = SystemClock{}
+		clock = wire.SystemClock{}
 	}
-	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told}
-	for _, o := range opts {
-		if o != nil {
-			o(l)
-		}
-	}
+	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told, logger: o.Logger}
+	l.store, _ = o.Store.(WindowStore)
 	if l.store == nil {
 		l.store = NewMemoryStore()
 	}
@@ -428,7 +429,7 @@ func SharedLimiter(token string, perInterval int, interval time.Duration) *Adapt
 			return l
 		}
 	}
-	l := NewAdaptiveLimiter(perInterval, interval, nil)
+	l := newLimiter(&wire.Options{PerInterval: perInterval, Interval: interval})
 	sharedLimiters[key] = &sharedEntry{strong: l, weak: weak.Make(l), used: now}
 	return l
 }
@@ -438,13 +439,6 @@ func sharedCount() int {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	return len(sharedLimiters)
-}
-
-// TokenKey returns the hex SHA-256 of token: the name under which shared
-// stores keep a token's window, so the token itself is never stored.
-func TokenKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // Wait blocks until a request may be sent (and records it as sent) or ctx is
@@ -619,7 +613,7 @@ func (l *AdaptiveLimiter) adopt(sh Shape) {
 
 // Pause holds every caller back for d (for example after a 429 with a
 // Retry-After), unless a longer hold is already in place. d is capped at
-// MaxRateLimitInterval.
+// 24 hours.
 func (l *AdaptiveLimiter) Pause(d time.Duration) {
 	if d <= 0 {
 		return
@@ -659,7 +653,7 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	var rl *RateLimitError
 	if errors.As(err, &rl) && rl.Daily() {
 		d := rl.Wait
-		if d <= 0 || d > MaxRateLimitInterval {
+		if d <= 0 || d > maxRateLimitInterval {
 			// HubSpot resets daily limits at midnight; without a usable
 			// Retry-After, stop until the next UTC midnight and look again.
 			d = now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now.UTC())
@@ -712,7 +706,7 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	// seen. The entry goes half the fastest round trip before that: the
 	// send that reuses its slot takes at least that long to reach HubSpot,
 	// so it leaves early enough to arrive as the slot frees there (a window
-	// then opens WindowMargin late, not the margin plus a way out). A
+	// then opens windowMargin late, not the margin plus a way out). A
 	// request held up on its way out (a busy machine) is still placed late
 	// enough; never later than the answer, nor an interval.
 	lag := min(max(rtt-l.minRTT(), 0), interval)
@@ -735,11 +729,11 @@ func (l *AdaptiveLimiter) readHeaders(ctx context.Context, h http.Header, lg *sl
 	var rh rateHeaders
 	ok := true
 	var bad bool
-	if rh.max, rh.hasMax, bad = l.header(ctx, h, HeaderRateLimitMax, 1, MaxRateLimitMax, lg); bad {
+	if rh.max, rh.hasMax, bad = l.header(ctx, h, headerRateLimitMax, 1, maxRateLimitMax, lg); bad {
 		ok = false
 	}
 	var iv int64
-	if iv, rh.hasInterval, bad = l.header(ctx, h, HeaderRateLimitInterval, 1, MaxRateLimitInterval.Milliseconds(), lg); bad {
+	if iv, rh.hasInterval, bad = l.header(ctx, h, headerRateLimitInterval, 1, maxRateLimitInterval.Milliseconds(), lg); bad {
 		ok = false
 	}
 	rh.interval = time.Duration(iv) * time.Millisecond
@@ -751,7 +745,7 @@ func (l *AdaptiveLimiter) readHeaders(ctx context.Context, h http.Header, lg *sl
 		m, _ := l.Limit()
 		limit = int64(m)
 	}
-	if rh.remain, rh.hasRemain, bad = l.header(ctx, h, HeaderRateLimitRemain, 0, limit, lg); bad {
+	if rh.remain, rh.hasRemain, bad = l.header(ctx, h, headerRateLimitRemain, 0, limit, lg); bad {
 		return rateHeaders{}, false
 	}
 	return rh, true
@@ -867,7 +861,7 @@ func (l *AdaptiveLimiter) pace() wire.Pace {
 	now := l.clock.Now()
 	if l.known && (l.unshared.IsZero() || now.Sub(l.unshared) > 2*l.interval) {
 		p.Burst = l.max
-		if n := l.mineSince(now.Add(-(l.interval + WindowMargin(l.interval)))); n > 0 {
+		if n := l.mineSince(now.Add(-(l.interval + windowMargin(l.interval)))); n > 0 {
 			p.Burst = max(n, min(l.remain, 2*n))
 		}
 	}
@@ -879,16 +873,16 @@ func (l *AdaptiveLimiter) noteSend(t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	// Keep two windows: enough for mineSince's questions.
-	from := t.Add(-2 * (l.interval + WindowMargin(l.interval)))
+	from := t.Add(-2 * (l.interval + windowMargin(l.interval)))
 	if i := sort.Search(len(l.mine), func(i int) bool { return l.mine[i].After(from) }); i > 0 {
 		l.mine = append(l.mine[:0], l.mine[i:]...)
 	}
-	if len(l.mine) < MaxRateLimitMax {
+	if len(l.mine) < maxRateLimitMax {
 		l.mine = append(l.mine, t)
 	}
 	if _, local := l.store.(*MemoryStore); local {
 		l.pending = max(0, l.pending-1)
-		if len(l.flying) < MaxRateLimitMax {
+		if len(l.flying) < maxRateLimitMax {
 			l.flying = append(l.flying, t)
 		}
 	}

@@ -13,7 +13,89 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/rttest"
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
+
+// testLimiter returns a limiter for max per iv (HubSpot's defaults when
+// zero) on clock (the real one when nil): NewAdaptiveLimiter with the test
+// seam of the clock.
+func testLimiter(max int, iv time.Duration, clock wire.Clock) *AdaptiveLimiter {
+	return newLimiter(&wire.Options{PerInterval: max, Interval: iv, Clock: clock})
+}
+
+// TestNewAdaptiveLimiter_options: the limiter takes the one Option type:
+// WithRateLimit, WithWindowStore and WithLogger; a client's or batch
+// call's option is refused by name, bad values by the option.
+func TestNewAdaptiveLimiter_options(t *testing.T) {
+	t.Parallel()
+	store := NewMemoryStore()
+	var buf bytes.Buffer
+	lg := slog.New(slog.NewTextHandler(&buf, nil))
+	l, err := NewAdaptiveLimiter(WithRateLimit(7, 3*time.Second), WithWindowStore(store), WithLogger(lg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max, iv := l.Limit(); max != 7 || iv != 3*time.Second {
+		t.Fatalf("Limit() = %d per %s, want 7 per 3s", max, iv)
+	}
+	if l.store != store || l.logger != lg {
+		t.Fatal("WithWindowStore or WithLogger not used")
+	}
+	if err := l.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := store.Reserve(context.Background(), time.Now(), Shape{Max: 1, Interval: time.Hour}); r.Wait <= 0 {
+		t.Fatal("the send was not recorded in the given store")
+	}
+	l.Observe(http.Header{"X-Hubspot-Ratelimit-Max": {"nope"}})
+	if !strings.Contains(buf.String(), "out-of-range rate-limit header") {
+		t.Fatalf("WithLogger's logger got %q, want the ignored header", buf.String())
+	}
+	if d, err := NewAdaptiveLimiter(); err != nil {
+		t.Fatal(err)
+	} else if max, iv := d.Limit(); max != DefaultRateLimit || iv != DefaultRateLimitInterval {
+		t.Fatalf("default Limit() = %d per %s", max, iv)
+	}
+	for _, tc := range []struct {
+		opts []Option
+		want string
+	}{
+		{[]Option{WithToken(rttest.Token), WithChunkSize(5)}, "NewAdaptiveLimiter: WithChunkSize, WithToken configure(s) a client"},
+		{[]Option{WithRateLimit(2_000_000, time.Second)}, "WithRateLimit: n must be between 1 and 1000000"},
+		{[]Option{WithRateLimit(5, 48*time.Hour)}, "WithRateLimit: interval must be positive and at most 24h0m0s"},
+		{[]Option{WithWindowStore(nil)}, "WithWindowStore: store is nil"},
+	} {
+		if _, err := NewAdaptiveLimiter(tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		} else if strings.Contains(err.Error(), rttest.Token) {
+			t.Errorf("error %q shows the token", err)
+		}
+	}
+}
+
+// TestWithWindowStore_client: a client given WithWindowStore schedules on
+// that store; with WithLimiter too it is refused.
+func TestWithWindowStore_client(t *testing.T) {
+	t.Parallel()
+	store := NewMemoryStore()
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithWindowStore(store), WithRateLimit(1, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := hc.Transport.(*Transport)
+	if tr.limiter == nil || tr.limiter.store != store || tr.limiter == SharedLimiter(rttest.Token, 0, 0) {
+		t.Fatal("the client's limiter is not its own on the given store")
+	}
+	if max, _ := tr.limiter.Limit(); max != 1 {
+		t.Fatalf("limit %d, want WithRateLimit's 1", max)
+	}
+	lim, _ := NewAdaptiveLimiter()
+	if _, err := NewHTTPClient(WithToken(rttest.Token), WithWindowStore(store), WithLimiter(lim)); err == nil || !strings.Contains(err.Error(), "mutually exclusive") {
+		t.Fatalf("WithWindowStore with WithLimiter: error %v", err)
+	}
+}
 
 func TestSharedLimiter_sameTokenSameLimiter(t *testing.T) {
 	t.Parallel()
@@ -30,13 +112,13 @@ func TestSharedLimiter_sameTokenSameLimiter(t *testing.T) {
 		t.Fatal("registry does not key the limiter by the token's SHA-256")
 	}
 	// FIPS 180-2's test vector: SHA-256("abc").
-	if k := TokenKey("abc"); k != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+	if k := wire.TokenKey("abc"); k != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
 		t.Fatalf("TokenKey(abc) = %q, want the hex SHA-256", k)
 	}
 }
 
 // waitN takes n slots and returns the fake-clock time of each.
-func waitN(t *testing.T, l *AdaptiveLimiter, clock *fakeClock, n int) []time.Time {
+func waitN(t *testing.T, l *AdaptiveLimiter, clock *rttest.Clock, n int) []time.Time {
 	t.Helper()
 	var times []time.Time
 	for range n {
@@ -58,16 +140,16 @@ func TestAdaptiveLimiter_Wait_rollingWindow(t *testing.T) {
 		max int
 		iv  time.Duration
 	}{{DefaultRateLimit, DefaultRateLimitInterval}, {DefaultRateLimitHigh, DefaultRateLimitInterval}, {7, time.Second}, {50, time.Second}} {
-		clock := newFakeClock()
+		clock := rttest.NewClock()
 		start := clock.Now()
-		l := NewAdaptiveLimiter(tc.max, tc.iv, clock)
+		l := testLimiter(tc.max, tc.iv, clock)
 		times := waitN(t, l, clock, 5*tc.max)
 		for i := range tc.max {
 			if !times[i].Equal(start) {
 				t.Fatalf("max %d: send %d waited %s; the first Max go at once", tc.max, i, times[i].Sub(start))
 			}
 		}
-		window := tc.iv + WindowMargin(tc.iv)
+		window := tc.iv + windowMargin(tc.iv)
 		for i := tc.max; i < len(times); i++ {
 			if got := times[i].Sub(times[i-tc.max]); got != window {
 				t.Fatalf("max %d: send %d came %s after send %d, want exactly %s", tc.max, i, got, i-tc.max, window)
@@ -81,8 +163,8 @@ func TestAdaptiveLimiter_Wait_rollingWindow(t *testing.T) {
 // sends are added at the send time, and slots free as they leave.
 func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
-	l := NewAdaptiveLimiter(10, time.Second, clock)
+	clock := rttest.NewClock()
+	l := testLimiter(10, time.Second, clock)
 	ctx := context.Background()
 	s, _, err := l.acquire(ctx, nil)
 	if err != nil {
@@ -114,7 +196,7 @@ func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 	// half the fastest round trip before HubSpot saw it (half the round
 	// trip after it left): the send reusing its slot takes that long to
 	// get there.
-	if got, want := times[4].Sub(sentAt), time.Second+WindowMargin(time.Second); got != want {
+	if got, want := times[4].Sub(sentAt), time.Second+windowMargin(time.Second); got != want {
 		t.Fatalf("fifth send at +%s, want +%s (when the first sends leave the window)", got, want)
 	}
 }
@@ -124,9 +206,9 @@ func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 // not a whole interval from now.
 func TestAdaptiveLimiter_Observe_remainingZeroNoFullHold(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := rttest.NewClock()
 	start := clock.Now()
-	l := NewAdaptiveLimiter(5, time.Second, clock)
+	l := testLimiter(5, time.Second, clock)
 	ctx := context.Background()
 	for i := range 5 {
 		s, _, err := l.acquire(ctx, nil)
@@ -141,7 +223,7 @@ func TestAdaptiveLimiter_Observe_remainingZeroNoFullHold(t *testing.T) {
 	// Each slot frees a window after HubSpot saw the send (half the round
 	// trip after it left) less the next send's way there (half the fastest
 	// round trip).
-	first := time.Second + WindowMargin(time.Second)
+	first := time.Second + windowMargin(time.Second)
 	if times[0].Sub(start) != first || times[1].Sub(start) != first+100*time.Millisecond {
 		t.Fatalf("sends at +%s, +%s; want +%s, +%s", times[0].Sub(start), times[1].Sub(start), first, first+100*time.Millisecond)
 	}
@@ -149,9 +231,9 @@ func TestAdaptiveLimiter_Observe_remainingZeroNoFullHold(t *testing.T) {
 
 func rateResp(status int, max, interval, remaining string) *http.Response {
 	h := http.Header{}
-	h.Set(HeaderRateLimitMax, max)
-	h.Set(HeaderRateLimitInterval, interval)
-	h.Set(HeaderRateLimitRemain, remaining)
+	h.Set(headerRateLimitMax, max)
+	h.Set(headerRateLimitInterval, interval)
+	h.Set(headerRateLimitRemain, remaining)
 	return &http.Response{StatusCode: status, Header: h}
 }
 
@@ -186,17 +268,17 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 		{"5", "2000", "6"},
 	}
 	for _, tc := range cases {
-		mux, base := setup(t)
+		mux, base := rttest.Setup(t)
 		mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set(HeaderRateLimitMax, tc.max)
-			w.Header().Set(HeaderRateLimitInterval, tc.interval)
-			w.Header().Set(HeaderRateLimitRemain, tc.remaining)
+			w.Header().Set(headerRateLimitMax, tc.max)
+			w.Header().Set(headerRateLimitInterval, tc.interval)
+			w.Header().Set(headerRateLimitRemain, tc.remaining)
 			w.WriteHeader(200)
 		})
-		clock := newFakeClock()
-		lim := NewAdaptiveLimiter(10, time.Second, clock)
+		clock := rttest.NewClock()
+		lim := testLimiter(10, time.Second, clock)
 		var logs bytes.Buffer
-		hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)),
+		hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)),
 			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		if err != nil {
 			t.Fatal(err)
@@ -217,7 +299,7 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 			t.Errorf("%v: limit became %d per %s, want 10 per 1s (nothing of a refused answer applied)", tc, m, iv)
 		}
 		for _, d := range clock.Sleeps() {
-			if d <= 0 || d > MaxRateLimitInterval+time.Minute {
+			if d <= 0 || d > maxRateLimitInterval+time.Minute {
 				t.Errorf("%v: slept %s", tc, d)
 			}
 		}
@@ -225,7 +307,7 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 			t.Errorf("%v: %d log lines about the bad header, want 1:\n%s", tc, n, logs.String())
 		}
 		if strings.Contains(logs.String(), "SECRET") {
-			t.Errorf("token in logs: %s", masked(logs.String()))
+			t.Errorf("token in logs: %s", rttest.Masked(logs.String()))
 		}
 	}
 }
@@ -234,8 +316,8 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 // ends with the caller's context.
 func TestAdaptiveLimiter_Pause_cappedAndContext(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
-	l := NewAdaptiveLimiter(10, time.Second, clock)
+	clock := rttest.NewClock()
+	l := testLimiter(10, time.Second, clock)
 	l.Pause(time.Duration(1<<63 - 1))
 	l.Pause(-time.Hour)
 	if err := l.Wait(context.Background()); err != nil {
@@ -260,7 +342,7 @@ func TestAdaptiveLimiter_Pause_cappedAndContext(t *testing.T) {
 		t.Fatalf("Wait on a cancelled context = %v", err)
 	}
 	// A real-clock wait returns when the context ends, not when the hold does.
-	rl := NewAdaptiveLimiter(10, time.Second, nil)
+	rl := testLimiter(10, time.Second, nil)
 	rl.Pause(time.Hour)
 	ctx, cancel = context.WithCancel(context.Background())
 	done := make(chan error)
@@ -275,17 +357,17 @@ func TestAdaptiveLimiter_Pause_cappedAndContext(t *testing.T) {
 // fails at once with a DAILY *RateLimitError and nothing more is sent.
 func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var hits atomic.Int64
 	mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Retry-After", "3600")
-		writeJSON(w, 429, map[string]any{"status": "error", "message": "You have reached your daily limit.",
+		rttest.WriteJSON(w, 429, map[string]any{"status": "error", "message": "You have reached your daily limit.",
 			"errorType": "RATE_LIMIT", "policyName": "DAILY"})
 	})
-	clock := newFakeClock()
-	lim := NewAdaptiveLimiter(10, time.Second, clock)
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)))
+	clock := rttest.NewClock()
+	lim := testLimiter(10, time.Second, clock)
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,14 +408,14 @@ func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 // store did not know of (other clients pacing alone).
 func TestAdaptiveLimiter_pace_burst(t *testing.T) {
 	t.Parallel()
-	if p := NewAdaptiveLimiter(0, 0, newFakeClock()).pace(); p.Burst != 0 || p.Rate != 10 {
+	if p := testLimiter(0, 0, rttest.NewClock()).pace(); p.Burst != 0 || p.Rate != 10 {
 		t.Errorf("a limiter on the default guess: %+v, want no burst at 10/s", p)
 	}
-	if p := NewAdaptiveLimiter(190, 10*time.Second, newFakeClock()).pace(); p.Burst != 190 {
+	if p := testLimiter(190, 10*time.Second, rttest.NewClock()).pace(); p.Burst != 190 {
 		t.Errorf("a limiter told 190 per 10 s: %+v, want a burst of 190", p)
 	}
-	clock := newFakeClock()
-	l := NewAdaptiveLimiter(0, 0, clock)
+	clock := rttest.NewClock()
+	l := testLimiter(0, 0, clock)
 	l.Observe(rateResp(200, "50", "1000", "50").Header)
 	if p := l.pace(); p.Burst != 50 || p.Rate != 50 {
 		t.Errorf("after an answer of 50 per 1 s: %+v, want a burst of 50 at 50/s", p)
@@ -370,8 +452,8 @@ func TestAdaptiveLimiter_pace_burst(t *testing.T) {
 func TestAdaptiveLimiter_unsharedShare(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := newFakeClock()
-	l := NewAdaptiveLimiter(50, time.Second, clock)
+	clock := rttest.NewClock()
+	l := testLimiter(50, time.Second, clock)
 	var slots []slot
 	for range 10 {
 		s, _, err := l.acquire(ctx, nil)

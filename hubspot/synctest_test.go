@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 )
 
 // TestTransport_backoff_synctest: the Transport's waits on the real clock,
@@ -28,7 +30,7 @@ func TestTransport_backoff_synctest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := &http.Transport{DisableKeepAlives: true}
 		defer tr.CloseIdleConnections()
-		hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withRand(maxRand{}), WithBaseTransport(tr))
+		hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withRand(rttest.MaxRand{}), WithBaseTransport(tr))
 		if err != nil {
 			t.Fatal(err)
 		}

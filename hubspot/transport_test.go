@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 )
 
 // step is one scripted server response.
@@ -25,7 +27,7 @@ type step struct {
 	body    string
 	reset   bool // read the request, then reset the connection
 	dateIn  time.Duration
-	setDate bool // Retry-After as an HTTP date clockStart+dateIn
+	setDate bool // Retry-After as an HTTP date rttest.ClockStart+dateIn
 }
 
 const rateLimitBody = `{"status":"error","message":"You have reached your %s limit.","errorType":"RATE_LIMIT","correlationId":"c0ffee-%d","policyName":"%s"}`
@@ -56,14 +58,14 @@ func (s *stepServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := s.steps[min(n, len(s.steps)-1)]
 	s.mu.Unlock()
 	if st.reset {
-		resetConn(s.t, w)
+		rttest.ResetConn(s.t, w)
 		return
 	}
 	for k, v := range st.header {
 		w.Header().Set(k, v)
 	}
 	if st.setDate {
-		w.Header().Set("Retry-After", clockStart.Add(st.dateIn).Format(http.TimeFormat))
+		w.Header().Set("Retry-After", rttest.ClockStart.Add(st.dateIn).Format(http.TimeFormat))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(st.status)
@@ -167,12 +169,12 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			mux, base := setup(t)
+			mux, base := rttest.Setup(t)
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle(configPath, srv)
-			clock := newFakeClock()
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock),
-				withRand(maxRand{}), WithBaseTransport(testTransport(t)), WithUserAgent("ua-test/1"))
+			clock := rttest.NewClock()
+			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock),
+				withRand(rttest.MaxRand{}), WithBaseTransport(rttest.Transport(t)), WithUserAgent("ua-test/1"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,8 +198,8 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 			case tc.wantStatus != 0 && resp.StatusCode != tc.wantStatus:
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
-			if err != nil && strings.Contains(err.Error(), testToken) {
-				t.Fatalf("token leaked into error: %s", masked(err.Error()))
+			if err != nil && strings.Contains(err.Error(), rttest.Token) {
+				t.Fatalf("token leaked into error: %s", rttest.Masked(err.Error()))
 			}
 			reqs := srv.requests()
 			if want := len(tc.wantSleeps) + 1; len(reqs) != want {
@@ -207,7 +209,7 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 				if r.body != payload {
 					t.Errorf("attempt %d body = %q, want byte-identical %q", i+1, r.body, payload)
 				}
-				if r.auth != "Bearer "+testToken || r.ua != "ua-test/1" || r.ctype != "application/json" || r.method != tc.method {
+				if r.auth != "Bearer "+rttest.Token || r.ua != "ua-test/1" || r.ctype != "application/json" || r.method != tc.method {
 					t.Errorf("attempt %d headers = %+v", i+1, r)
 				}
 			}
@@ -231,15 +233,15 @@ func TestTransport_RoundTrip_connectionRefusedRetriesPOST(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens: dial fails before anything is sent
-	clock := newFakeClock()
+	clock := rttest.NewClock()
 	var retries []RetryEvent
-	hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
-		WithBaseTransport(testTransport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+		WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := WithObserver(context.Background(), Observer{OnRetry: func(e RetryEvent) { retries = append(retries, e) }})
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+baseURLPath+"/x", strings.NewReader("{}"))
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+rttest.BasePath+"/x", strings.NewReader("{}"))
 	_, err = hc.Do(req)
 	var re *RequestError
 	if !errors.As(err, &re) || re.MaybeSent || re.Attempts != DefaultMaxAttempts {
@@ -248,7 +250,7 @@ func TestTransport_RoundTrip_connectionRefusedRetriesPOST(t *testing.T) {
 	if len(retries) != DefaultMaxAttempts-1 || retries[0].Err == nil {
 		t.Fatalf("observer saw %d retries, want %d", len(retries), DefaultMaxAttempts-1)
 	}
-	if strings.Contains(err.Error(), testToken) {
+	if strings.Contains(err.Error(), rttest.Token) {
 		t.Fatal("token in error")
 	}
 }
@@ -283,12 +285,12 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			mux, base := setup(t)
+			mux, base := rttest.Setup(t)
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle("/x", srv)
-			clock := newFakeClock()
-			hc, err := NewHTTPClient(WithToken(testToken), WithLimiter(nil), withClock(clock), withRand(maxRand{}),
-				WithBaseTransport(testTransport(t)), WithRetryPolicy(tc.policy))
+			clock := rttest.NewClock()
+			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+				WithBaseTransport(rttest.Transport(t)), WithRetryPolicy(tc.policy))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,12 +317,12 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 
 func TestTransport_RoundTrip_contextCancelledDuringWait(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	srv := &stepServer{t: t, steps: []step{rl(policyTenSecondlyRolling, map[string]string{"Retry-After": "5"})}}
 	mux.Handle("/x", srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	// The real clock: the transport must stop waiting as soon as ctx is done.
-	hc, _ := NewHTTPClient(WithToken(testToken), WithLimiter(nil), WithBaseTransport(testTransport(t)))
+	hc, _ := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), WithBaseTransport(rttest.Transport(t)))
 	ctx = WithObserver(ctx, Observer{OnRetry: func(RetryEvent) { cancel() }})
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/x", nil)
 	_, err := hc.Do(req)
@@ -335,7 +337,7 @@ func TestTransport_RoundTrip_contextCancelledDuringWait(t *testing.T) {
 
 func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	// A misbehaving server echoes the Authorization header in its errors.
 	var n int
 	var mu sync.Mutex
@@ -348,13 +350,13 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 		if first {
 			status = 503
 		}
-		writeJSON(w, status, map[string]any{"status": "error", "message": "bad header " + r.Header.Get("Authorization"),
+		rttest.WriteJSON(w, status, map[string]any{"status": "error", "message": "bad header " + r.Header.Get("Authorization"),
 			"category": "VALIDATION_ERROR", "correlationId": "abc", "context": map[string]any{"auth": []string{r.Header.Get("Authorization")}}})
 	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc, err := NewHTTPClient(WithToken(testToken), WithLogger(logger), withClock(newFakeClock()),
-		WithLimiter(NewAdaptiveLimiter(1, time.Second, newFakeClock())), WithBaseTransport(testTransport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLogger(logger), withClock(rttest.NewClock()),
+		WithLimiter(testLimiter(1, time.Second, rttest.NewClock())), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,12 +374,12 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 		t.Fatalf("expected a retry log line, got %q", logs.String())
 	}
 	for what, s := range map[string]string{"error": apiErr.Error(), "verbose error": fmt.Sprintf("%+v", apiErr), "logs": logs.String()} {
-		if strings.Contains(s, testToken) || strings.Contains(s, "SECRET") {
-			t.Errorf("token leaked into %s: %s", what, strings.ReplaceAll(masked(s), "SECRET", "<SECRET>"))
+		if strings.Contains(s, rttest.Token) || strings.Contains(s, "SECRET") {
+			t.Errorf("token leaked into %s: %s", what, strings.ReplaceAll(rttest.Masked(s), "SECRET", "<SECRET>"))
 		}
 	}
 	// Option errors never echo a token either.
-	for _, opt := range []Option{WithToken(" "), WithToken(testToken + "\n")} {
+	for _, opt := range []Option{WithToken(" "), WithToken(rttest.Token + "\n")} {
 		if _, err := NewHTTPClient(opt); err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "WithToken") {
 			t.Errorf("option error = %v", err)
 		}
@@ -386,22 +388,22 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 
 func TestTransport_RoundTrip_tokenSourceAndLimiterWait(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var auths []string
 	var mu sync.Mutex
 	mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		auths = append(auths, r.Header.Get("Authorization"))
 		mu.Unlock()
-		w.Header().Set(HeaderRateLimitMax, "10")
-		w.Header().Set(HeaderRateLimitInterval, "1000")
-		w.Header().Set(HeaderRateLimitRemain, "0")
+		w.Header().Set(headerRateLimitMax, "10")
+		w.Header().Set(headerRateLimitInterval, "1000")
+		w.Header().Set(headerRateLimitRemain, "0")
 		w.WriteHeader(200)
 	})
-	clock := newFakeClock()
-	lim := NewAdaptiveLimiter(100, 10*time.Second, clock)
+	clock := rttest.NewClock()
+	lim := testLimiter(100, 10*time.Second, clock)
 	hc, err := NewHTTPClient(WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "oauth-tok"})),
-		WithLimiter(lim), withClock(clock), WithBaseTransport(testTransport(t)))
+		WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +421,7 @@ func TestTransport_RoundTrip_tokenSourceAndLimiterWait(t *testing.T) {
 		t.Fatalf("limit = %d/%s, want 10/1s from the headers", max, iv)
 	}
 	// Remaining 0 from the first answer: the window is full until the first send leaves it.
-	if !slices.Equal(waits, []time.Duration{time.Second + WindowMargin(time.Second)}) {
+	if !slices.Equal(waits, []time.Duration{time.Second + windowMargin(time.Second)}) {
 		t.Fatalf("limiter waits = %v, want [1s]", waits)
 	}
 	if auths[0] != "Bearer oauth-tok" {

@@ -31,14 +31,24 @@ func sharedLimiter(cfg config, token string, perInterval int, interval time.Dura
 	if cfg.redis == "" {
 		return nil, func() {}
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.redis, DialTimeout: time.Second})
+	rdb := redis.NewClient(&redis.Options{
+		Addr:                  cfg.redis,
+		ContextTimeoutEnabled: true, // go-redis honours the caller's deadline
+		DialTimeout:           250 * time.Millisecond,
+		ReadTimeout:           250 * time.Millisecond,
+		WriteTimeout:          250 * time.Millisecond,
+		MaxRetries:            1,
+	})
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// go-redis logs every failed dial to os.Stderr with its own format;
 	// redislimit's one warning per outage says what matters, so go-redis's
 	// lines go to the same logger at debug level (not shown).
 	redis.SetLogger(redisLogger{logger})
-	store := redislimit.New(rdb, token, redislimit.WithLogger(logger))
-	return hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(perInterval, interval, nil, hubspot.WithWindowStore(store))), func() { rdb.Close() }
+	opts := []redislimit.Option{redislimit.WithLogger(logger)}
+	if perInterval > 0 {
+		opts = append(opts, redislimit.WithLimit(perInterval, interval))
+	}
+	return hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, opts...)), func() { rdb.Close() }
 }
 
 // redisLogger passes go-redis's internal log lines to a slog.Logger at

@@ -35,9 +35,10 @@ func setup(t *testing.T, n int, srvOpts []hubspottest.Option, batchOpts ...hubsp
 	}
 	srv := hubspottest.NewServer(t, append(opts, srvOpts...)...)
 	// Each test's server has its own window: a limiter per test, not the
-	// one shared by every client of the token in this process.
+	// one shared by every client of the token in this process (a client
+	// given a store creates its own limiter on it).
 	b, err := associations.New(token, append([]hubspot.Option{hubspot.WithBaseURL(srv.URL),
-		hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil)), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})},
+		hubspot.WithWindowStore(hubspot.NewMemoryStore()), hubspot.WithRetryPolicy(hubspot.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})},
 		batchOpts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 	"github.com/crmkit/hubspot-associations/internal/redistest"
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // These tests treat Redis as a hostile environment would: frozen, slow,
@@ -73,29 +74,14 @@ func TestStore_frozenRedis_pacesInProcessWithinCallTimeout(t *testing.T) {
 	for range 2 {
 		st := redislimit.New(rdb, token, redislimit.WithCallTimeout(callTimeout), redislimit.WithLogger(logs.logger()))
 		c, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token),
-			hubspot.WithLimiter(hubspot.NewAdaptiveLimiter(0, 0, nil, hubspot.WithWindowStore(st))))
+			hubspot.WithLimiter(mustLimiter(t, hubspot.WithWindowStore(st))))
 		if err != nil {
 			t.Fatal(err)
 		}
 		clients, stores = append(clients, c), append(stores, st)
 	}
 	ctx := context.Background()
-	send := func(n int) time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				resp, err := clients[i%2].ListLabelsWithResponse(ctx, "contacts", "companies")
-				if err != nil || resp.StatusCode() != http.StatusOK {
-					t.Errorf("request %d: %v %v", i, err, resp)
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	send := func(n int) time.Duration { return listConcurrently(t, ctx, clients, n) }
 	send(2) // both processes use Redis
 	if err := rs.Freeze(); err != nil {
 		t.Fatal(err)
@@ -181,7 +167,7 @@ func TestStore_wrongType_repairedNamingTheKey(t *testing.T) {
 	logKey, holdKey := s.Keys()[0], s.Keys()[1]
 	rdb.Set(ctx, logKey, "not a log", 0)
 	rdb.RPush(ctx, holdKey, "not", "a", "hold")
-	lim := hubspot.NewAdaptiveLimiter(3, time.Minute, nil, hubspot.WithWindowStore(s))
+	lim := mustLimiter(t, hubspot.WithRateLimit(3, time.Minute), hubspot.WithWindowStore(s))
 	for i := range 3 {
 		if err := lim.Wait(ctx); err != nil {
 			t.Fatalf("send %d: %v", i, err)
@@ -242,7 +228,7 @@ func TestStore_absurdValues_rangeChecked(t *testing.T) {
 		rdb.Del(ctx, logKey, holdKey)
 		tc.setup()
 		before := commands(t, rdb)
-		lim := hubspot.NewAdaptiveLimiter(5, time.Second, nil, hubspot.WithWindowStore(s))
+		lim := mustLimiter(t, hubspot.WithRateLimit(5, time.Second), hubspot.WithWindowStore(s))
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		err := lim.Wait(wctx)
 		cancel()
@@ -277,6 +263,22 @@ func commands(t *testing.T, rdb *redis.Client) int {
 	return 0
 }
 
+// mustLimiter returns hubspot.NewAdaptiveLimiter(opts...) or fails t.
+func mustLimiter(t testing.TB, opts ...hubspot.Option) *hubspot.AdaptiveLimiter {
+	t.Helper()
+	l, err := hubspot.NewAdaptiveLimiter(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// withClock is the limiter's clock seam, an option only this module can
+// write (wire.Options is internal).
+func withClock(c wire.Clock) hubspot.Option {
+	return func(o *wire.Options) error { o.Clock = c; return nil }
+}
+
 // skewedClock is the real clock moved by d.
 type skewedClock struct{ d time.Duration }
 
@@ -304,7 +306,7 @@ func TestStore_clockSkew_localTimesStayLocal(t *testing.T) {
 	srv := hubspottest.NewServer(t, hubspottest.WithToken(token), hubspottest.WithRateLimit(10, time.Second))
 	ctx := context.Background()
 	skewed := redislimit.New(rdb, token, redislimit.WithCallTimeout(200*time.Millisecond))
-	lim := hubspot.NewAdaptiveLimiter(0, 0, skewedClock{5 * time.Minute}, hubspot.WithWindowStore(skewed))
+	lim := mustLimiter(t, withClock(skewedClock{5 * time.Minute}), hubspot.WithWindowStore(skewed))
 	c, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithLimiter(lim))
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +360,7 @@ func TestLimiter_longWaitAsksStoreAgain(t *testing.T) {
 	rdb := client(t)
 	ctx := context.Background()
 	s := redislimit.New(rdb, token)
-	lim := hubspot.NewAdaptiveLimiter(2, time.Minute, nil, hubspot.WithWindowStore(s))
+	lim := mustLimiter(t, hubspot.WithRateLimit(2, time.Minute), hubspot.WithWindowStore(s))
 	for range 2 {
 		if err := lim.Wait(ctx); err != nil {
 			t.Fatal(err)
@@ -375,4 +377,25 @@ func TestLimiter_longWaitAsksStoreAgain(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Wait after the window emptied = %v; want a send within a second or two", err)
 	}
+}
+
+// listConcurrently sends n ListLabels requests at once, spread over clients
+// in turn, fails t on any that does not end in a 200, and returns how long
+// they took together.
+func listConcurrently(t *testing.T, ctx context.Context, clients []*associations.ClientWithResponses, n int) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := clients[i%len(clients)].ListLabelsWithResponse(ctx, "contacts", "companies")
+			if err != nil || resp.StatusCode() != http.StatusOK {
+				t.Errorf("request %d: %v %v", i, err, resp)
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
 }

@@ -71,7 +71,7 @@
 //
 // What the store reads back from Redis is checked: a key of the wrong type
 // where the log or the hold should be is replaced, with a warning naming the
-// key; a hold longer than hubspot.MaxRateLimitInterval plus a minute, one
+// key; a hold longer than 24 hours plus a minute, one
 // that is not a number, and sends logged in Redis's future are dropped the
 // same way; waits are bounded.
 package redislimit
@@ -93,6 +93,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // DefaultPrefix starts every key the store writes.
@@ -108,7 +109,7 @@ const DefaultCallTimeout = 500 * time.Millisecond
 
 // maxHold is the longest hold the store accepts from Redis, as the limiter
 // bounds its own.
-const maxHold = hubspot.MaxRateLimitInterval + time.Minute
+const maxHold = wire.MaxRateLimitInterval + time.Minute
 
 // localPrefix marks the ID of a reservation made in the in-process fallback:
 // its times are this process's clock and never go to Redis.
@@ -187,7 +188,7 @@ func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 		}
 	}
 	// The hash tag keeps both keys in one cluster slot.
-	base := s.prefix + ":{" + hubspot.TokenKey(token) + "}"
+	base := s.prefix + ":{" + wire.TokenKey(token) + "}"
 	s.logKey, s.holdKey, s.shapeKey = base+":log", base+":hold", base+":shape"
 	s.queueKey, s.seenKey = base+":queue", base+":seen"
 	s.epochKey, s.rebuildKey = base+":epoch", base+":rebuild"
@@ -204,7 +205,16 @@ func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 // per hubspot.DefaultRateLimitInterval).
 func NewLimiter(rdb redis.Scripter, token string, opts ...Option) *hubspot.AdaptiveLimiter {
 	s := New(rdb, token, opts...)
-	return hubspot.NewAdaptiveLimiter(s.limit.Max, s.limit.Interval, nil, hubspot.WithWindowStore(s))
+	lopts := []hubspot.Option{hubspot.WithWindowStore(s)}
+	if s.limit.Max > 0 {
+		lopts = append(lopts, hubspot.WithRateLimit(s.limit.Max, s.limit.Interval))
+	}
+	l, err := hubspot.NewAdaptiveLimiter(lopts...)
+	if err != nil {
+		// Unreachable: WithLimit keeps only limits WithRateLimit accepts.
+		panic("redislimit: NewLimiter: " + err.Error())
+	}
+	return l
 }
 
 // WithLimit tells NewLimiter the app's limit, max requests per interval
@@ -213,7 +223,7 @@ func NewLimiter(rdb redis.Scripter, token string, opts ...Option) *hubspot.Adapt
 // otherwise. Values out of range are ignored.
 func WithLimit(max int, interval time.Duration) Option {
 	return func(s *Store) {
-		if max >= 1 && max <= hubspot.MaxRateLimitMax && interval > 0 && interval <= hubspot.MaxRateLimitInterval {
+		if max >= 1 && max <= wire.MaxRateLimitMax && interval > 0 && interval <= wire.MaxRateLimitInterval {
 			s.limit = hubspot.Shape{Max: max, Interval: interval}
 		}
 	}
@@ -277,7 +287,7 @@ const (
 // window HubSpot still counts nor waits a whole window to be safe.
 //
 // The shape is the learned one in KEYS[3] when there is one (its window
-// field is the interval plus hubspot.WindowMargin), else the caller's.
+// field is the interval plus its margin, hubspot.Shape.Window), else the caller's.
 //
 // Processes that must wait queue for slots in ticket order (KEYS[4], the
 // ticket being when they first waited; KEYS[5], when each last asked): a
@@ -536,13 +546,13 @@ func (s *Store) Reserve(ctx context.Context, now time.Time, shape hubspot.Shape)
 	if v[6] > 0 {
 		used.Learned = time.UnixMicro(v[6])
 	}
-	if used.Max < 1 || used.Max > hubspot.MaxRateLimitMax || used.Interval <= 0 || used.Interval > hubspot.MaxRateLimitInterval {
+	if used.Max < 1 || used.Max > wire.MaxRateLimitMax || used.Interval <= 0 || used.Interval > wire.MaxRateLimitInterval {
 		used = shape
 	}
 	s.mu.Lock()
 	s.epoch = v[7]
 	if v[0] == 1 {
-		s.remember(member, v[1], used.Interval+hubspot.WindowMargin(used.Interval))
+		s.remember(member, v[1], used.Interval+wire.WindowMargin(used.Interval))
 	}
 	s.mu.Unlock()
 	if v[0] == 1 {
@@ -562,7 +572,7 @@ func (s *Store) reserve(ctx context.Context, member string, shape hubspot.Shape)
 	fresh := int64(binary.BigEndian.Uint64(b[:])>>12) + 1 // below 2^52: exact in Lua's numbers
 	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey},
 		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), member, ttl(shape.Window()),
-		maxHold.Microseconds(), s.id, queueStale.Microseconds(), hubspot.MaxRateLimitInterval.Microseconds(), hubspot.MaxRateLimitMax,
+		maxHold.Microseconds(), s.id, queueStale.Microseconds(), wire.MaxRateLimitInterval.Microseconds(), wire.MaxRateLimitMax,
 		known, fresh, shapeTTL.Milliseconds(), rebuildTTL.Milliseconds(), rebuildGrace.Microseconds())
 	if err == nil && (len(v) != 8 || v[0] < 0 || v[0] > 2 || v[7] < 1) {
 		err = fmt.Errorf("unexpected reply %v", v)
@@ -680,7 +690,7 @@ func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservatio
 	prefix := s.id + ":c" + strconv.FormatUint(s.seq.Add(1), 36) + ":"
 	start := time.Now()
 	v, err := s.call(ctx, correctScript, []string{s.logKey, s.rebuildKey},
-		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+hubspot.WindowMargin(interval)), r.At.UnixMicro())
+		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+wire.WindowMargin(interval)), r.At.UnixMicro())
 	if err == nil && len(v) != 2 {
 		err = fmt.Errorf("unexpected reply %v", v)
 	}

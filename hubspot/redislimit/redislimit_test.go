@@ -19,6 +19,7 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 	"github.com/crmkit/hubspot-associations/internal/redistest"
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 const token = "pat-na1-SECRET-redis-0000"
@@ -47,7 +48,7 @@ func TestStore_Reserve_sharedWindow(t *testing.T) {
 	}
 	for _, s := range []*redislimit.Store{a, b} {
 		r, err := s.Reserve(ctx, now, hubspot.Shape{Max: max, Interval: window})
-		if err != nil || r.Wait <= 0 || r.Wait > window+hubspot.WindowMargin(window) || r.Daily {
+		if err != nil || r.Wait <= 0 || r.Wait > (hubspot.Shape{Interval: window}).Window() || r.Daily {
 			t.Fatalf("send beyond the window: %+v, %v; want a wait in (0, %s]", r, err, window)
 		}
 	}
@@ -89,7 +90,7 @@ func TestStore_keys_hashedPrefixedExpiring(t *testing.T) {
 		t.Fatalf("keys = %q, want the log, the hold, the shape, the queue's two and the epoch", keys)
 	}
 	for _, k := range keys {
-		if !strings.HasPrefix(k, "test-prefix:{"+hubspot.TokenKey(token)+"}:") || strings.Contains(k, token) {
+		if !strings.HasPrefix(k, "test-prefix:{"+wire.TokenKey(token)+"}:") || strings.Contains(k, token) {
 			t.Errorf("key %q", k)
 		}
 		limit := 2 * time.Minute

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
@@ -64,7 +65,7 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			b := &barrier{n: tc.want, open: make(chan struct{})}
-			mux, base := setup(t)
+			mux, base := rttest.Setup(t)
 			mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
 				if !b.wait(r.Context()) {
 					http.Error(w, "barrier not reached", http.StatusGatewayTimeout)
@@ -72,8 +73,8 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusNoContent)
 			})
-			lim := hubspot.NewAdaptiveLimiter(1000, time.Second, nil)
-			hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
+			lim := mustLimiter(t, hubspot.WithRateLimit(1000, time.Second))
+			hc, err := hubspot.NewHTTPClient(hubspot.WithToken(rttest.Token), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(rttest.Transport(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +111,7 @@ func TestRun_concurrency_followsLimiter(t *testing.T) {
 // NotAttempted (it surely did not reach HubSpot), not Failed.
 func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var hits int
 	var mu sync.Mutex
 	mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
@@ -123,8 +124,8 @@ func TestRun_dailyStopInLimiter_notAttempted(t *testing.T) {
 	if err := store.Hold(context.Background(), time.Now(), time.Hour, true); err != nil {
 		t.Fatal(err)
 	}
-	lim := hubspot.NewAdaptiveLimiter(100, time.Second, nil, hubspot.WithWindowStore(store))
-	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(testTransport(t)))
+	lim := mustLimiter(t, hubspot.WithRateLimit(100, time.Second), hubspot.WithWindowStore(store))
+	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(rttest.Token), hubspot.WithLimiter(lim), hubspot.WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestRun_concurrency_withoutLimiter(t *testing.T) {
 	// engine's concurrency.
 	var mu sync.Mutex
 	inFlight, peak := 0, 0
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		inFlight++
@@ -200,7 +201,7 @@ func TestRun_concurrency_withoutLimiter(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(testToken), hubspot.WithLimiter(nil), hubspot.WithBaseTransport(testTransport(t)))
+	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(rttest.Token), hubspot.WithLimiter(nil), hubspot.WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 )
 
 // The tests of this file assert how many requests reach a server that
@@ -25,11 +26,11 @@ type failing struct {
 
 func newFailing(t *testing.T) *failing {
 	f := &failing{}
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	f.base = base
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		f.n.Add(1)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "error", "message": "unavailable", "category": "INTERNAL_ERROR"})
+		rttest.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "error", "message": "unavailable", "category": "INTERNAL_ERROR"})
 	})
 	return f
 }
@@ -210,7 +211,7 @@ func TestRetryBudget_batchTotalFailure(t *testing.T) {
 // budget never runs out (each success refunds a token).
 func TestRetryBudget_occasionalFaults(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var n atomic.Int64
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1)%20 == 0 {
@@ -237,7 +238,7 @@ func TestPages_slowDripTimeout(t *testing.T) {
 	for _, perAttempt := range []bool{false, true} {
 		t.Run(fmt.Sprint("perAttempt=", perAttempt), func(t *testing.T) {
 			t.Parallel()
-			mux, base := setup(t)
+			mux, base := rttest.Setup(t)
 			var n atomic.Int64
 			mux.HandleFunc(cfgBase, func(w http.ResponseWriter, r *http.Request) {
 				n.Add(1)
@@ -260,8 +261,8 @@ func TestPages_slowDripTimeout(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, limit)
 				defer cancel()
 			}
-			hc, err := hubspot.NewHTTPClient(append([]hubspot.Option{hubspot.WithToken(testToken), hubspot.WithLimiter(nil),
-				hubspot.WithBaseTransport(testTransport(t))}, opts...)...)
+			hc, err := hubspot.NewHTTPClient(append([]hubspot.Option{hubspot.WithToken(rttest.Token), hubspot.WithLimiter(nil),
+				hubspot.WithBaseTransport(rttest.Transport(t))}, opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,13 +289,13 @@ func TestPages_slowDripTimeout(t *testing.T) {
 // with the client's clock, not the machine's.
 func TestCall_rateLimitWaitOnClientClock(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", clockStart.Add(7*time.Second).Format(http.TimeFormat))
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"status": "error", "errorType": "RATE_LIMIT",
+		w.Header().Set("Retry-After", rttest.ClockStart.Add(7*time.Second).Format(http.TimeFormat))
+		rttest.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"status": "error", "errorType": "RATE_LIMIT",
 			"message": "daily limit", "policyName": "DAILY"})
 	})
-	r, err := ForClient(testClient(t)) // its clock reads clockStart
+	r, err := ForClient(testClient(t)) // its clock reads rttest.ClockStart
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 )
 
 // The engine's behaviour against the fake API is tested in batch_test.go
@@ -59,8 +60,8 @@ func cfgSpec(op string, idempotent bool, base string) BatchSpec[cfg, cfg] {
 // testOptions are a test client's: no limiter, a fake clock, jitter at its
 // ceiling.
 func testOptions(t *testing.T, more ...hubspot.Option) []hubspot.Option {
-	return append([]hubspot.Option{hubspot.WithToken(testToken), hubspot.WithLimiter(nil), withClock(newFakeClock()),
-		withRand(maxRand{}), hubspot.WithBaseTransport(testTransport(t))}, more...)
+	return append([]hubspot.Option{hubspot.WithToken(rttest.Token), hubspot.WithLimiter(nil), withClock(rttest.NewClock()),
+		withRand(rttest.MaxRand{}), hubspot.WithBaseTransport(rttest.Transport(t))}, more...)
 }
 
 func testClient(t *testing.T, more ...hubspot.Option) *http.Client {
@@ -124,7 +125,7 @@ func resultIndexes[In, Out any](res *hubspot.Result[In, Out]) []int {
 // result leave ErrNoResult.
 func TestRun_multiStatusContextForms(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ Inputs []cfg }
 		json.NewDecoder(r.Body).Decode(&body)
@@ -151,7 +152,7 @@ func TestRun_multiStatusContextForms(t *testing.T) {
 				"message": "no configuration for " + cfgKey(c), "context": ctx})
 		}
 		slices.Reverse(results) // results come back in another order
-		writeJSON(w, 207, map[string]any{"status": "COMPLETE", "results": results, "errors": errs, "numErrors": len(errs)})
+		rttest.WriteJSON(w, 207, map[string]any{"status": "COMPLETE", "results": results, "errors": errs, "numErrors": len(errs)})
 	})
 	in := inputs(10, 1)
 	res, err := runBatch(t, testClient(t), cfgSpec("BatchUpdateConfigurations", true, base), in)

@@ -5,75 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/crmkit/hubspot-associations/hubspot"
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 )
-
-func masked(s string) string { return strings.ReplaceAll(s, testToken, "<TOKEN>") }
-
-// recorder is a server that must never be reached: it records every request
-// and whether it carried the token.
-type recorder struct {
-	srv    *httptest.Server
-	hits   atomic.Int64
-	tokens atomic.Int64
-}
-
-func newRecorder(t *testing.T) *recorder {
-	r := &recorder{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.hits.Add(1)
-		if strings.Contains(req.Header.Get("Authorization"), testToken) {
-			r.tokens.Add(1)
-		}
-		io.WriteString(w, `{"results":[]}`)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *recorder) check(t *testing.T) {
-	t.Helper()
-	if n, tok := r.hits.Load(), r.tokens.Load(); n != 0 || tok != 0 {
-		t.Fatalf("the other server was reached %d time(s), %d with the token", n, tok)
-	}
-}
-
-// endless serves status with a body that never ends (or declares
-// declared bytes), until the client goes away.
-func endless(status int, declared int64) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if declared > 0 {
-			w.Header().Set("Content-Length", strconv.FormatInt(declared, 10))
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		chunk := bytes.Repeat([]byte(" "), 32<<10)
-		io.WriteString(w, `{"results":[`)
-		for sent := int64(0); declared == 0 || sent < declared-int64(len(chunk)); sent += int64(len(chunk)) {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}
-}
 
 // TestRun_purgeRedirectRefused: a 307 on a batch purge is refused, the
 // run stops, and the other server never sees the token.
 func TestRun_purgeRedirectRefused(t *testing.T) {
 	t.Parallel()
-	evil := newRecorder(t)
-	mux, base := setup(t)
+	evil := rttest.NewRecorder(t)
+	mux, base := rttest.Setup(t)
 	mux.HandleFunc("POST "+cfgBase+"/batch/purge", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Location", evil.srv.URL+cfgBase+"/batch/purge")
+		w.Header().Set("Location", evil.Srv.URL+cfgBase+"/batch/purge")
 		w.WriteHeader(http.StatusTemporaryRedirect)
 	})
 	in := inputs(250, 1)
@@ -89,21 +39,21 @@ func TestRun_purgeRedirectRefused(t *testing.T) {
 	if !errors.As(res.Failed[0].Err, &re) || errors.Is(res.Failed[0].Err, hubspot.ErrOutcomeUnknown) {
 		t.Fatalf("failed[0] = %v, want the refused redirect", res.Failed[0].Err)
 	}
-	if strings.Contains(err.Error(), testToken) {
+	if strings.Contains(err.Error(), rttest.Token) {
 		t.Fatal("token in the error")
 	}
-	evil.check(t)
+	evil.Check(t)
 }
 
 // TestRun_bodyCapped: an endless answer to a batch fails its inputs
 // with ErrOutcomeUnknown wrapping *ResponseTooLargeError, without resending.
 func TestRun_bodyCapped(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	var n atomic.Int64
 	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
-		endless(200, 0)(w, r)
+		rttest.Endless(200, 0)(w, r)
 	})
 	in := inputs(10, 1)
 	res, err := runBatch(t, testClient(t), cfgSpec("BatchUpdateConfigurations", true, base), in)
@@ -124,7 +74,7 @@ func TestRun_bodyCapped(t *testing.T) {
 // token leaves it in no Failed error, no BatchError and no log line.
 func TestRun_redacts207Messages(t *testing.T) {
 	t.Parallel()
-	mux, base := setup(t)
+	mux, base := rttest.Setup(t)
 	mux.HandleFunc("POST "+cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ Inputs []cfg }
 		json.NewDecoder(r.Body).Decode(&body)
@@ -134,7 +84,7 @@ func TestRun_redacts207Messages(t *testing.T) {
 				"message": "token " + r.Header.Get("Authorization") + " is not allowed",
 				"context": map[string][]string{"category": {c.Category}, "typeId": {strconv.Itoa(c.TypeID)}, "auth": {r.Header.Get("Authorization")}}})
 		}
-		writeJSON(w, 207, map[string]any{"status": "COMPLETE", "results": []cfg{}, "errors": errs})
+		rttest.WriteJSON(w, 207, map[string]any{"status": "COMPLETE", "results": []cfg{}, "errors": errs})
 	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -149,7 +99,7 @@ func TestRun_redacts207Messages(t *testing.T) {
 	}
 	for _, s := range texts {
 		if strings.Contains(s, "SECRET") {
-			t.Fatalf("token leaked: %s", masked(s))
+			t.Fatalf("token leaked: %s", rttest.Masked(s))
 		}
 	}
 	if !strings.Contains(res.Failed[0].Err.Error(), "token Bearer [REDACTED]") {

@@ -94,7 +94,11 @@ func BenchmarkClient_plainLoop(b *testing.B) {
 func BenchmarkClient_schema(b *testing.B) {
 	rt := newCanned(JobInputs, 100)
 	inputs := Updates(1, JobInputs)
-	bt, err := newSchema("http://bench.invalid", hubspot.NewAdaptiveLimiter(hubspot.MaxRateLimitMax, time.Second, nil), rt)
+	lim, err := hubspot.NewAdaptiveLimiter(hubspot.WithRateLimit(1_000_000, time.Second))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bt, err := newSchema("http://bench.invalid", lim, rt)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,6 +30,13 @@ type WindowRow struct {
 // Ratio is wall time over the bound.
 func (r WindowRow) Ratio() float64 { return float64(r.Wall) / float64(r.Bound) }
 
+// defaultLimiter returns a fresh in-process limiter with HubSpot's default
+// limit.
+func defaultLimiter() *hubspot.AdaptiveLimiter {
+	l, _ := hubspot.NewAdaptiveLimiter() // without options it cannot fail
+	return l
+}
+
 // TighterBound is (ceil(R/Max)-1) x Interval: a rolling window admits Max at
 // once, then Max more each Interval.
 func TighterBound(requests, max int, interval time.Duration) time.Duration {
@@ -54,7 +61,7 @@ func RunWindow(ctx context.Context, n, max int, interval time.Duration, faults, 
 		row.Client = "plain loop"
 		out, err = RunPlainLoop(ctx, srv.URL, lat, inputs)
 	} else {
-		out, err = RunSchema(ctx, srv.URL, lat, inputs, SchemaOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil)})
+		out, err = RunSchema(ctx, srv.URL, lat, inputs, SchemaOptions{Limiter: defaultLimiter()})
 	}
 	row.Wall = time.Since(start)
 	if err != nil {
@@ -94,7 +101,7 @@ func RunSmall(ctx context.Context, requests, reps int, seed int64) (SmallRow, er
 			lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, uint64(seed)+uint64(i))
 			var lim *hubspot.AdaptiveLimiter
 			if limited {
-				lim = hubspot.NewAdaptiveLimiter(0, 0, nil)
+				lim = defaultLimiter()
 			}
 			start := time.Now()
 			out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: lim})
@@ -157,7 +164,7 @@ func RunLatency(ctx context.Context, max int, interval time.Duration, requests i
 	lat := NewLatency(80*time.Millisecond, 80*time.Millisecond, uint64(seed))
 	defer lat.Close()
 	start := time.Now()
-	out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: hubspot.NewAdaptiveLimiter(0, 0, nil), ChunkSize: chunk})
+	out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: defaultLimiter(), ChunkSize: chunk})
 	row := LatencyRow{Limit: fmt.Sprintf("%d per %s", max, interval), Requests: requests, Wall: time.Since(start),
 		Allowed: float64(max) / interval.Seconds()}
 	if err != nil {

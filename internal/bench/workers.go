@@ -66,7 +66,14 @@ func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 		}
 		lim = redislimit.NewLimiter(rdb, Token, opts...)
 	} else {
-		lim = hubspot.NewAdaptiveLimiter(a.Limit, a.Interval, nil)
+		var opts []hubspot.Option
+		if a.Limit > 0 { // else HubSpot's default
+			opts = append(opts, hubspot.WithRateLimit(a.Limit, a.Interval))
+		}
+		var err error
+		if lim, err = hubspot.NewAdaptiveLimiter(opts...); err != nil {
+			return WorkerReport{Error: err.Error()}
+		}
 	}
 	lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, a.Seed)
 	defer lat.Close()
@@ -289,7 +296,7 @@ func RunWorkers(ctx context.Context, s WorkersSetup, procs, n, limit int, interv
 
 // readBack lists the limits from From to To on the server.
 func readBack(ctx context.Context, url string) (map[int32]int32, error) {
-	b, err := newSchema(url, hubspot.NewAdaptiveLimiter(0, 0, nil), nil)
+	b, err := newSchema(url, defaultLimiter(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // preamble declares what the snippets take as given: a context, a token, a
-// client, the inputs of a batch call and a test's t.
+// client, the inputs of a batch call, a test's t and an OAuth token source.
 const preamble = `package readme
 
 import (
@@ -30,6 +30,7 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
 )
 
 var (
@@ -38,6 +39,7 @@ var (
 	client *associations.ClientWithResponses
 	inputs []associations.LimitUpdate
 	t      *testing.T
+	ts     oauth2.TokenSource
 )
 
 func runYourCode(*associations.Schema) {}

@@ -8,6 +8,8 @@ package wire
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,6 +42,7 @@ type Options struct {
 	UserAgent   string
 	Base        http.RoundTripper
 	MaxBody     int64 // response body cap; 0: the default
+	Store       any   // hubspot.WindowStore of the limiter (WithWindowStore)
 
 	// The batch calls.
 	ChunkSize     int
@@ -80,6 +83,31 @@ func Names(m map[string]bool) string {
 	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
+}
+
+// Bounds on what a rate limiter accepts from X-HubSpot-RateLimit-* headers
+// and callers (package hubspot's limiter and hubspot/redislimit's store).
+const (
+	// MaxRateLimitInterval is the longest rolling window accepted.
+	MaxRateLimitInterval = 24 * time.Hour
+	// MaxRateLimitMax is the largest per-window limit accepted.
+	MaxRateLimitMax = 1_000_000
+)
+
+// WindowMargin is how much longer than HubSpot's interval a limiter keeps a
+// send in its window before reusing the slot: room for clock and network
+// jitter between this process's send time and HubSpot's arrival time. It is
+// 2% of the interval, between 10 ms and 250 ms.
+func WindowMargin(interval time.Duration) time.Duration {
+	return min(max(interval/50, 10*time.Millisecond), 250*time.Millisecond)
+}
+
+// TokenKey returns the hex SHA-256 of token: the name under which the
+// limiter registry and shared stores keep a token's window, so the token
+// itself is never stored.
+func TokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 // Clock is the time source. Sleep returns ctx.Err() as soon as the context

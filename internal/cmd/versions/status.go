@@ -406,4 +406,3 @@ func (r *statusReport) currentLine() string {
 }
 
 func oneLineErr(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
-
