@@ -363,6 +363,7 @@ func newTransport(opts ...Option) (*Transport, error) {
 	case lim != nil:
 		t.limiter = lim
 	case o.NoLimiter:
+		t.unpaced = newUnpaced()
 	case o.Store != nil:
 		t.limiter = newLimiter(&wire.Options{PerInterval: o.PerInterval, Interval: o.Interval, Store: o.Store})
 	case o.Token != "":

@@ -307,10 +307,21 @@ type AdaptiveLimiter struct {
 	// in-process store did not know of (other clients of the app, not
 	// sharing the window): they would draw 429s from a burst.
 	unshared time.Time
-	rtt      time.Duration // moving average of attempt round trips
-	fastest  time.Duration // the fastest round trip seen
-	badSeen  map[string]string
-	logger   *slog.Logger
+	// share is how many sends this limiter keeps in flight while answers
+	// show unshared clients: its part (its own sends' part of those HubSpot
+	// counted) of what the last answer said is free, at least one.
+	share int
+	// flying holds the send times of this limiter's sends not yet
+	// answered (in-process store only), oldest first; pending counts
+	// sends held let go and being reserved; wake is closed (and replaced)
+	// by each answer, waking a caller held for its share.
+	flying  []time.Time
+	pending int
+	wake    chan struct{}
+	rtt     time.Duration // moving average of attempt round trips
+	fastest time.Duration // the fastest round trip seen
+	badSeen map[string]string
+	logger  *slog.Logger
 }
 
 // NewAdaptiveLimiter returns a limiter to share between clients with
@@ -466,8 +477,23 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 			return slot{}, l.clock.Now().Sub(start), err
 		}
 		now := l.clock.Now()
+		if hold, wake := l.held(now); hold > 0 {
+			// Its share is in flight while unshared clients spend the
+			// window: wait for an answer (which says what is free).
+			select {
+			case l.turn <- struct{}{}:
+			case <-ctx.Done():
+				return slot{}, l.clock.Now().Sub(start), ctx.Err()
+			}
+			if err := l.sleepOrWake(ctx, min(hold, storeRecheck), wake); err != nil {
+				<-l.turn
+				return slot{}, l.clock.Now().Sub(start), err
+			}
+			continue
+		}
 		r, err := l.store.Reserve(ctx, now, l.shape())
 		if err != nil {
+			l.unpend()
 			return slot{}, now.Sub(start), fmt.Errorf("hubspot: rate limiter: %w", err)
 		}
 		l.adopt(r.Shape)
@@ -477,6 +503,7 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 			l.noteSend(sent)
 			return slot{res: r, local: sent}, sent.Sub(start), nil
 		}
+		l.unpend()
 		if r.Daily {
 			return slot{}, now.Sub(start), &RateLimitError{Policy: PolicyDaily, Wait: min(r.Wait, maxHold),
 				APIError: &APIError{StatusCode: http.StatusTooManyRequests,
@@ -499,6 +526,67 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 			}
 		}
 	}
+}
+
+// held says how long a send must wait (zero: it may go, and is counted
+// pending until noteSend or unpend), and the channel an answer closes. While
+// answers show sends an in-process store did not know of (other clients
+// pacing alone), a limiter keeps in flight no more than its part of what the
+// last answer said is free (at least one): sends queued behind a full window
+// then go out as answers show room, instead of together as the window frees
+// in every client's log at once (each client's burst drawing 429s). A shared
+// store sees every process's sends and holds none this way.
+func (l *AdaptiveLimiter) held(now time.Time) (time.Duration, chan struct{}) {
+	if _, local := l.store.(*MemoryStore); !local {
+		return 0, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// An answer not taken in (Wait without Observe) is given up after an
+	// interval.
+	if i := sort.Search(len(l.flying), func(i int) bool { return l.flying[i].After(now.Add(-l.interval)) }); i > 0 {
+		l.flying = append(l.flying[:0], l.flying[i:]...)
+	}
+	if l.unshared.IsZero() || now.Sub(l.unshared) > 2*l.interval || len(l.flying)+l.pending < max(1, l.share) {
+		l.pending++
+		return 0, nil
+	}
+	if l.wake == nil {
+		l.wake = make(chan struct{})
+	}
+	// Until an answer, or the oldest send in flight is given up.
+	wait := l.interval
+	if len(l.flying) > 0 {
+		wait = max(l.flying[0].Add(l.interval).Sub(now), time.Millisecond)
+	}
+	return wait, l.wake
+}
+
+// unpend undoes held's count of a send the store did not admit.
+func (l *AdaptiveLimiter) unpend() {
+	if _, local := l.store.(*MemoryStore); !local {
+		return
+	}
+	l.mu.Lock()
+	l.pending = max(0, l.pending-1)
+	l.mu.Unlock()
+}
+
+// sleepOrWake sleeps d or until wake is closed; it fails only with ctx.
+func (l *AdaptiveLimiter) sleepOrWake(ctx context.Context, d time.Duration, wake chan struct{}) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-wake:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	if err := l.clock.Sleep(sctx, d); err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // storeRecheck is the longest a waiting caller sleeps before asking the
@@ -552,6 +640,9 @@ func (l *AdaptiveLimiter) Observe(h http.Header) {
 // X-HubSpot-RateLimit-* headers and a DAILY 429 (err from ParseError).
 func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Response, err error, lg *slog.Logger) {
 	now := l.clock.Now()
+	if _, local := l.store.(*MemoryStore); local {
+		defer l.landed(s.local)
+	}
 	if resp == nil {
 		return
 	}
@@ -591,12 +682,20 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	l.remain = int(rem)
 	if _, local := l.store.(*MemoryStore); local {
 		// HubSpot counted the sends that reached it within the interval
-		// before this one did: own sends from an interval and a round trip
-		// ago. Beyond timing slack (a tenth of the window) the rest are
-		// others'.
-		if used > l.mineSince(now.Add(-interval-rtt))+limit/10+1 {
+		// before this one did: of this limiter's, at most those sent
+		// from an interval and a round trip before it to as late after it
+		// as could still overtake it (its round trip less the fastest); a
+		// refused one is not counted. Beyond timing slack (a tenth of
+		// the window) the rest are others'.
+		counted := l.mineSince(s.local.Add(-interval-rtt)) - l.mineSince(s.local.Add(max(rtt-l.fastest, 0)))
+		if resp.StatusCode == http.StatusTooManyRequests {
+			counted--
+		}
+		counted = min(max(counted, 0), used)
+		if used > counted+limit/10+1 {
 			l.unshared = now
 		}
+		l.share = max(1, int(rem)*counted/max(used, 1))
 	}
 	l.mu.Unlock()
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -780,6 +879,30 @@ func (l *AdaptiveLimiter) noteSend(t time.Time) {
 	}
 	if len(l.mine) < maxRateLimitMax {
 		l.mine = append(l.mine, t)
+	}
+	if _, local := l.store.(*MemoryStore); local {
+		l.pending = max(0, l.pending-1)
+		if len(l.flying) < maxRateLimitMax {
+			l.flying = append(l.flying, t)
+		}
+	}
+}
+
+// landed takes the send made at t out of flight (the oldest when t is not
+// one), and wakes a caller held for its share.
+func (l *AdaptiveLimiter) landed(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.flying) > 0 {
+		i := sort.Search(len(l.flying), func(i int) bool { return !l.flying[i].Before(t) })
+		if i == len(l.flying) || !l.flying[i].Equal(t) {
+			i = 0
+		}
+		l.flying = append(l.flying[:i], l.flying[i+1:]...)
+	}
+	if l.wake != nil {
+		close(l.wake)
+		l.wake = nil
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,8 +173,20 @@ func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 	sentAt := clock.Now()
 	clock.Sleep(ctx, 30*time.Millisecond) // the round trip
 	l.observe(ctx, s, rateResp(200, "10", "1000", "4"), nil, nil)
-	// HubSpot counted 6: ours plus 5 others. 4 more may go now.
-	times := waitN(t, l, clock, 5)
+	// HubSpot counted 6: ours plus 5 others. 4 more may go now (each
+	// answered before the next leaves: with others pacing alone, a
+	// limiter keeps only its part of what is free in flight).
+	var times []time.Time
+	for i := range 5 {
+		s, _, err := l.acquire(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, clock.Now())
+		if i < 4 {
+			l.observe(ctx, s, rateResp(200, "10", "1000", strconv.Itoa(3-i)), nil, nil)
+		}
+	}
 	for i, tm := range times[:4] {
 		if !tm.Equal(sentAt.Add(30 * time.Millisecond)) {
 			t.Fatalf("send %d waited until %s", i, tm.Sub(sentAt))
@@ -428,5 +441,62 @@ func TestAdaptiveLimiter_pace_burst(t *testing.T) {
 	clock.Sleep(context.Background(), 3*time.Second)
 	if p := l.pace(); p.Burst != 50 {
 		t.Errorf("windows later: %+v, want the whole window again", p)
+	}
+}
+
+// TestAdaptiveLimiter_unsharedShare: while answers count sends its
+// in-process store did not know of (other clients pacing alone), a limiter
+// keeps in flight only its part of what the last answer said is free (at
+// least one), so sends queued behind a full window do not all go as it
+// frees; alone, it holds nothing.
+func TestAdaptiveLimiter_unsharedShare(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := rttest.NewClock()
+	l := testLimiter(50, time.Second, clock)
+	var slots []slot
+	for range 10 {
+		s, _, err := l.acquire(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slots = append(slots, s)
+	}
+	isHeld := func() bool {
+		hold, _ := l.held(clock.Now())
+		if hold == 0 {
+			l.unpend()
+		}
+		return hold > 0
+	}
+	clock.Sleep(ctx, 10*time.Millisecond)
+	// HubSpot counted its 10 sends and nothing else: alone.
+	l.observe(ctx, slots[0], rateResp(200, "50", "1000", "40"), nil, nil)
+	if isHeld() {
+		t.Fatal("held with answers counting only its own sends")
+	}
+	// HubSpot counted 40: 30 by others. Its share of the 10 left is 2
+	// (10 of the 40 counted are its own), and 8 are in flight.
+	l.observe(ctx, slots[1], rateResp(200, "50", "1000", "10"), nil, nil)
+	if !isHeld() {
+		t.Fatal("not held with 8 in flight and a share of 2")
+	}
+	for _, s := range slots[2:8] {
+		l.observe(ctx, s, rateResp(200, "50", "1000", "10"), nil, nil)
+	}
+	if !isHeld() {
+		t.Fatal("not held with 2 in flight and a share of 2")
+	}
+	l.observe(ctx, slots[8], rateResp(200, "50", "1000", "10"), nil, nil)
+	if isHeld() {
+		t.Fatal("held with 1 in flight and a share of 2")
+	}
+	// The next send goes; the one after waits (here until the send in
+	// flight is given up, an interval after it left: no answer comes).
+	if _, waited, err := l.acquire(ctx, nil); err != nil || waited != 0 {
+		t.Fatalf("within the share: waited %v, %v", waited, err)
+	}
+	if _, waited, err := l.acquire(ctx, nil); err != nil || waited == 0 {
+		t.Fatalf("beyond the share: waited %v, %v; want a wait", waited, err)
 	}
 }

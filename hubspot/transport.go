@@ -27,6 +27,8 @@ func init() {
 		l := wire.Link{Send: t.send, MaxBody: t.maxBody, MaxAttempts: t.policy.MaxAttempts}
 		if t.limiter != nil {
 			l.Pace = t.limiter.pace
+		} else if t.unpaced != nil {
+			l.Pace = t.unpaced.pace
 		}
 		return l, true
 	}
@@ -57,6 +59,7 @@ type Transport struct {
 	logger    *slog.Logger
 	timeout   time.Duration // per attempt; 0: none
 	maxBody   int64         // response body cap
+	unpaced   *unpaced      // concurrency without a limiter (nil with one)
 }
 
 // RequestError is returned by Transport.RoundTrip when no response can be
@@ -363,6 +366,8 @@ func (t *Transport) attempt(c *call, n int) (a Attempt, cancel context.CancelFun
 	}
 	if t.limiter != nil {
 		t.limiter.observe(ctx, sent, resp, a.Err, t.logger)
+	} else if t.unpaced != nil {
+		t.unpaced.observe(status)
 	}
 	callF(c.obs.OnAttempt, AttemptEvent{Method: c.req.Method, Path: c.path, Attempt: n,
 		StatusCode: status, Err: a.Err, Duration: t.clock.Now().Sub(start)})

@@ -16,7 +16,8 @@ import (
 // trip (rate x RTT, with 50% headroom for jitter and retries, plus 2); at
 // least defaultConcurrency and at most maxAutoConcurrency. The dispatcher
 // counts what is in flight; chunks beyond what the window admits wait in
-// the limiter.
+// the limiter. A Transport without a limiter gives as Burst the number in
+// flight the server takes (grown per answer, halved on 429s).
 type gate struct {
 	fixed int
 	pace  func() wire.Pace // nil: no limiter known

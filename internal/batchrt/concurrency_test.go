@@ -170,3 +170,58 @@ func TestAutoConcurrency_sizes(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_concurrency_withoutLimiter: with no limiter
+// (hubspot.WithLimiter(nil)) there is no window to respect, so the engine
+// keeps more chunks in flight as the server takes them (one more per
+// answer), up to maxAutoConcurrency, instead of staying at
+// defaultConcurrency.
+func TestRun_concurrency_withoutLimiter(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// Each answer takes 20 ms: what is in flight together shows the
+	// engine's concurrency.
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	mux, base := rttest.Setup(t)
+	mux.HandleFunc(cfgBase+"/batch/update", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		peak = max(peak, inFlight)
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+		}()
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	hc, err := hubspot.NewHTTPClient(hubspot.WithToken(rttest.Token), hubspot.WithLimiter(nil), hubspot.WithBaseTransport(rttest.Transport(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := cfgSpec("BatchUpdateConfigurations", true, base)
+	spec.AppendResultKey = nil
+	in := inputs(400, 1)
+	r, err := ForClient(hc, hubspot.WithChunkSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Linked() || r.link.Pace == nil {
+		t.Fatal("the runtime does not reach the unpaced Transport's pace")
+	}
+	res, err := Run(ctx, r, spec, in)
+	if err != nil {
+		t.Fatalf("%v (succeeded %d of %d)", err, len(res.Succeeded), len(in))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if peak <= defaultConcurrency || peak > maxAutoConcurrency {
+		t.Errorf("peak in flight %d, want more than %d (grown) and at most %d", peak, defaultConcurrency, maxAutoConcurrency)
+	}
+}

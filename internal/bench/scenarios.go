@@ -178,3 +178,52 @@ func RunLatency(ctx context.Context, max int, interval time.Duration, requests i
 	row.Misreports = Misreported(srv, out, 1, n)
 	return row, nil
 }
+
+// UnpacedRow compares a Schema with no limiter (hubspot.WithLimiter(nil))
+// and one with a fresh limiter at an 80 ms round trip, against a server
+// whose window never fills: the concurrency each reaches alone decides.
+type UnpacedRow struct {
+	Requests           int
+	NoLimiter, Limiter time.Duration
+}
+
+// Ratio is the wall time without a limiter over the wall time with one.
+func (r UnpacedRow) Ratio() float64 { return float64(r.NoLimiter) / float64(r.Limiter) }
+
+// RunUnpaced sends requests requests (chunks of 10 inputs) at an 80 ms
+// round trip to a server allowing 10,000 per 10 s, without a limiter and
+// with a fresh one.
+func RunUnpaced(ctx context.Context, requests int, seed int64) (UnpacedRow, error) {
+	const chunk = 10
+	n := requests * chunk
+	row := UnpacedRow{Requests: requests}
+	for _, limited := range []bool{false, true} {
+		srv, err := StartServer(ServerSpec{Types: n, Max: 10_000, Interval: 10 * time.Second, Seed: seed})
+		if err != nil {
+			return row, err
+		}
+		lat := NewLatency(80*time.Millisecond, 80*time.Millisecond, uint64(seed))
+		var lim *hubspot.AdaptiveLimiter
+		if limited {
+			lim = defaultLimiter()
+		}
+		start := time.Now()
+		out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: lim, ChunkSize: chunk})
+		d := time.Since(start)
+		bad := Misreported(srv, out, 1, n)
+		lat.Close()
+		srv.Close()
+		if err != nil {
+			return row, err
+		}
+		if out.Err != nil || bad != 0 {
+			return row, fmt.Errorf("unpaced job of %d requests: %v, %d misreported", requests, out.Err, bad)
+		}
+		if limited {
+			row.Limiter = d
+		} else {
+			row.NoLimiter = d
+		}
+	}
+	return row, nil
+}

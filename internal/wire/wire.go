@@ -198,7 +198,8 @@ type Pace struct {
 }
 
 // Link is what the batch runtime reaches of a Transport: its send, which
-// fills an Exchange, and the pace of its rate limiter (nil without one).
+// fills an Exchange, and the pace of its rate limiter (without one, the
+// concurrency the server takes, as a Burst).
 type Link struct {
 	Send func(req *http.Request, ex *Exchange) (*http.Response, error)
 	// Pace returns what the limiter knows to size concurrency by.
