@@ -647,18 +647,8 @@ func (s *Store) Learn(ctx context.Context, now time.Time, shape hubspot.Shape) e
 	if !s.useRedis(now) {
 		return nil
 	}
-	start := time.Now()
-	v, err := s.call(ctx, learnScript, []string{s.shapeKey},
+	return s.write(ctx, now, learnScript, []string{s.shapeKey},
 		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), shapeTTL.Milliseconds())
-	if err == nil && len(v) != 2 {
-		err = fmt.Errorf("unexpected reply %v", v)
-	}
-	if err != nil {
-		return s.failed(ctx, now.Add(time.Since(start)), err)
-	}
-	s.recovered(ctx)
-	s.repaired(ctx, v[1])
-	return nil
 }
 
 // shapeTTL is how long Redis keeps a learned shape without a new answer
@@ -688,17 +678,10 @@ func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservatio
 		return nil
 	}
 	prefix := s.id + ":c" + strconv.FormatUint(s.seq.Add(1), 36) + ":"
-	start := time.Now()
-	v, err := s.call(ctx, correctScript, []string{s.logKey, s.rebuildKey},
-		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+wire.WindowMargin(interval)), r.At.UnixMicro())
-	if err == nil && len(v) != 2 {
-		err = fmt.Errorf("unexpected reply %v", v)
+	if err := s.write(ctx, now, correctScript, []string{s.logKey, s.rebuildKey},
+		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+wire.WindowMargin(interval)), r.At.UnixMicro()); err != nil {
+		return err
 	}
-	if err != nil {
-		return s.failed(ctx, now.Add(time.Since(start)), err)
-	}
-	s.recovered(ctx)
-	s.repaired(ctx, v[1])
 	arrived := r.At.Add(max(lag, 0)).UnixMicro()
 	s.mu.Lock()
 	if t, ok := s.mine[r.ID]; ok {
@@ -723,8 +706,20 @@ func (s *Store) Hold(ctx context.Context, now time.Time, d time.Duration, daily 
 	if daily {
 		flag = "1"
 	}
+	return s.write(ctx, now, holdScript, []string{s.holdKey}, d.Microseconds(), flag, maxHold.Microseconds())
+}
+
+// errAway is the error of a call abandoned because another call found Redis
+// away.
+var errAway = errors.New("redis found away by another call")
+
+// write runs a script that changes the shared state and answers two
+// numbers (what it did, and whether it replaced a foreign key). A failure
+// is an outage dated after the call, however long the call took; a success
+// ends one and reports a repaired key.
+func (s *Store) write(ctx context.Context, now time.Time, script *redis.Script, keys []string, args ...any) error {
 	start := time.Now()
-	v, err := s.call(ctx, holdScript, []string{s.holdKey}, d.Microseconds(), flag, maxHold.Microseconds())
+	v, err := s.call(ctx, script, keys, args...)
 	if err == nil && len(v) != 2 {
 		err = fmt.Errorf("unexpected reply %v", v)
 	}
@@ -735,10 +730,6 @@ func (s *Store) Hold(ctx context.Context, now time.Time, d time.Duration, daily 
 	s.repaired(ctx, v[1])
 	return nil
 }
-
-// errAway is the error of a call abandoned because another call found Redis
-// away.
-var errAway = errors.New("redis found away by another call")
 
 // call runs script within the call timeout and ctx, and returns its array
 // of integers. It returns when either ends, or when another call finds Redis
