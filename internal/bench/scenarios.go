@@ -94,26 +94,11 @@ func RunSmall(ctx context.Context, requests, reps int, seed int64) (SmallRow, er
 	var with, without []time.Duration
 	for i := range reps {
 		for _, limited := range []bool{true, false} {
-			srv, err := StartServer(ServerSpec{Types: n, Max: hubspot.DefaultRateLimitHigh, Interval: 10 * time.Second, Seed: seed})
+			d, err := timedUpdates(ctx, "small job", requests, n,
+				ServerSpec{Types: n, Max: hubspot.DefaultRateLimitHigh, Interval: 10 * time.Second, Seed: seed},
+				5*time.Millisecond, 15*time.Millisecond, uint64(seed)+uint64(i), limited, 0)
 			if err != nil {
 				return row, err
-			}
-			lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, uint64(seed)+uint64(i))
-			var lim *hubspot.AdaptiveLimiter
-			if limited {
-				lim = defaultLimiter()
-			}
-			start := time.Now()
-			out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: lim})
-			d := time.Since(start)
-			bad := Misreported(srv, out, 1, n)
-			lat.Close()
-			srv.Close()
-			if err != nil {
-				return row, err
-			}
-			if out.Err != nil || bad != 0 {
-				return row, fmt.Errorf("small job of %d requests: %v, %d misreported", requests, out.Err, bad)
 			}
 			if limited {
 				with = append(with, d)
@@ -198,26 +183,11 @@ func RunUnpaced(ctx context.Context, requests int, seed int64) (UnpacedRow, erro
 	n := requests * chunk
 	row := UnpacedRow{Requests: requests}
 	for _, limited := range []bool{false, true} {
-		srv, err := StartServer(ServerSpec{Types: n, Max: 10_000, Interval: 10 * time.Second, Seed: seed})
+		d, err := timedUpdates(ctx, "unpaced job", requests, n,
+			ServerSpec{Types: n, Max: 10_000, Interval: 10 * time.Second, Seed: seed},
+			80*time.Millisecond, 80*time.Millisecond, uint64(seed), limited, chunk)
 		if err != nil {
 			return row, err
-		}
-		lat := NewLatency(80*time.Millisecond, 80*time.Millisecond, uint64(seed))
-		var lim *hubspot.AdaptiveLimiter
-		if limited {
-			lim = defaultLimiter()
-		}
-		start := time.Now()
-		out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: lim, ChunkSize: chunk})
-		d := time.Since(start)
-		bad := Misreported(srv, out, 1, n)
-		lat.Close()
-		srv.Close()
-		if err != nil {
-			return row, err
-		}
-		if out.Err != nil || bad != 0 {
-			return row, fmt.Errorf("unpaced job of %d requests: %v, %d misreported", requests, out.Err, bad)
 		}
 		if limited {
 			row.Limiter = d
@@ -226,4 +196,33 @@ func RunUnpaced(ctx context.Context, requests int, seed int64) (UnpacedRow, erro
 		}
 	}
 	return row, nil
+}
+
+// timedUpdates starts a server of spec, updates n limits through Schema at
+// a round trip between lo and hi (seeded by latSeed), with a fresh limiter
+// when limited and none otherwise (chunk 0: the default chunk size), and
+// returns the wall time, failing on any input the report and the server's
+// state disagree on.
+func timedUpdates(ctx context.Context, job string, requests, n int, spec ServerSpec, lo, hi time.Duration, latSeed uint64, limited bool, chunk int) (time.Duration, error) {
+	srv, err := StartServer(spec)
+	if err != nil {
+		return 0, err
+	}
+	defer srv.Close()
+	lat := NewLatency(lo, hi, latSeed)
+	defer lat.Close()
+	var lim *hubspot.AdaptiveLimiter
+	if limited {
+		lim = defaultLimiter()
+	}
+	start := time.Now()
+	out, err := RunSchema(ctx, srv.URL, lat, Updates(1, n), SchemaOptions{Limiter: lim, ChunkSize: chunk})
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if bad := Misreported(srv, out, 1, n); out.Err != nil || bad != 0 {
+		return 0, fmt.Errorf("%s of %d requests: %v, %d misreported", job, requests, out.Err, bad)
+	}
+	return d, nil
 }
