@@ -380,28 +380,19 @@ func (a *applier) limits(idx []int) {
 		var rs batchOutcome
 		switch g.act {
 		case Create:
-			in := make([]associations.LimitCreate, len(is))
-			for j, i := range is {
-				c := a.rep.Results[i].Change
-				in[j] = associations.LimitCreate{Category: associations.AssociationCategory(c.Category), TypeID: c.TypeID, MaxToObjectIDs: c.New}
-			}
-			res, err := a.s.CreateConfigurations(a.ctx, from, to, in)
+			res, err := a.s.CreateConfigurations(a.ctx, from, to, inputs(a, is, func(c Change) associations.LimitCreate {
+				return associations.LimitCreate{Category: associations.AssociationCategory(c.Category), TypeID: c.TypeID, MaxToObjectIDs: c.New}
+			}))
 			rs = outcomeOf(res, err)
 		case Update:
-			in := make([]associations.LimitUpdate, len(is))
-			for j, i := range is {
-				c := a.rep.Results[i].Change
-				in[j] = associations.LimitUpdate{Category: associations.AssociationCategory(c.Category), TypeID: c.TypeID, MaxToObjectIDs: c.New}
-			}
-			res, err := a.s.UpdateConfigurations(a.ctx, from, to, in)
+			res, err := a.s.UpdateConfigurations(a.ctx, from, to, inputs(a, is, func(c Change) associations.LimitUpdate {
+				return associations.LimitUpdate{Category: associations.AssociationCategory(c.Category), TypeID: c.TypeID, MaxToObjectIDs: c.New}
+			}))
 			rs = outcomeOf(res, err)
 		case Delete:
-			in := make([]associations.LimitKey, len(is))
-			for j, i := range is {
-				c := a.rep.Results[i].Change
-				in[j] = associations.LimitKey{Category: associations.AssociationCategory(c.Category), TypeID: c.TypeID}
-			}
-			res, err := a.s.PurgeConfigurations(a.ctx, from, to, in)
+			res, err := a.s.PurgeConfigurations(a.ctx, from, to, inputs(a, is, func(c Change) associations.LimitKey {
+				return associations.LimitKey{Category: associations.AssociationCategory(c.Category), TypeID: c.TypeID}
+			}))
 			rs = outcomeOf(res, err)
 		}
 		var live map[int32]int32
@@ -464,6 +455,16 @@ func (b batchOutcome) state(i int) inputState {
 		return inputState{err: b.err}
 	}
 	return inputState{err: hubspot.ErrNoResult}
+}
+
+// inputs builds one batch input per change of is, in order, so that input
+// j of the batch is change is[j].
+func inputs[T any](a *applier, is []int, in func(Change) T) []T {
+	out := make([]T, len(is))
+	for j, i := range is {
+		out[j] = in(a.rep.Results[i].Change)
+	}
+	return out
 }
 
 func outcomeOf[In, Out any](res *hubspot.Result[In, Out], err error) batchOutcome {
