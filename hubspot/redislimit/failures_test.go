@@ -279,20 +279,13 @@ func withClock(c wire.Clock) hubspot.Option {
 	return func(o *wire.Options) error { o.Clock = c; return nil }
 }
 
-// skewedClock is the real clock moved by d.
-type skewedClock struct{ d time.Duration }
+// skewedClock is the real clock moved by d (sleeps are real).
+type skewedClock struct {
+	wire.SystemClock
+	d time.Duration
+}
 
 func (c skewedClock) Now() time.Time { return time.Now().Add(c.d) }
-func (c skewedClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // TestStore_clockSkew_localTimesStayLocal: a process whose clock is 5
 // minutes ahead reserves in its fallback while Redis is frozen; when Redis
@@ -306,7 +299,7 @@ func TestStore_clockSkew_localTimesStayLocal(t *testing.T) {
 	srv := hubspottest.NewServer(t, hubspottest.WithToken(token), hubspottest.WithRateLimit(10, time.Second))
 	ctx := context.Background()
 	skewed := redislimit.New(rdb, token, redislimit.WithCallTimeout(200*time.Millisecond))
-	lim := mustLimiter(t, withClock(skewedClock{5 * time.Minute}), hubspot.WithWindowStore(skewed))
+	lim := mustLimiter(t, withClock(skewedClock{d: 5 * time.Minute}), hubspot.WithWindowStore(skewed))
 	c, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithLimiter(lim))
 	if err != nil {
 		t.Fatal(err)
