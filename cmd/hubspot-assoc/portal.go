@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -121,14 +120,7 @@ func (a *app) newSchema(portal string) (*associations.Schema, func(), error) {
 		if !validHostPort(a.pf.redis) {
 			return nil, nil, fmt.Errorf("--redis wants host:port, got %q", clip(a.pf.redis))
 		}
-		rdb := redis.NewClient(&redis.Options{
-			Addr:                  a.pf.redis,
-			ContextTimeoutEnabled: true, // go-redis honours the caller's deadline
-			DialTimeout:           250 * time.Millisecond,
-			ReadTimeout:           250 * time.Millisecond,
-			WriteTimeout:          250 * time.Millisecond,
-			MaxRetries:            1,
-		})
+		rdb := redis.NewClient(redislimit.ClientOptions(a.pf.redis))
 		logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		opts = append(opts, hubspot.WithLimiter(redislimit.NewLimiter(rdb, token, redislimit.WithLogger(logger))))
 		closeRedis = func() { _ = rdb.Close() }

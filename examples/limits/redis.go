@@ -31,14 +31,7 @@ func sharedLimiter(cfg config, token string, perInterval int, interval time.Dura
 	if cfg.redis == "" {
 		return nil, func() {}
 	}
-	rdb := redis.NewClient(&redis.Options{
-		Addr:                  cfg.redis,
-		ContextTimeoutEnabled: true, // go-redis honours the caller's deadline
-		DialTimeout:           250 * time.Millisecond,
-		ReadTimeout:           250 * time.Millisecond,
-		WriteTimeout:          250 * time.Millisecond,
-		MaxRetries:            1,
-	})
+	rdb := redis.NewClient(redislimit.ClientOptions(cfg.redis))
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// go-redis logs every failed dial to os.Stderr with its own format;
 	// redislimit's one warning per outage says what matters, so go-redis's

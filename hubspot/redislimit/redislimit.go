@@ -19,14 +19,7 @@
 // so a process joining a saturated fleet gets a send within about one
 // window; a process that stops asking for 2.5 s loses its place.
 //
-//	rdb := redis.NewClient(&redis.Options{
-//		Addr:                  "redis:6379",
-//		ContextTimeoutEnabled: true, // honour the caller's deadline
-//		DialTimeout:           250 * time.Millisecond,
-//		ReadTimeout:           250 * time.Millisecond,
-//		WriteTimeout:          250 * time.Millisecond,
-//		MaxRetries:            1,
-//	})
+//	rdb := redis.NewClient(redislimit.ClientOptions("redis:6379"))
 //	schema, err := associations.New(token, hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
 //
 // When Redis loses the window (a restart without persistence, a flush),
@@ -196,6 +189,23 @@ func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 	rand.Read(b[:])
 	s.id = hex.EncodeToString(b[:])
 	return s
+}
+
+// ClientOptions returns the go-redis options this package recommends for a
+// client of the Redis at addr: go-redis honours the caller's deadline
+// (ContextTimeoutEnabled), dials, reads and writes give up after 250 ms and
+// a failed command is tried once more, so that an outage is found within
+// the call timeout and pacing goes on in-process. Change fields of the
+// result for TLS, a password or a database.
+func ClientOptions(addr string) *redis.Options {
+	return &redis.Options{
+		Addr:                  addr,
+		ContextTimeoutEnabled: true,
+		DialTimeout:           250 * time.Millisecond,
+		ReadTimeout:           250 * time.Millisecond,
+		WriteTimeout:          250 * time.Millisecond,
+		MaxRetries:            1,
+	}
 }
 
 // NewLimiter returns a hubspot.AdaptiveLimiter whose window is token's

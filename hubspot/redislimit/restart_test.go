@@ -23,7 +23,7 @@ func TestNewLimiter_redisLost_logRebuilt(t *testing.T) {
 	for _, loss := range []string{"flush", "restart"} {
 		t.Run(loss, func(t *testing.T) {
 			rs := redistest.ForTest(t)
-			rdb := redis.NewClient(redistest.ClientOptions(rs.Addr))
+			rdb := redis.NewClient(redislimit.ClientOptions(rs.Addr))
 			t.Cleanup(func() { rdb.Close() })
 			srv := hubspottest.NewServer(t, hubspottest.WithToken(token), hubspottest.WithRateLimit(10, 2*time.Second))
 			ctx := context.Background()

@@ -45,20 +45,13 @@ type WorkerArgs struct {
 	Seed     uint64
 }
 
-// RedisOptions are the go-redis options the README recommends, used by
-// every worker.
-func RedisOptions(addr string) *redis.Options {
-	return &redis.Options{Addr: addr, ContextTimeoutEnabled: true, DialTimeout: 250 * time.Millisecond,
-		ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond, MaxRetries: 1}
-}
-
 // RunWorker is one of the processes of the shared-budget benchmark: it waits
 // until StartAt, then updates N limits from type id First with Schema,
 // paced by a Redis-backed limiter or its own in-process one.
 func RunWorker(ctx context.Context, a WorkerArgs) WorkerReport {
 	var lim *hubspot.AdaptiveLimiter
 	if a.RedisAddr != "" {
-		rdb := redis.NewClient(RedisOptions(a.RedisAddr))
+		rdb := redis.NewClient(redislimit.ClientOptions(a.RedisAddr))
 		defer rdb.Close()
 		opts := []redislimit.Option{redislimit.WithLimit(a.Limit, a.Interval)}
 		if !a.Fallback {

@@ -96,13 +96,6 @@ func (r *Server) Restart(ctx context.Context) error {
 	return r.start(ctx)
 }
 
-// ClientOptions are go-redis options for a test's client of the server at
-// addr: the timeouts redislimit's documentation recommends.
-func ClientOptions(addr string) *redis.Options {
-	return &redis.Options{Addr: addr, ContextTimeoutEnabled: true, DialTimeout: 250 * time.Millisecond,
-		ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond, MaxRetries: 1}
-}
-
 // ForTest starts a server for t in t.TempDir() and stops it when t ends. It
 // skips t, saying how to install Redis, when redis-server is missing, unless
 // $REQUIRE_REDIS is set (CI sets it): then a missing server fails the test.
