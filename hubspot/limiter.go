@@ -309,7 +309,8 @@ type AdaptiveLimiter struct {
 	remain int
 	// unshared is when an answer last counted sends this limiter's
 	// in-process store did not know of (other clients of the app, not
-	// sharing the window): they would draw 429s from a burst.
+	// sharing the window): they would draw 429s from a burst. An answer
+	// that shows none two intervals later clears it.
 	unshared time.Time
 	// quota is how many of this limiter's sends may fall within a window
 	// while answers show unshared clients: its part of the window, Max
@@ -632,10 +633,12 @@ func (l *AdaptiveLimiter) probe(now time.Time) bool {
 	return l.probing
 }
 
-// sharedNow says whether answers in the last two intervals counted sends
-// an in-process store did not know of; l.mu is held.
-func (l *AdaptiveLimiter) sharedNow(now time.Time) bool {
-	return !l.unshared.IsZero() && now.Sub(l.unshared) <= 2*l.interval
+// sharedNow says whether answers counted sends an in-process store did not
+// know of, and none since has shown the limiter alone (see takeCount); l.mu
+// is held. A pause without answers (a Retry-After longer than the window)
+// does not end it: the others are still there when it ends.
+func (l *AdaptiveLimiter) sharedNow(time.Time) bool {
+	return !l.unshared.IsZero()
 }
 
 // placedSince counts this limiter's accepted sends placed after from;
@@ -815,6 +818,9 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 	wasShared := l.sharedNow(now)
 	if used > counted+limit/10+1 {
 		l.unshared = now
+	} else if now.Sub(l.unshared) > 2*interval {
+		// No answer in two intervals showed others: alone again.
+		l.unshared = time.Time{}
 	}
 	c := count{own: counted, used: used}
 	switch part := max(1, limit*counted/max(used, 1)); {
@@ -835,6 +841,13 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 			// The window is overfull: take the part this answer shows.
 			l.quota = min(l.quota, part)
 		}
+	}
+	if refused && wasShared {
+		// The pause that follows frees this limiter's slots, which the
+		// others may take meanwhile: after it, probe again (the sends in
+		// flight answered, one send) and take the part its answer shows.
+		l.probing, l.firstAnswer, l.probeAt = true, now, time.Time{}
+		return
 	}
 	if l.probing && !l.probeAt.IsZero() && !sent.Before(l.probeAt) {
 		l.probing = false

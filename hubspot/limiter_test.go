@@ -446,9 +446,15 @@ func TestAdaptiveLimiter_pace_burst(t *testing.T) {
 	if p := l.pace(); p.Burst != 16 {
 		t.Errorf("with other clients unseen by its store: %+v, want its part, 16", p)
 	}
+	// A pause without answers does not end it; an answer windows later
+	// that shows no others does.
 	clock.Sleep(context.Background(), 3*time.Second)
+	if p := l.pace(); p.Burst != 16 {
+		t.Errorf("windows later, no answer since: %+v, want its part still", p)
+	}
+	l.Observe(rateResp(200, "50", "1000", "49").Header)
 	if p := l.pace(); p.Burst != 50 {
-		t.Errorf("windows later: %+v, want the whole window again", p)
+		t.Errorf("windows later, alone: %+v, want the whole window again", p)
 	}
 }
 
