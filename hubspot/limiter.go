@@ -815,8 +815,14 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 		counted--
 	}
 	counted = min(max(counted, 0), used)
+	// Others are seen only beyond what this limiter may have had counted:
+	// its sends placed within the interval before this one or after it
+	// (placements are estimates), and those in flight that left before it
+	// or soon enough after to overtake it.
+	mayHave := l.placedSince(at.Add(-interval))
+	mayHave += sort.Search(len(l.flying), func(i int) bool { return l.flying[i].After(at.Add(at.Sub(sent))) })
 	wasShared := l.sharedNow(now)
-	if used > counted+limit/10+1 {
+	if used > max(counted, mayHave)+limit/10+1 {
 		l.unshared = now
 	} else if now.Sub(l.unshared) > 2*interval {
 		// No answer in two intervals showed others: alone again.
