@@ -44,6 +44,7 @@ var sections = []struct {
 	{"client", clientSection},
 	{"generate", generateSection},
 	{"workers", workersSection},
+	{"joiner", joinerSection},
 }
 
 func run(args []string) error {
