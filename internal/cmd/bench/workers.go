@@ -123,8 +123,9 @@ func joinerSection(ctx context.Context, w io.Writer, progress func(string, ...an
 	fmt.Fprintf(w, "allowing 50 per 1 s, so the window stays full for four windows. 1.5 s after them a fifth\n")
 	fmt.Fprintf(w, "process starts with the defaults (`redislimit.NewLimiter`, nothing told: it must take the\n")
 	fmt.Fprintf(w, "shape the fleet learned, kept in Redis) and updates 1,000 limits (10 requests). Its wall time\n")
-	fmt.Fprintf(w, "is measured from its start to its end, against one window (1 s): with the queue of tickets it\n")
-	fmt.Fprintf(w, "gets its sends from the next slots that free, so about one window at most.\n\n")
+	fmt.Fprintf(w, "is measured from its start to its end, against one window (1 s): the queue in Redis gives the\n")
+	fmt.Fprintf(w, "slots that free to the waiting process with the fewest sends in the last two windows, so it gets\n")
+	fmt.Fprintf(w, "its 10 (a fifth of the window) from the next slots that free: about one window at most.\n\n")
 	progress("workers: a joining process")
 	r, err := bench.RunWorkers(ctx, s, procs, n, max, interval)
 	if err != nil {
