@@ -45,6 +45,7 @@ var sections = []struct {
 	{"generate", generateSection},
 	{"workers", workersSection},
 	{"joiner", joinerSection},
+	{"margin", marginSection},
 }
 
 func run(args []string) error {
