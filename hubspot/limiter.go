@@ -83,10 +83,11 @@ type WindowStore interface {
 	// lag after r.At (not earlier than it is): where HubSpot counted the
 	// request less the way there of the send that will reuse the slot, so
 	// that send reaches HubSpot one window after it, whatever the delay on
-	// the way. HubSpot then counted
-	// used requests in its window of length interval; if the log holds fewer
-	// in (r.At-interval, now], other clients of the app spent the
-	// difference, and it is added as sends at the arrival.
+	// the way. HubSpot then counted used requests in its window of length
+	// interval; if the log holds fewer in (r.At-interval-margin, now] (the
+	// margin of Shape.Window: a send at the window's edge that HubSpot
+	// counted is not taken for another's), other clients of the app spent
+	// the difference, and it is added as sends at the arrival.
 	Correct(ctx context.Context, now time.Time, r Reservation, lag time.Duration, used int, interval time.Duration) error
 	// Hold stops every reservation for d from now (a Retry-After, a daily
 	// stop), unless a longer hold is in force.
@@ -209,9 +210,12 @@ func (s *MemoryStore) Correct(_ context.Context, now time.Time, r Reservation, l
 			}
 		}
 	}
-	// Count from the send, the earliest the arrival can be, so that a late
-	// estimate of the arrival does not invent sends by others.
-	first := s.firstAfter(r.At.Add(-interval))
+	// Count from the send, the earliest the arrival can be, and the
+	// window's margin before it, so that neither a late estimate of the
+	// arrival nor a send at the window's edge (counted by HubSpot, placed by
+	// the log just before the window) invents a send by others: an invented
+	// send holds a slot for a whole window.
+	first := s.firstAfter(r.At.Add(-(interval + windowMargin(interval))))
 	if missing := used - (len(s.log) - first); missing > 0 {
 		s.insert(entry{t: arrived}, missing)
 	}

@@ -512,3 +512,40 @@ func TestAdaptiveLimiter_unsharedQuota(t *testing.T) {
 		t.Fatalf("send 12, beyond its part, at +%s; want +%s, when its first send leaves the window", got, want)
 	}
 }
+
+// TestMemoryStore_Correct_windowEdgeNotInvented: HubSpot counted a send
+// that the log placed just before the window (at the edge, within the
+// margin): the store does not take it for another client's send. An
+// invented send would hold a slot for a whole window (one request short in
+// every later window of a job sized to whole windows).
+func TestMemoryStore_Correct_windowEdgeNotInvented(t *testing.T) {
+	ctx := context.Background()
+	sh := Shape{Max: 3, Interval: time.Second}
+	s := NewMemoryStore()
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	r0, err := s.Reserve(ctx, t0, sh)
+	if err != nil || r0.Wait > 0 {
+		t.Fatal(r0, err)
+	}
+	if err := s.Correct(ctx, t0.Add(10*time.Millisecond), r0, 5*time.Millisecond, 1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// 10 ms past the interval (the margin is 20 ms): HubSpot still counted
+	// the first send, so it says 2 used with this one.
+	t1 := t0.Add(time.Second + 10*time.Millisecond)
+	r1, err := s.Reserve(ctx, t1, sh)
+	if err != nil || r1.Wait > 0 {
+		t.Fatal(r1, err)
+	}
+	if err := s.Correct(ctx, t1.Add(10*time.Millisecond), r1, 5*time.Millisecond, 2, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Once the first send has left the window, two slots are free: nothing
+	// was added for others.
+	t2 := t0.Add(sh.Window() + 10*time.Millisecond)
+	for i := range 2 {
+		if r, err := s.Reserve(ctx, t2, sh); err != nil || r.Wait > 0 {
+			t.Fatalf("send %d after the first left: %+v, %v (a send by others was invented)", i, r, err)
+		}
+	}
+}

@@ -202,6 +202,10 @@ type store struct {
 	types      map[typeKey]*AssociationType
 	limits     map[typeKey]int32
 	nextUserID int32
+	// gen counts changes to types; defs caches each direction's
+	// object-limit type for pairRules, valid while its gen is current.
+	gen  uint64
+	defs map[[2]string]pairDef
 }
 
 func newStore() *store {
@@ -238,6 +242,7 @@ func (s *store) addType(t AssociationType) error {
 	}
 	cp := t
 	s.types[t.key()] = &cp
+	s.gen++
 	if t.Category == CategoryUserDefined && t.TypeID >= s.nextUserID {
 		s.nextUserID = t.TypeID + 1
 	}
@@ -315,12 +320,14 @@ func (s *store) createLabel(from, to, name, label, inverseLabel string) ([]Assoc
 		cp := t
 		s.types[t.key()] = &cp
 	}
+	s.gen++
 	s.nextUserID = id + int32(len(out))
 	return out, nil
 }
 
 // deleteType removes a type, its paired inverse and the limits on both.
 func (s *store) deleteType(t *AssociationType) {
+	s.gen++
 	delete(s.types, t.key())
 	delete(s.limits, t.key())
 	if t.InverseTypeID != 0 {

@@ -14,10 +14,12 @@
 // process schedules against it, and one that joins a running fleet starts
 // from it instead of assuming HubSpot's default (WithLimit tells NewLimiter
 // the limit to use before anything is learned). Fairness between processes
-// is a queue of tickets in Redis: a process that must wait takes a ticket
-// (the time it first waited) and gets slots in ticket order as they free,
-// so a process joining a saturated fleet gets a send within about one
-// window; a process that stops asking for 2.5 s loses its place.
+// is a queue in Redis ordered by each process's sends in the last two
+// windows: when the window is full, the slots that free go first to the
+// waiting process that has had the fewest, so a process joining a saturated fleet gets its
+// part of the window from the next slots that free, however many requests
+// the others have queued; a process that stops asking for 2.5 s loses its
+// place.
 //
 //	rdb := redis.NewClient(redislimit.ClientOptions("redis:6379"))
 //	schema, err := associations.New(token, hubspot.WithLimiter(redislimit.NewLimiter(rdb, token)))
@@ -145,6 +147,7 @@ type Store struct {
 	seenKey     string        // waiting processes by when they last asked
 	epochKey    string        // the life of the window in Redis
 	rebuildKey  string        // set while a lost window is rebuilt
+	mineKey     string        // this store's sends in the window (its share)
 	limit       hubspot.Shape // NewLimiter's configured limit (WithLimit)
 	logger      *slog.Logger
 	noFallback  bool
@@ -188,6 +191,7 @@ func New(rdb redis.Scripter, token string, opts ...Option) *Store {
 	var b [8]byte
 	rand.Read(b[:])
 	s.id = hex.EncodeToString(b[:])
+	s.mineKey = base + ":proc:" + s.id
 	return s
 }
 
@@ -244,7 +248,7 @@ func WithLimit(max int, interval time.Duration) Option {
 // ticket and by when they last asked), the epoch (the window's life) and
 // the rebuild marker.
 func (s *Store) Keys() []string {
-	return []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey}
+	return []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey, s.mineKey}
 }
 
 // scriptHead starts every script: Redis's time in µs, and own(key, type,
@@ -275,7 +279,8 @@ const (
 	repairedEpoch     = 64 // the epoch or rebuild key held another type
 )
 
-// reserveScript: KEYS = log, hold, shape, queue, seen, epoch, rebuild;
+// reserveScript: KEYS = log, hold, shape, queue, seen, epoch, rebuild, this
+// store's sends;
 // ARGV = max, interval (µs), window (µs), member, ttl (ms), longest hold
 // (µs), this store's id, staleness of a waiting process (µs), longest
 // interval (µs), largest max, the epoch the store knows (0: none), a new
@@ -299,11 +304,16 @@ const (
 // The shape is the learned one in KEYS[3] when there is one (its window
 // field is the interval plus its margin, hubspot.Shape.Window), else the caller's.
 //
-// Processes that must wait queue for slots in ticket order (KEYS[4], the
-// ticket being when they first waited; KEYS[5], when each last asked): a
-// process at position p of the queue gets a send when more than p slots are
-// free, and is told to come back when the (p+1)-th slot frees. A process
-// that has not asked for longer than the staleness leaves the queue.
+// Processes that must wait queue for slots (KEYS[4]), ordered by their
+// sends in the last two windows (KEYS[8] holds each store's own), fewest
+// first;
+// KEYS[5] says when each last asked. A process with p waiting processes
+// ahead of it (fewer sends than its own) gets a send when more than p slots
+// are free, and is told to come back when the (p+1)-th slot frees: the
+// slots a full window frees go to the processes that have had the least of
+// it, so one that joins a saturated fleet gets its part within about a
+// window however many requests the others keep waiting. A process that
+// has not asked for longer than the staleness leaves the queue.
 var reserveScript = redis.NewScript(scriptHead + `
 own(KEYS[1], 'zset', 1)
 own(KEYS[2], 'hash', 2)
@@ -312,6 +322,7 @@ own(KEYS[4], 'zset', 32)
 own(KEYS[5], 'zset', 32)
 own(KEYS[6], 'string', 64)
 own(KEYS[7], 'string', 64)
+own(KEYS[8], 'zset', 32)
 local known = tonumber(ARGV[11])
 local ep = tonumber(redis.call('GET', KEYS[6]) or 'x')
 if ep == nil or ep < 1 or ep ~= math.floor(ep) then
@@ -378,18 +389,29 @@ if rb then
     return {0, math.min(left, 20000), 0, repaired, max, interval, learned, ep}
   end
 end
--- The queue of waiting processes, without those that stopped asking.
+-- The processes asking (KEYS[5]: when each last asked) and the queue of
+-- those waiting for a slot, without those that stopped asking.
 local staleBefore = '(' .. string.format('%.0f', now - tonumber(ARGV[8]))
 local gone = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', staleBefore)
 for _, m in ipairs(gone) do redis.call('ZREM', KEYS[4], m) end
 if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', staleBefore) end
-local pos = redis.call('ZRANK', KEYS[4], ARGV[7])
-if not pos then pos = redis.call('ZCARD', KEYS[4]) end
+redis.call('ZADD', KEYS[5], string.format('%.0f', now), ARGV[7])
+redis.call('PEXPIRE', KEYS[5], ARGV[5])
+-- This process's sends in the last two windows (KEYS[8]): the queue is
+-- ordered by them, fewest first, so the slots a full window frees go to
+-- the processes that have had the fewest of it lately (a process that
+-- joins a saturated fleet first), whatever number of requests each keeps
+-- waiting. (Two windows, not one: as a window opens, the sends of the last
+-- one leave it together, and a process of the fleet would count none.)
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. string.format('%.0f', now - 2 * window))
+local mine = redis.call('ZCARD', KEYS[8])
+if redis.call('ZSCORE', KEYS[4], ARGV[7]) then
+  redis.call('ZADD', KEYS[4], mine, ARGV[7])
+end
+local pos = redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. mine)
 if pos >= max - n then
-  redis.call('ZADD', KEYS[4], 'NX', string.format('%.0f', now), ARGV[7])
-  redis.call('ZADD', KEYS[5], string.format('%.0f', now), ARGV[7])
+  redis.call('ZADD', KEYS[4], mine, ARGV[7])
   redis.call('PEXPIRE', KEYS[4], ARGV[5])
-  redis.call('PEXPIRE', KEYS[5], ARGV[5])
   -- Come back when the (pos+1)-th slot frees: when the (n-max+pos+1)-th
   -- oldest send leaves the window.
   local wait = window
@@ -402,9 +424,10 @@ if pos >= max - n then
   return {0, math.floor(wait), 0, repaired, max, interval, learned, ep}
 end
 redis.call('ZREM', KEYS[4], ARGV[7])
-redis.call('ZREM', KEYS[5], ARGV[7])
 redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[8], string.format('%.0f', now), ARGV[4])
+redis.call('PEXPIRE', KEYS[8], ARGV[5])
 if rb then
   redis.call('SET', KEYS[7], ARGV[4], 'KEEPTTL')
 end
@@ -462,12 +485,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, repaired}
 `)
 
-// correctScript: KEYS = log, rebuild; ARGV = member, arrival (µs), used, interval
-// (µs), member prefix for added sends, ttl (ms), sent (µs). Moves the member
-// to the arrival if that is later, then adds used minus the sends in
-// (sent-interval, +inf) at the arrival; returns {added, repaired}. (The
-// count starts from the send, the earliest the arrival can be, so that a
-// late estimate of the arrival does not invent sends.) Neither time is taken
+// correctScript: KEYS = log, rebuild; ARGV = member, arrival (µs), used, window
+// (µs: the interval and its margin), member prefix for added sends, ttl
+// (ms), sent (µs). Moves the member to the arrival if that is later, then
+// adds used minus the sends in (sent-window, +inf) at the arrival; returns
+// {added, repaired}. (The count starts from the send, the earliest the
+// arrival can be, and reaches back the margin too, so that neither a late
+// estimate of the arrival nor a send at the window's edge, counted by
+// HubSpot but placed by the log just before the window, invents a send: an
+// invented send holds a slot for a whole window.) Neither time is taken
 // later than Redis's now.
 var correctScript = redis.NewScript(scriptHead + `
 own(KEYS[1], 'zset', 1)
@@ -580,7 +606,7 @@ func (s *Store) reserve(ctx context.Context, member string, shape hubspot.Shape)
 	var b [8]byte
 	rand.Read(b[:])
 	fresh := int64(binary.BigEndian.Uint64(b[:])>>12) + 1 // below 2^52: exact in Lua's numbers
-	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey},
+	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey, s.mineKey},
 		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), member, ttl(shape.Window()),
 		maxHold.Microseconds(), s.id, queueStale.Microseconds(), wire.MaxRateLimitInterval.Microseconds(), wire.MaxRateLimitMax,
 		known, fresh, shapeTTL.Milliseconds(), rebuildTTL.Milliseconds(), rebuildGrace.Microseconds())
@@ -689,7 +715,7 @@ func (s *Store) Correct(ctx context.Context, now time.Time, r hubspot.Reservatio
 	}
 	prefix := s.id + ":c" + strconv.FormatUint(s.seq.Add(1), 36) + ":"
 	if err := s.write(ctx, now, correctScript, []string{s.logKey, s.rebuildKey},
-		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, interval.Microseconds(), prefix, ttl(interval+wire.WindowMargin(interval)), r.At.UnixMicro()); err != nil {
+		r.ID, r.At.Add(max(lag, 0)).UnixMicro(), used, (interval + wire.WindowMargin(interval)).Microseconds(), prefix, ttl(interval+wire.WindowMargin(interval)), r.At.UnixMicro()); err != nil {
 		return err
 	}
 	arrived := r.At.Add(max(lag, 0)).UnixMicro()

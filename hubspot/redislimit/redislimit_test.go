@@ -86,8 +86,8 @@ func TestStore_keys_hashedPrefixedExpiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 6 {
-		t.Fatalf("keys = %q, want the log, the hold, the shape, the queue's two and the epoch", keys)
+	if len(keys) != 7 {
+		t.Fatalf("keys = %q, want the log, the hold, the shape, the queue's two, the epoch and the first process's sends", keys)
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "test-prefix:{"+wire.TokenKey(token)+"}:") || strings.Contains(k, token) {

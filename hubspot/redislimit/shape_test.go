@@ -52,12 +52,27 @@ func TestNewLimiter_shapeSharedThroughRedis(t *testing.T) {
 }
 
 // TestNewLimiter_joinerGetsSlotsWithinAWindow: four processes, told the
-// limit, keep a window of 20 per 1 s full; a fifth joins with the default
-// limit and
-// sends 6 requests one after the other. Queued by ticket, it waits about
-// one window at most for each (bounded at 1.5 windows: the fleet's sends
-// come in bursts of a window's worth, so a joiner may land just after one).
+// limit, keep a window of 20 per 1 s full, each with 6 requests always
+// waiting; a fifth joins with the default limit. Sending 6 requests one
+// after the other, or its share of the window (20 / 5) at once, it waits
+// about one window at most for each (bounded at 1.5 windows: the fleet's
+// sends come in bursts of a window's worth, so a joiner may land just
+// after one): the queue gives the slots that free to the process with the
+// fewest sends in the window, however many requests the others keep
+// waiting.
 func TestNewLimiter_joinerGetsSlotsWithinAWindow(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		rounds, perRound int
+	}{
+		{"one after the other", 6, 1},
+		{"its share at once", 1, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) { joinSaturatedFleet(t, c.rounds, c.perRound) })
+	}
+}
+
+func joinSaturatedFleet(t *testing.T, rounds, perRound int) {
 	rdb := client(t)
 	ctx := context.Background()
 	srv := hubspottest.NewServer(t, hubspottest.WithToken(token), hubspottest.WithRateLimit(20, time.Second))
@@ -96,15 +111,26 @@ func TestNewLimiter_joinerGetsSlotsWithinAWindow(t *testing.T) {
 	}
 	bound := 1500 * time.Millisecond
 	before := srv.Stats().RateLimited
+	var mu sync.Mutex
 	var worst time.Duration
-	for i := range 6 {
+	for range rounds {
+		var jw sync.WaitGroup
 		start := time.Now()
-		resp, err := joiner.ListLabelsWithResponse(ctx, "contacts", "companies")
-		took := time.Since(start)
-		if err != nil || resp.StatusCode() != http.StatusOK {
-			t.Fatalf("joiner's request %d: %v %v", i, err, resp)
+		for i := range perRound {
+			jw.Add(1)
+			go func() {
+				defer jw.Done()
+				resp, err := joiner.ListLabelsWithResponse(ctx, "contacts", "companies")
+				took := time.Since(start)
+				if err != nil || resp.StatusCode() != http.StatusOK {
+					t.Errorf("joiner's request %d: %v %v", i, err, resp)
+				}
+				mu.Lock()
+				worst = max(worst, took)
+				mu.Unlock()
+			}()
 		}
-		worst = max(worst, took)
+		jw.Wait()
 	}
 	if srv.Stats().RateLimited > before {
 		// A late 429 to the fleet (send placement on a loaded machine)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -96,10 +97,26 @@ const (
 
 // WindowMargin is how much longer than HubSpot's interval a limiter keeps a
 // send in its window before reusing the slot: room for clock and network
-// jitter between this process's send time and HubSpot's arrival time. It is
-// 2% of the interval, between 10 ms and 250 ms.
+// jitter between this process's send time and HubSpot's arrival time (the
+// send's placement already allows for its own round trip). It is 2% of the
+// interval, between 10 ms and 250 ms: docs/BENCHMARKS.md measures smaller
+// margins, which draw late 429s on a loaded machine.
 func WindowMargin(interval time.Duration) time.Duration {
-	return min(max(interval/50, 10*time.Millisecond), 250*time.Millisecond)
+	return min(max(time.Duration(int64(interval)*marginPerMille.Load()/1000), time.Duration(marginFloor.Load())), 250*time.Millisecond)
+}
+
+// marginPerMille and marginFloor are WindowMargin's share of the interval
+// (thousandths) and its floor.
+var marginPerMille, marginFloor atomic.Int64
+
+func init() { SetWindowMargin(20, 10*time.Millisecond) }
+
+// SetWindowMargin sets WindowMargin's share of the interval (thousandths)
+// and its floor, process-wide: for the benchmark that measures the margin
+// (internal/cmd/bench), nothing else.
+func SetWindowMargin(perMille int64, floor time.Duration) {
+	marginPerMille.Store(perMille)
+	marginFloor.Store(int64(floor))
 }
 
 // TokenKey returns the hex SHA-256 of token: the name under which the

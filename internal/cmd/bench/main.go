@@ -44,6 +44,8 @@ var sections = []struct {
 	{"client", clientSection},
 	{"generate", generateSection},
 	{"workers", workersSection},
+	{"joiner", joinerSection},
+	{"margin", marginSection},
 }
 
 func run(args []string) error {

@@ -26,28 +26,12 @@ func workersSection(ctx context.Context, w io.Writer, progress func(string, ...a
 	fmt.Fprintf(w, "redis-server started for the run; beside it, the same four with in-process limiters only.\n")
 	fmt.Fprintf(w, "The bound is for all accepted requests together, as for one client; misreported compares every\n")
 	fmt.Fprintf(w, "worker's report with the server's state read back at the end.\n\n")
-	dir, err := os.MkdirTemp("", "bench-workers-")
+	fl, done, err := startFleet(ctx)
 	if err != nil {
-		return err
+		return skipped(w, err)
 	}
-	defer os.RemoveAll(dir)
-	rs, err := redistest.Start(ctx, dir)
-	if errors.Is(err, redistest.ErrNotInstalled) {
-		fmt.Fprintf(w, "Skipped: %v.\n", err)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer rs.Stop()
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	fakeBin := filepath.Join(dir, "hubspot-fake")
-	if err := runCmd("go", "build", "-o", fakeBin, "./hubspottest/cmd/hubspot-fake"); err != nil {
-		return err
-	}
+	defer done()
+	self, fakeBin, rs := fl.Self, fl.FakeBinary, fl.redis
 	fmt.Fprintf(w, "The third row restarts the redis-server 1.2 s after the start (every key lost, every\n")
 	fmt.Fprintf(w, "connection broken); its workers pace in-process while Redis is away (the default; the first\n")
 	fmt.Fprintf(w, "two rows' Redis workers run `WithoutFallback`, so that they show the shared window alone).\n\n")
@@ -77,12 +61,61 @@ func workersSection(ctx context.Context, w io.Writer, progress func(string, ...a
 			fmt.Fprintf(w, "\nA worker (%s) reported: `%s`\n", r.Backend, firstLine(e))
 		}
 	}
-	return joinerSection(ctx, w, progress, bench.WorkersSetup{Self: self, FakeBinary: fakeBin, RedisAddr: rs.Addr})
+	return nil
+}
+
+// fleet is what the workers and joiner sections run on: this program (run
+// with -worker), a built hubspot-fake and a redis-server.
+type fleet struct {
+	bench.WorkersSetup
+	redis *redistest.Server
+}
+
+// startFleet builds hubspot-fake and starts a redis-server in a temporary
+// directory; done stops and removes them. Without redis-server it returns
+// nil and the error to print.
+func startFleet(ctx context.Context) (*fleet, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "bench-workers-")
+	if err != nil {
+		return nil, nil, err
+	}
+	fakeBin := filepath.Join(dir, "hubspot-fake")
+	if err := runCmd("go", "build", "-o", fakeBin, "./hubspottest/cmd/hubspot-fake"); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	rs, err := redistest.Start(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return &fleet{WorkersSetup: bench.WorkersSetup{Self: self, FakeBinary: fakeBin, RedisAddr: rs.Addr}, redis: rs},
+		func() { rs.Stop(); os.RemoveAll(dir) }, nil
+}
+
+// skipped writes why a section that needs redis-server did not run, or
+// returns the error that stopped it.
+func skipped(w io.Writer, err error) error {
+	if errors.Is(err, redistest.ErrNotInstalled) {
+		fmt.Fprintf(w, "Skipped: %v.\n", err)
+		return nil
+	}
+	return err
 }
 
 // joinerSection: a process joins a fleet that keeps the window full.
-func joinerSection(ctx context.Context, w io.Writer, progress func(string, ...any), s bench.WorkersSetup) error {
+func joinerSection(ctx context.Context, w io.Writer, progress func(string, ...any)) error {
 	const procs, n, max, interval, joinerN = 4, 5000, 50, time.Second, 1000
+	fl, done, err := startFleet(ctx)
+	if err != nil {
+		return skipped(w, err)
+	}
+	defer done()
+	s := fl.WorkersSetup
 	s.JoinerN, s.JoinAfter, s.Limit = joinerN, 1500*time.Millisecond, max
 	fmt.Fprintf(w, "\n## 7. A process joins a fleet that keeps the window full\n\n")
 	fmt.Fprintf(w, "Four worker processes sharing one window through Redis, told the limit (50 per 1 s,\n")
@@ -90,8 +123,9 @@ func joinerSection(ctx context.Context, w io.Writer, progress func(string, ...an
 	fmt.Fprintf(w, "allowing 50 per 1 s, so the window stays full for four windows. 1.5 s after them a fifth\n")
 	fmt.Fprintf(w, "process starts with the defaults (`redislimit.NewLimiter`, nothing told: it must take the\n")
 	fmt.Fprintf(w, "shape the fleet learned, kept in Redis) and updates 1,000 limits (10 requests). Its wall time\n")
-	fmt.Fprintf(w, "is measured from its start to its end, against one window (1 s): with the queue of tickets it\n")
-	fmt.Fprintf(w, "gets its sends from the next slots that free, so about one window at most.\n\n")
+	fmt.Fprintf(w, "is measured from its start to its end, against one window (1 s): the queue in Redis gives the\n")
+	fmt.Fprintf(w, "slots that free to the waiting process with the fewest sends in the last two windows, so it gets\n")
+	fmt.Fprintf(w, "its 10 (a fifth of the window) from the next slots that free: about one window at most.\n\n")
 	progress("workers: a joining process")
 	r, err := bench.RunWorkers(ctx, s, procs, n, max, interval)
 	if err != nil {
