@@ -341,8 +341,10 @@ type AdaptiveLimiter struct {
 	// others spending the window, it then sends one (at probeAt) and waits
 	// for its answer, which counts what the others sent meanwhile, before
 	// it takes its quota.
-	probing              bool
-	firstAnswer, probeAt time.Time
+	// aloneAt is when a probe found the limiter alone: the answers the
+	// probe waited for did not each grow the burst (see pace).
+	probing                       bool
+	firstAnswer, probeAt, aloneAt time.Time
 	// flying holds the send times of this limiter's sends not yet
 	// answered (in-process store only), oldest first; pending counts
 	// sends held let go and being reserved; wake is closed (and replaced)
@@ -632,7 +634,7 @@ func (l *AdaptiveLimiter) probe(now time.Time) bool {
 		return false
 	}
 	if (len(l.flying) == 0 || !l.flying[0].Before(l.firstAnswer)) && !l.sharedNow(now) {
-		l.probing = false // alone
+		l.probing, l.aloneAt = false, now // alone
 	}
 	return l.probing
 }
@@ -1027,6 +1029,10 @@ func (l *AdaptiveLimiter) pace() wire.Pace {
 		p.Burst = l.max
 		if n := l.mineSince(now.Add(-(l.interval + windowMargin(l.interval)))); n > 0 {
 			p.Burst = max(n, min(l.remain, 2*n))
+			if local && now.Sub(l.aloneAt) < l.interval {
+				// A probe just found it alone: what is left is its own.
+				p.Burst = min(n+l.remain, l.max)
+			}
 		}
 	}
 	return p
