@@ -341,9 +341,10 @@ type AdaptiveLimiter struct {
 	// others spending the window, it then sends one (at probeAt) and waits
 	// for its answer, which counts what the others sent meanwhile, before
 	// it takes its quota.
-	// aloneAt is when a probe found the limiter alone: the answers the
-	// probe waited for did not each grow the burst (see pace).
-	probing                       bool
+	// aloneAt is when a probe that waited for answers (probeWaited: other
+	// sends were in flight at the first answer) found the limiter alone:
+	// those answers did not each grow the burst (see pace).
+	probing, probeWaited          bool
 	firstAnswer, probeAt, aloneAt time.Time
 	// flying holds the send times of this limiter's sends not yet
 	// answered (in-process store only), oldest first; pending counts
@@ -634,7 +635,10 @@ func (l *AdaptiveLimiter) probe(now time.Time) bool {
 		return false
 	}
 	if (len(l.flying) == 0 || !l.flying[0].Before(l.firstAnswer)) && !l.sharedNow(now) {
-		l.probing, l.aloneAt = false, now // alone
+		l.probing = false // alone
+		if l.probeWaited {
+			l.aloneAt = now
+		}
 	}
 	return l.probing
 }
@@ -808,7 +812,7 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 // probe and sets the quota. l.mu is held.
 func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used, limit int, interval time.Duration, refused bool) {
 	if l.firstAnswer.IsZero() {
-		l.firstAnswer = now
+		l.firstAnswer, l.probeWaited = now, len(l.flying) > 1
 	}
 	at := sent.Add(min(max(rtt-l.fastest, 0), interval))
 	window := interval + windowMargin(interval)
