@@ -328,9 +328,10 @@ type AdaptiveLimiter struct {
 	// It falls only on a 429 (the window overfull), to the part that answer
 	// shows: a limiter whose sends come late in each window would
 	// otherwise see a smaller part each window and starve.
-	quota   int
-	quotaAt time.Time
-	epoch   count
+	quota    int
+	quotaAt  time.Time
+	epoch    count
+	lastPart int
 	// placed holds where this limiter's accepted sends of the last two
 	// windows were counted (in-process store only; the store's placement:
 	// the arrival less the way there), oldest first.
@@ -515,16 +516,21 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 		}
 		now := l.clock.Now()
 		if hold, wake := l.held(now); hold > 0 {
-			// Its share is in flight while unshared clients spend the
-			// window: wait for an answer (which says what is free).
+			// Probing, or its quota spent while unshared clients spend
+			// the window: wait for an answer or the hold's end, less
+			// the time spent waiting in line (a hold computed before
+			// is stale by then).
+			until := now.Add(min(hold, storeRecheck))
 			select {
 			case l.turn <- struct{}{}:
 			case <-ctx.Done():
 				return slot{}, l.clock.Now().Sub(start), ctx.Err()
 			}
-			if err := l.sleepOrWake(ctx, min(hold, storeRecheck), wake); err != nil {
-				<-l.turn
-				return slot{}, l.clock.Now().Sub(start), err
+			if d := until.Sub(l.clock.Now()); d > 0 {
+				if err := l.sleepOrWake(ctx, d, wake); err != nil {
+					<-l.turn
+					return slot{}, l.clock.Now().Sub(start), err
+				}
 			}
 			continue
 		}
@@ -842,13 +848,22 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 	switch part := max(1, limit*counted/max(used, 1)); {
 	case !wasShared && l.sharedNow(now):
 		// Others appeared: its part is what this answer shows.
-		l.quota, l.quotaAt, l.epoch = part, now, c
+		l.quota, l.quotaAt, l.epoch, l.lastPart = part, now, c, part
 	case l.quotaAt.IsZero() || now.Sub(l.quotaAt) >= window:
 		if used >= l.epoch.used || l.quotaAt.IsZero() {
 			l.epoch = c
 		}
-		l.quota = max(l.quota, limit*l.epoch.own/max(l.epoch.used, 1))
-		l.quotaAt, l.epoch = now, c
+		// It rises to the least part shown by the fullest answers of
+		// this window and the one before, when they showed room beyond
+		// timing slack: room seen in one window only is a client paused
+		// (after a 429), and an answer does not count the others' sends
+		// that arrive after it.
+		p := l.quota
+		if l.epoch.used+max(limit/4, 1) <= limit {
+			p = limit * l.epoch.own / max(l.epoch.used, 1)
+		}
+		l.quota = max(l.quota, min(p, l.lastPart))
+		l.quotaAt, l.epoch, l.lastPart = now, c, p
 	default:
 		if used >= l.epoch.used {
 			l.epoch = c
@@ -858,16 +873,10 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 			l.quota = min(l.quota, part)
 		}
 	}
-	if refused && wasShared {
-		// The pause that follows frees this limiter's slots, which the
-		// others may take meanwhile: after it, probe again (the sends in
-		// flight answered, one send) and take the part its answer shows.
-		l.probing, l.firstAnswer, l.probeAt = true, now, time.Time{}
-		return
-	}
 	if l.probing && !l.probeAt.IsZero() && !sent.Before(l.probeAt) {
 		l.probing = false
 		l.quota, l.quotaAt, l.epoch = max(1, limit*counted/max(used, 1)), now, c
+		l.lastPart = l.quota
 	}
 	if !refused && len(l.placed) < maxRateLimitMax {
 		i := l.placedAfter(at)

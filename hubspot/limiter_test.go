@@ -549,3 +549,74 @@ func TestMemoryStore_Correct_windowEdgeNotInvented(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptiveLimiter_probe: a fresh limiter on HubSpot's default guess
+// sends nothing more from its first answer until the sends made before it
+// are answered. Alone, it then sends what is left of the window at once;
+// when those answers count others' sends, it sends one more and takes as
+// its quota the part of the window that send's answer shows.
+func TestAdaptiveLimiter_probe(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name          string
+		rems          []string // the answers to the first three sends
+		probeRem      string   // the answer to the probe send, if any
+		burst, within int
+	}{
+		{name: "alone", rems: []string{"49", "48", "47"}, burst: 50},
+		// HubSpot counted 12, 13, then 14: 11 by others. The probe's
+		// answer counts 20 with its 4: its part is 50 x 4/20 = 10.
+		{name: "shared", rems: []string{"38", "37", "36"}, probeRem: "30", burst: 10, within: 6},
+	} {
+		clock := rttest.NewClock()
+		l := testLimiter(0, 0, clock)
+		isHeld := func() bool {
+			hold, _ := l.held(clock.Now())
+			if hold == 0 {
+				l.unpend()
+			}
+			return hold > 0
+		}
+		var slots []slot
+		for range 3 {
+			s, waited, err := l.acquire(ctx, nil)
+			if err != nil || waited != 0 {
+				t.Fatalf("%s: a first send waited %s, %v", tc.name, waited, err)
+			}
+			slots = append(slots, s)
+		}
+		clock.Sleep(ctx, 10*time.Millisecond)
+		for i, rem := range tc.rems {
+			if i > 0 && !isHeld() {
+				t.Fatalf("%s: not held with %d of the first sends unanswered", tc.name, 3-i)
+			}
+			l.observe(ctx, slots[i], rateResp(200, "50", "1000", rem), nil, nil)
+		}
+		if tc.probeRem != "" {
+			s, waited, err := l.acquire(ctx, nil)
+			if err != nil || waited != 0 {
+				t.Fatalf("%s: the probe send waited %s, %v", tc.name, waited, err)
+			}
+			if !isHeld() {
+				t.Fatalf("%s: not held while the probe is unanswered", tc.name)
+			}
+			clock.Sleep(ctx, 10*time.Millisecond)
+			l.observe(ctx, s, rateResp(200, "50", "1000", tc.probeRem), nil, nil)
+		}
+		if p := l.pace(); p.Burst != tc.burst {
+			t.Errorf("%s: after the probe %+v, want a burst of %d", tc.name, p, tc.burst)
+		}
+		for i := range tc.within {
+			if isHeld() {
+				t.Fatalf("%s: send %d within its quota held", tc.name, i)
+			}
+			if _, _, err := l.acquire(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.within > 0 && !isHeld() {
+			t.Errorf("%s: not held beyond its quota", tc.name)
+		}
+	}
+}
