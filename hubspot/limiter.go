@@ -332,6 +332,11 @@ type AdaptiveLimiter struct {
 	quotaAt  time.Time
 	epoch    count
 	lastPart int
+	// leftover is what the fullest answer of the last window said was
+	// left (-1 until a window has passed): more left now is room others
+	// gave up (a client done), which the limiter takes one send at a time
+	// beyond its quota, each answered before the next.
+	leftover int
 	// placed holds where this limiter's accepted sends of the last two
 	// windows were counted (in-process store only; the store's placement:
 	// the arrival less the way there), oldest first.
@@ -401,7 +406,7 @@ func newLimiter(o *wire.Options) *AdaptiveLimiter {
 	if clock == nil {
 		clock = wire.SystemClock{}
 	}
-	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told, logger: o.Logger}
+	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told, logger: o.Logger, leftover: -1}
 	l.store, _ = o.Store.(WindowStore)
 	if l.store == nil {
 		l.store = NewMemoryStore()
@@ -612,7 +617,10 @@ func (l *AdaptiveLimiter) held(now time.Time) (time.Duration, chan struct{}) {
 		return 0, nil
 	default:
 		inWindow = len(l.flying) + l.pending + l.placedSince(now.Add(-window))
-		if inWindow < l.quota {
+		// Beyond it, one send at a time while the last answer shows
+		// more left than the last window's fullest answer did: room
+		// others gave up (a client done).
+		if inWindow < l.quota || (l.leftover >= 0 && len(l.flying)+l.pending == 0 && l.remain > l.leftover) {
 			l.pending++
 			return 0, nil
 		}
@@ -863,6 +871,7 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 			p = limit * l.epoch.own / max(l.epoch.used, 1)
 		}
 		l.quota = max(l.quota, min(p, l.lastPart))
+		l.leftover = limit - l.epoch.used
 		l.quotaAt, l.epoch, l.lastPart = now, c, p
 	default:
 		if used >= l.epoch.used {
