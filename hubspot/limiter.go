@@ -350,8 +350,9 @@ type AdaptiveLimiter struct {
 	// aloneAt is when a probe that waited for answers (probeWaited: other
 	// sends were in flight at the first answer) found the limiter alone:
 	// those answers did not each grow the burst (see pace).
-	probing, probeWaited          bool
-	firstAnswer, probeAt, aloneAt time.Time
+	probing, probeWaited, probeSaw bool
+	probeCap                       int
+	firstAnswer, probeAt, aloneAt  time.Time
 	// flying holds the send times of this limiter's sends not yet
 	// answered (in-process store only), oldest first; pending counts
 	// sends held let go and being reserved; wake is closed (and replaced)
@@ -603,7 +604,13 @@ func (l *AdaptiveLimiter) held(now time.Time) (time.Duration, chan struct{}) {
 	probe := l.probe(now)
 	switch {
 	case probe && len(l.flying) > 0 && l.flying[0].Before(l.firstAnswer):
-		// Wait for the first sends' answers.
+		// Until the first sends are answered, no more in flight than
+		// were at the first answer, and none once an answer counted
+		// a send that may not be its own.
+		if !l.probeSaw && len(l.flying)+l.pending < l.probeCap {
+			l.pending++
+			return 0, nil
+		}
 	case probe && len(l.flying)+l.pending == 0:
 		// Others spend the window: one send, whose answer counts what
 		// they sent meanwhile.
@@ -826,7 +833,7 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 // probe and sets the quota. l.mu is held.
 func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used, limit int, interval time.Duration, refused bool) {
 	if l.firstAnswer.IsZero() {
-		l.firstAnswer, l.probeWaited = now, len(l.flying) > 1
+		l.firstAnswer, l.probeWaited, l.probeCap = now, len(l.flying) > 1, len(l.flying)
 	}
 	at := sent.Add(min(max(rtt-l.fastest, 0), interval))
 	window := interval + windowMargin(interval)
@@ -845,6 +852,9 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 	// or soon enough after to overtake it.
 	mayHave := l.placedSince(at.Add(-interval))
 	mayHave += sort.Search(len(l.flying), func(i int) bool { return l.flying[i].After(at.Add(at.Sub(sent))) })
+	if used > mayHave {
+		l.probeSaw = true
+	}
 	wasShared := l.sharedNow(now)
 	if used > max(counted, mayHave)+limit/10+1 {
 		l.unshared = now

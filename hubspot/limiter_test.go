@@ -551,8 +551,9 @@ func TestMemoryStore_Correct_windowEdgeNotInvented(t *testing.T) {
 }
 
 // TestAdaptiveLimiter_probe: a fresh limiter on HubSpot's default guess
-// sends nothing more from its first answer until the sends made before it
-// are answered. Alone, it then sends what is left of the window at once;
+// keeps no more in flight from its first answer until the sends made
+// before it are answered (and sends nothing once an answer counted a send
+// not its own). Alone, it then sends what is left of the window at once;
 // when those answers count others' sends, it sends one more and takes as
 // its quota the part of the window that send's answer shows.
 func TestAdaptiveLimiter_probe(t *testing.T) {
@@ -588,10 +589,17 @@ func TestAdaptiveLimiter_probe(t *testing.T) {
 		}
 		clock.Sleep(ctx, 10*time.Millisecond)
 		for i, rem := range tc.rems {
-			if i > 0 && !isHeld() {
-				t.Fatalf("%s: not held with %d of the first sends unanswered", tc.name, 3-i)
-			}
 			l.observe(ctx, slots[i], rateResp(200, "50", "1000", rem), nil, nil)
+			if i < 2 && tc.probeRem == "" {
+				// Alone so far: the answered send's place may be
+				// taken, no more.
+				if _, waited, err := l.acquire(ctx, nil); err != nil || waited != 0 {
+					t.Fatalf("%s: a send in place of an answered one waited %s, %v", tc.name, waited, err)
+				}
+			}
+			if i < 2 && !isHeld() {
+				t.Fatalf("%s: not held with %d of the first sends unanswered", tc.name, 2-i)
+			}
 		}
 		if tc.probeRem != "" {
 			s, waited, err := l.acquire(ctx, nil)
