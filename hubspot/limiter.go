@@ -321,13 +321,15 @@ type AdaptiveLimiter struct {
 	// times its own sends over all HubSpot counted, rounded down, so that
 	// clients that each see the whole window free as it opens take
 	// together no more than it holds. It is set from the answer that first
-	// shows others (or a probe's); then once a window (the epoch from
-	// quotaAt) it rises to the part shown by the fullest answer of that
-	// window (epoch): an answer within a window counts this limiter's
-	// sends that reached HubSpot first, not the others' still on their way.
-	// It falls only on a 429 (the window overfull), to the part that answer
-	// shows: a limiter whose sends come late in each window would
-	// otherwise see a smaller part each window and starve.
+	// shows others (or a probe's). Once a window (the epoch from quotaAt)
+	// it may rise, to the lesser part shown by the fullest answers (epoch)
+	// of this window and the last (lastPart), and only when they showed a
+	// quarter of the window or more left: an answer does not count the
+	// others' sends that arrive after it, and room seen in one window only
+	// may be a client paused after a 429, which comes back. It falls only
+	// on a 429 (the window overfull), to the part that answer shows: a
+	// limiter whose sends come late in each window would otherwise see a
+	// smaller part each window and starve.
 	quota    int
 	quotaAt  time.Time
 	epoch    count
@@ -342,14 +344,16 @@ type AdaptiveLimiter struct {
 	// the arrival less the way there), oldest first.
 	placed []time.Time
 	// probing is set on a fresh limiter on an in-process store whose limit
-	// is a guess: from its first answer (firstAnswer) it sends nothing more
-	// until the sends made before it are answered; if those answers show
-	// others spending the window, it then sends one (at probeAt) and waits
-	// for its answer, which counts what the others sent meanwhile, before
-	// it takes its quota.
-	// aloneAt is when a probe that waited for answers (probeWaited: other
-	// sends were in flight at the first answer) found the limiter alone:
-	// those answers did not each grow the burst (see pace).
+	// is a guess. From its first answer (firstAnswer) until the sends made
+	// before it are answered, it keeps no more in flight than then
+	// (probeCap), and sends nothing once an answer counted a send that may
+	// not be its own (probeSaw). If those answers show others spending the
+	// window, it then sends one (at probeAt) and waits for its answer,
+	// which counts what the others sent meanwhile, before it takes its
+	// quota. aloneAt is when a probe that held sends (probeWaited: others
+	// of its sends were in flight at the first answer) found the limiter
+	// alone: the answers it waited for did not each grow the burst (see
+	// pace).
 	probing, probeWaited, probeSaw bool
 	probeCap                       int
 	firstAnswer, probeAt, aloneAt  time.Time
@@ -619,7 +623,7 @@ func (l *AdaptiveLimiter) held(now time.Time) (time.Duration, chan struct{}) {
 		return 0, nil
 	case probe:
 		// Wait for that send's answer.
-	case !l.sharedNow(now) || l.quota <= 0:
+	case !l.sharedNow() || l.quota <= 0:
 		l.pending++
 		return 0, nil
 	default:
@@ -647,15 +651,16 @@ func (l *AdaptiveLimiter) held(now time.Time) (time.Duration, chan struct{}) {
 	return wait, l.wake
 }
 
-// probe says whether the limiter is probing: it has its first answer and
-// waits for those of the sends made before it, or, others spending the
-// window, for that of its one probe send. It stops once the first sends
-// are answered and no answer showed others; l.mu is held.
+// probe says whether the limiter is probing (see AdaptiveLimiter.probing):
+// it has its first answer and waits for those of the sends made before it,
+// or, others spending the window, for that of its one probe send. It stops
+// once the first sends are answered and no answer showed others; l.mu is
+// held.
 func (l *AdaptiveLimiter) probe(now time.Time) bool {
 	if !l.probing || l.firstAnswer.IsZero() {
 		return false
 	}
-	if (len(l.flying) == 0 || !l.flying[0].Before(l.firstAnswer)) && !l.sharedNow(now) {
+	if (len(l.flying) == 0 || !l.flying[0].Before(l.firstAnswer)) && !l.sharedNow() {
 		l.probing = false // alone
 		if l.probeWaited {
 			l.aloneAt = now
@@ -668,7 +673,7 @@ func (l *AdaptiveLimiter) probe(now time.Time) bool {
 // know of, and none since has shown the limiter alone (see takeCount); l.mu
 // is held. A pause without answers (a Retry-After longer than the window)
 // does not end it: the others are still there when it ends.
-func (l *AdaptiveLimiter) sharedNow(time.Time) bool {
+func (l *AdaptiveLimiter) sharedNow() bool {
 	return !l.unshared.IsZero()
 }
 
@@ -855,7 +860,7 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 	if used > mayHave {
 		l.probeSaw = true
 	}
-	wasShared := l.sharedNow(now)
+	wasShared := l.sharedNow()
 	if used > max(counted, mayHave)+limit/10+1 {
 		l.unshared = now
 	} else if now.Sub(l.unshared) > 2*interval {
@@ -864,7 +869,7 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 	}
 	c := count{own: counted, used: used}
 	switch part := max(1, limit*counted/max(used, 1)); {
-	case !wasShared && l.sharedNow(now):
+	case !wasShared && l.sharedNow():
 		// Others appeared: its part is what this answer shows.
 		l.quota, l.quotaAt, l.epoch, l.lastPart = part, now, c, part
 	case l.quotaAt.IsZero() || now.Sub(l.quotaAt) >= window:
@@ -1055,7 +1060,7 @@ func (l *AdaptiveLimiter) pace() wire.Pace {
 	_, local := l.store.(*MemoryStore)
 	switch {
 	case local && l.probe(now):
-	case local && l.sharedNow(now):
+	case local && l.sharedNow():
 		p.Burst = l.quota
 	case l.known:
 		p.Burst = l.max
