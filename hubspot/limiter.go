@@ -137,6 +137,10 @@ type MemoryStore struct {
 	shape     Shape // learned; zero until Learn
 }
 
+// count is what one answer said HubSpot counted within the interval: this
+// limiter's sends and all sends.
+type count struct{ own, used int }
+
 type entry struct {
 	t  time.Time
 	id uint64 // 0 for sends added by Correct
@@ -309,16 +313,54 @@ type AdaptiveLimiter struct {
 	remain int
 	// unshared is when an answer last counted sends this limiter's
 	// in-process store did not know of (other clients of the app, not
-	// sharing the window): they would draw 429s from a burst.
+	// sharing the window): they would draw 429s from a burst. An answer
+	// that shows none two intervals later clears it.
 	unshared time.Time
-	// share is how many sends this limiter keeps in flight while answers
-	// show unshared clients: its part (its own sends' part of those HubSpot
-	// counted) of what the last answer said is free, at least one.
-	share int
+	// quota is how many of this limiter's sends may fall within a window
+	// while answers show unshared clients: its part of the window, Max
+	// times its own sends over all HubSpot counted, rounded down, so that
+	// clients that each see the whole window free as it opens take
+	// together no more than it holds. It is set from the answer that first
+	// shows others (or a probe's). Once a window (the epoch from quotaAt)
+	// it may rise, to the lesser part shown by the fullest answers (epoch)
+	// of this window and the last (lastPart), and only when they showed a
+	// quarter of the window or more left: an answer does not count the
+	// others' sends that arrive after it, and room seen in one window only
+	// may be a client paused after a 429, which comes back. It falls only
+	// on a 429 (the window overfull), to the part that answer shows: a
+	// limiter whose sends come late in each window would otherwise see a
+	// smaller part each window and starve.
+	quota    int
+	quotaAt  time.Time
+	epoch    count
+	lastPart int
+	// leftover is what the fullest answer of the last window said was
+	// left (-1 until a window has passed): more left now is room others
+	// gave up (a client done), which the limiter takes one send at a time
+	// beyond its quota, each answered before the next.
+	leftover int
+	// placed holds where this limiter's accepted sends of the last two
+	// windows were counted (in-process store only; the store's placement:
+	// the arrival less the way there), oldest first.
+	placed []time.Time
+	// probing is set on a fresh limiter on an in-process store whose limit
+	// is a guess. From its first answer (firstAnswer) until the sends made
+	// before it are answered, it keeps no more in flight than then
+	// (probeCap), and sends nothing once an answer counted a send that may
+	// not be its own (probeSaw). If those answers show others spending the
+	// window, it then sends one (at probeAt) and waits for its answer,
+	// which counts what the others sent meanwhile, before it takes its
+	// quota. aloneAt is when a probe that held sends (probeWaited: others
+	// of its sends were in flight at the first answer) found the limiter
+	// alone: the answers it waited for did not each grow the burst (see
+	// pace).
+	probing, probeWaited, probeSaw bool
+	probeCap                       int
+	firstAnswer, probeAt, aloneAt  time.Time
 	// flying holds the send times of this limiter's sends not yet
 	// answered (in-process store only), oldest first; pending counts
 	// sends held let go and being reserved; wake is closed (and replaced)
-	// by each answer, waking a caller held for its share.
+	// by each answer, waking a caller held for its quota.
 	flying  []time.Time
 	pending int
 	wake    chan struct{}
@@ -369,11 +411,13 @@ func newLimiter(o *wire.Options) *AdaptiveLimiter {
 	if clock == nil {
 		clock = wire.SystemClock{}
 	}
-	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told, logger: o.Logger}
+	l := &AdaptiveLimiter{clock: clock, turn: make(chan struct{}, 1), max: perInterval, interval: interval, known: told, logger: o.Logger, leftover: -1}
 	l.store, _ = o.Store.(WindowStore)
 	if l.store == nil {
 		l.store = NewMemoryStore()
 	}
+	_, local := l.store.(*MemoryStore)
+	l.probing = local && !told
 	return l
 }
 
@@ -482,16 +526,21 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 		}
 		now := l.clock.Now()
 		if hold, wake := l.held(now); hold > 0 {
-			// Its share is in flight while unshared clients spend the
-			// window: wait for an answer (which says what is free).
+			// Probing, or its quota spent while unshared clients spend
+			// the window: wait for an answer or the hold's end, less
+			// the time spent waiting in line (a hold computed before
+			// is stale by then).
+			until := now.Add(min(hold, storeRecheck))
 			select {
 			case l.turn <- struct{}{}:
 			case <-ctx.Done():
 				return slot{}, l.clock.Now().Sub(start), ctx.Err()
 			}
-			if err := l.sleepOrWake(ctx, min(hold, storeRecheck), wake); err != nil {
-				<-l.turn
-				return slot{}, l.clock.Now().Sub(start), err
+			if d := until.Sub(l.clock.Now()); d > 0 {
+				if err := l.sleepOrWake(ctx, d, wake); err != nil {
+					<-l.turn
+					return slot{}, l.clock.Now().Sub(start), err
+				}
 			}
 			continue
 		}
@@ -533,13 +582,16 @@ func (l *AdaptiveLimiter) acquire(ctx context.Context, lg *slog.Logger) (slot, t
 }
 
 // held says how long a send must wait (zero: it may go, and is counted
-// pending until noteSend or unpend), and the channel an answer closes. While
-// answers show sends an in-process store did not know of (other clients
-// pacing alone), a limiter keeps in flight no more than its part of what the
-// last answer said is free (at least one): sends queued behind a full window
-// then go out as answers show room, instead of together as the window frees
-// in every client's log at once (each client's burst drawing 429s). A shared
-// store sees every process's sends and holds none this way.
+// pending until noteSend or unpend), and the channel an answer closes. It
+// holds sends only on an in-process store (a shared store sees every
+// process's sends): on a fresh limiter whose limit is a guess, from its
+// first answer until the sends made before it are answered (the answers
+// then say whether others spend the window); and while answers show sends
+// the store did not know of (other clients pacing alone), beyond the
+// limiter's quota of the window: its sends counted within the last window
+// and those in flight. Each client's log frees as the window frees, so
+// every client sees the whole window free at once; each taking only its
+// part, together they take no more than the window holds.
 func (l *AdaptiveLimiter) held(now time.Time) (time.Duration, chan struct{}) {
 	if _, local := l.store.(*MemoryStore); !local {
 		return 0, nil
@@ -551,19 +603,90 @@ func (l *AdaptiveLimiter) held(now time.Time) (time.Duration, chan struct{}) {
 	if i := sort.Search(len(l.flying), func(i int) bool { return l.flying[i].After(now.Add(-l.interval)) }); i > 0 {
 		l.flying = append(l.flying[:0], l.flying[i:]...)
 	}
-	if l.unshared.IsZero() || now.Sub(l.unshared) > 2*l.interval || len(l.flying)+l.pending < max(1, l.share) {
+	window := l.interval + windowMargin(l.interval)
+	inWindow := 0
+	probe := l.probe(now)
+	switch {
+	case probe && len(l.flying) > 0 && l.flying[0].Before(l.firstAnswer):
+		// Until the first sends are answered, no more in flight than
+		// were at the first answer, and none once an answer counted
+		// a send that may not be its own.
+		if !l.probeSaw && len(l.flying)+l.pending < l.probeCap {
+			l.pending++
+			return 0, nil
+		}
+	case probe && len(l.flying)+l.pending == 0:
+		// Others spend the window: one send, whose answer counts what
+		// they sent meanwhile.
+		l.probeAt = now
 		l.pending++
 		return 0, nil
+	case probe:
+		// Wait for that send's answer.
+	case !l.sharedNow() || l.quota <= 0:
+		l.pending++
+		return 0, nil
+	default:
+		inWindow = len(l.flying) + l.pending + l.placedSince(now.Add(-window))
+		// Beyond it, one send at a time while the last answer shows
+		// more left than the last window's fullest answer did: room
+		// others gave up (a client done).
+		if inWindow < l.quota || (l.leftover >= 0 && len(l.flying)+l.pending == 0 && l.remain > l.leftover) {
+			l.pending++
+			return 0, nil
+		}
 	}
 	if l.wake == nil {
 		l.wake = make(chan struct{})
 	}
-	// Until an answer, or the oldest send in flight is given up.
+	// Until an answer, the oldest own send counted in the window leaves
+	// it, or the oldest send in flight is given up.
 	wait := l.interval
+	if i := l.placedAfter(now.Add(-window)); i < len(l.placed) && inWindow > 0 {
+		wait = max(l.placed[i].Add(window).Sub(now), time.Millisecond)
+	}
 	if len(l.flying) > 0 {
-		wait = max(l.flying[0].Add(l.interval).Sub(now), time.Millisecond)
+		wait = min(wait, max(l.flying[0].Add(l.interval).Sub(now), time.Millisecond))
 	}
 	return wait, l.wake
+}
+
+// probe says whether the limiter is probing (see AdaptiveLimiter.probing):
+// it has its first answer and waits for those of the sends made before it,
+// or, others spending the window, for that of its one probe send. It stops
+// once the first sends are answered and no answer showed others; l.mu is
+// held.
+func (l *AdaptiveLimiter) probe(now time.Time) bool {
+	if !l.probing || l.firstAnswer.IsZero() {
+		return false
+	}
+	if (len(l.flying) == 0 || !l.flying[0].Before(l.firstAnswer)) && !l.sharedNow() {
+		l.probing = false // alone
+		if l.probeWaited {
+			l.aloneAt = now
+		}
+	}
+	return l.probing
+}
+
+// sharedNow says whether answers counted sends an in-process store did not
+// know of, and none since has shown the limiter alone (see takeCount); l.mu
+// is held. A pause without answers (a Retry-After longer than the window)
+// does not end it: the others are still there when it ends.
+func (l *AdaptiveLimiter) sharedNow() bool {
+	return !l.unshared.IsZero()
+}
+
+// placedSince counts this limiter's accepted sends placed after from;
+// l.mu is held.
+func (l *AdaptiveLimiter) placedSince(from time.Time) int {
+	return len(l.placed) - l.placedAfter(from)
+}
+
+// placedAfter returns the index of the first send placed after t; l.mu is
+// held.
+func (l *AdaptiveLimiter) placedAfter(t time.Time) int {
+	return sort.Search(len(l.placed), func(i int) bool { return l.placed[i].After(t) })
 }
 
 // unpend undoes held's count of a send the store did not admit.
@@ -685,21 +808,7 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	l.mu.Lock()
 	l.remain = int(rem)
 	if _, local := l.store.(*MemoryStore); local {
-		// HubSpot counted the sends that reached it within the interval
-		// before this one did: of this limiter's, at most those sent
-		// from an interval and a round trip before it to as late after it
-		// as could still overtake it (its round trip less the fastest); a
-		// refused one is not counted. Beyond timing slack (a tenth of
-		// the window) the rest are others'.
-		counted := l.mineSince(s.local.Add(-interval-rtt)) - l.mineSince(s.local.Add(max(rtt-l.fastest, 0)))
-		if resp.StatusCode == http.StatusTooManyRequests {
-			counted--
-		}
-		counted = min(max(counted, 0), used)
-		if used > counted+limit/10+1 {
-			l.unshared = now
-		}
-		l.share = max(1, int(rem)*counted/max(used, 1))
+		l.takeCount(now, s.local, rtt, used, limit, interval, resp.StatusCode == http.StatusTooManyRequests)
 	}
 	l.mu.Unlock()
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -715,6 +824,90 @@ func (l *AdaptiveLimiter) observe(ctx context.Context, s slot, resp *http.Respon
 	// enough; never later than the answer, nor an interval.
 	lag := min(max(rtt-l.minRTT(), 0), interval)
 	l.storeErr(ctx, lg, l.store.Correct(ctx, now, s.res, lag, used, interval))
+}
+
+// takeCount takes in what HubSpot counted when the send made at sent (on
+// an in-process store) reached it: used sends of limit within interval,
+// the send refused or not. The send was counted where the store places
+// it (at): the round trip less the fastest after it left. Of this
+// limiter's sends HubSpot counted those placed within the interval before
+// it and those in flight that left before then (this one, unless
+// refused). Beyond timing slack (a tenth of the window) the rest are
+// others': the window is shared with clients this limiter cannot see, and
+// its quota follows (see AdaptiveLimiter.quota). A probe's answer ends the
+// probe and sets the quota. l.mu is held.
+func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used, limit int, interval time.Duration, refused bool) {
+	if l.firstAnswer.IsZero() {
+		l.firstAnswer, l.probeWaited, l.probeCap = now, len(l.flying) > 1, len(l.flying)
+	}
+	at := sent.Add(min(max(rtt-l.fastest, 0), interval))
+	window := interval + windowMargin(interval)
+	if i := l.placedAfter(now.Add(-2 * window)); i > 0 {
+		l.placed = append(l.placed[:0], l.placed[i:]...)
+	}
+	counted := l.placedSince(at.Add(-interval)) - l.placedSince(at)
+	counted += sort.Search(len(l.flying), func(i int) bool { return l.flying[i].After(at) })
+	if refused {
+		counted--
+	}
+	counted = min(max(counted, 0), used)
+	// Others are seen only beyond what this limiter may have had counted:
+	// its sends placed within the interval before this one or after it
+	// (placements are estimates), and those in flight that left before it
+	// or soon enough after to overtake it.
+	mayHave := l.placedSince(at.Add(-interval))
+	mayHave += sort.Search(len(l.flying), func(i int) bool { return l.flying[i].After(at.Add(at.Sub(sent))) })
+	if used > mayHave {
+		l.probeSaw = true
+	}
+	wasShared := l.sharedNow()
+	if used > max(counted, mayHave)+limit/10+1 {
+		l.unshared = now
+	} else if now.Sub(l.unshared) > 2*interval {
+		// No answer in two intervals showed others: alone again.
+		l.unshared = time.Time{}
+	}
+	c := count{own: counted, used: used}
+	switch part := max(1, limit*counted/max(used, 1)); {
+	case !wasShared && l.sharedNow():
+		// Others appeared: its part is what this answer shows.
+		l.quota, l.quotaAt, l.epoch, l.lastPart = part, now, c, part
+	case l.quotaAt.IsZero() || now.Sub(l.quotaAt) >= window:
+		if used >= l.epoch.used || l.quotaAt.IsZero() {
+			l.epoch = c
+		}
+		// It rises to the least part shown by the fullest answers of
+		// this window and the one before, when they showed room beyond
+		// timing slack: room seen in one window only is a client paused
+		// (after a 429), and an answer does not count the others' sends
+		// that arrive after it.
+		p := l.quota
+		if l.epoch.used+max(limit/4, 1) <= limit {
+			p = limit * l.epoch.own / max(l.epoch.used, 1)
+		}
+		l.quota = max(l.quota, min(p, l.lastPart))
+		l.leftover = limit - l.epoch.used
+		l.quotaAt, l.epoch, l.lastPart = now, c, p
+	default:
+		if used >= l.epoch.used {
+			l.epoch = c
+		}
+		if refused {
+			// The window is overfull: take the part this answer shows.
+			l.quota = min(l.quota, part)
+		}
+	}
+	if l.probing && !l.probeAt.IsZero() && !sent.Before(l.probeAt) {
+		l.probing = false
+		l.quota, l.quotaAt, l.epoch = max(1, limit*counted/max(used, 1)), now, c
+		l.lastPart = l.quota
+	}
+	if !refused && len(l.placed) < maxRateLimitMax {
+		i := l.placedAfter(at)
+		l.placed = append(l.placed, time.Time{})
+		copy(l.placed[i+1:], l.placed[i:])
+		l.placed[i] = at
+	}
 }
 
 // rateHeaders are the X-HubSpot-RateLimit-* values of one answer, each
@@ -855,18 +1048,28 @@ func (l *AdaptiveLimiter) minRTT() time.Duration {
 // window, which frees in the bursts it was spent in: several processes
 // sharing a token, or not, each burst their share, not the whole window),
 // grown up to twice that while the last answer's Remaining (what HubSpot
-// said is left) allows, so a fresh window fills in a few round trips. No burst while answers count sends an in-process store did not know
-// of (other clients of the app, each pacing alone, would all burst into the
-// same free slots).
+// said is left) allows, so a fresh window fills in a few round trips. On
+// an in-process store, no burst while a fresh limiter probes (see held),
+// and while answers count sends the store did not know of (other clients
+// of the app, each pacing alone) its quota, its part of the window.
 func (l *AdaptiveLimiter) pace() wire.Pace {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := wire.Pace{Rate: float64(l.max) / l.interval.Seconds(), RTT: l.rtt}
 	now := l.clock.Now()
-	if l.known && (l.unshared.IsZero() || now.Sub(l.unshared) > 2*l.interval) {
+	_, local := l.store.(*MemoryStore)
+	switch {
+	case local && l.probe(now):
+	case local && l.sharedNow():
+		p.Burst = l.quota
+	case l.known:
 		p.Burst = l.max
 		if n := l.mineSince(now.Add(-(l.interval + windowMargin(l.interval)))); n > 0 {
 			p.Burst = max(n, min(l.remain, 2*n))
+			if local && now.Sub(l.aloneAt) < l.interval {
+				// A probe just found it alone: what is left is its own.
+				p.Burst = min(n+l.remain, l.max)
+			}
 		}
 	}
 	return p

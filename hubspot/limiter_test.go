@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,45 +158,54 @@ func TestAdaptiveLimiter_Wait_rollingWindow(t *testing.T) {
 }
 
 // TestAdaptiveLimiter_Observe_otherClients: Remaining lower than this
-// process's own count means other clients of the app spent the window; their
-// sends are added at the send time, and slots free as they leave.
+// process's own count means other clients of the app spent the window: their
+// sends are added to the log, and the limiter takes only its part of the
+// window (Max times its own share of what HubSpot counted); its next send
+// waits until its own first sends leave the window.
 func TestAdaptiveLimiter_Observe_otherClients(t *testing.T) {
 	t.Parallel()
 	clock := rttest.NewClock()
 	l := testLimiter(10, time.Second, clock)
 	ctx := context.Background()
-	s, _, err := l.acquire(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sentAt := clock.Now()
-	clock.Sleep(ctx, 30*time.Millisecond) // the round trip
-	l.observe(ctx, s, rateResp(200, "10", "1000", "4"), nil, nil)
-	// HubSpot counted 6: ours plus 5 others. 4 more may go now (each
-	// answered before the next leaves: with others pacing alone, a
-	// limiter keeps only its part of what is free in flight).
-	var times []time.Time
-	for i := range 5 {
+	var slots []slot
+	for range 3 {
 		s, _, err := l.acquire(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		slots = append(slots, s)
+	}
+	sentAt := clock.Now()
+	clock.Sleep(ctx, 30*time.Millisecond) // the round trip
+	// HubSpot counted 4, 5, then 6: its 3 and 3 by others. Its part of
+	// the window is 10 x 3/6 = 5: 2 more go now.
+	for i, rem := range []string{"6", "5", "4"} {
+		l.observe(ctx, slots[i], rateResp(200, "10", "1000", rem), nil, nil)
+	}
+	var times []time.Time
+	for range 3 {
+		if _, _, err := l.acquire(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
 		times = append(times, clock.Now())
-		if i < 4 {
-			l.observe(ctx, s, rateResp(200, "10", "1000", strconv.Itoa(3-i)), nil, nil)
-		}
 	}
-	for i, tm := range times[:4] {
+	for i, tm := range times[:2] {
 		if !tm.Equal(sentAt.Add(30 * time.Millisecond)) {
-			t.Fatalf("send %d waited until %s", i, tm.Sub(sentAt))
+			t.Fatalf("send %d within its part waited until +%s", i, tm.Sub(sentAt))
 		}
 	}
-	// The first send (and the others HubSpot counted with it) is placed
-	// half the fastest round trip before HubSpot saw it (half the round
-	// trip after it left): the send reusing its slot takes that long to
-	// get there.
-	if got, want := times[4].Sub(sentAt), time.Second+windowMargin(time.Second); got != want {
-		t.Fatalf("fifth send at +%s, want +%s (when the first sends leave the window)", got, want)
+	// The first sends were placed where HubSpot counted them less the
+	// way there of the send reusing the slot (here where they left: every
+	// round trip was the fastest); the sixth waits until they leave.
+	if got, want := times[2].Sub(sentAt), time.Second+windowMargin(time.Second); got != want {
+		t.Fatalf("send beyond its part at +%s, want +%s (when its first sends leave the window)", got, want)
+	}
+	ms := l.store.(*MemoryStore)
+	ms.mu.Lock()
+	logged := len(ms.log) - ms.firstAfter(sentAt.Add(-time.Millisecond))
+	ms.mu.Unlock()
+	if logged != 9 {
+		t.Errorf("the log holds %d sends since the first, want 9: its 6 and the others' 3", logged)
 	}
 }
 
@@ -431,29 +439,37 @@ func TestAdaptiveLimiter_pace_burst(t *testing.T) {
 		t.Errorf("after 42 sends, 8 left: %+v, want its share, 42", p)
 	}
 	// HubSpot counts 20 sends more than this limiter made: others pace
-	// alone.
+	// alone; its burst is its part of the window, 50 x 10/30.
 	clock.Sleep(context.Background(), 2*time.Second)
 	waitN(t, l, clock, 10)
 	l.Observe(rateResp(200, "50", "1000", "20").Header)
-	if p := l.pace(); p.Burst != 0 {
-		t.Errorf("with other clients unseen by its store: %+v, want no burst", p)
+	if p := l.pace(); p.Burst != 16 {
+		t.Errorf("with other clients unseen by its store: %+v, want its part, 16", p)
 	}
+	// A pause without answers does not end it; an answer windows later
+	// that shows no others does.
 	clock.Sleep(context.Background(), 3*time.Second)
+	if p := l.pace(); p.Burst != 16 {
+		t.Errorf("windows later, no answer since: %+v, want its part still", p)
+	}
+	l.Observe(rateResp(200, "50", "1000", "49").Header)
 	if p := l.pace(); p.Burst != 50 {
-		t.Errorf("windows later: %+v, want the whole window again", p)
+		t.Errorf("windows later, alone: %+v, want the whole window again", p)
 	}
 }
 
-// TestAdaptiveLimiter_unsharedShare: while answers count sends its
+// TestAdaptiveLimiter_unsharedQuota: while answers count sends its
 // in-process store did not know of (other clients pacing alone), a limiter
-// keeps in flight only its part of what the last answer said is free (at
-// least one), so sends queued behind a full window do not all go as it
-// frees; alone, it holds nothing.
-func TestAdaptiveLimiter_unsharedShare(t *testing.T) {
+// keeps within a window only its part of it (Max times its own share of
+// what HubSpot counted, rounded down), so that clients that each see the
+// window free as it opens take together no more than it holds; alone, it
+// holds nothing.
+func TestAdaptiveLimiter_unsharedQuota(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := rttest.NewClock()
 	l := testLimiter(50, time.Second, clock)
+	start := clock.Now()
 	var slots []slot
 	for range 10 {
 		s, _, err := l.acquire(ctx, nil)
@@ -475,29 +491,25 @@ func TestAdaptiveLimiter_unsharedShare(t *testing.T) {
 	if isHeld() {
 		t.Fatal("held with answers counting only its own sends")
 	}
-	// HubSpot counted 40: 30 by others. Its share of the 10 left is 2
-	// (10 of the 40 counted are its own), and 8 are in flight.
-	l.observe(ctx, slots[1], rateResp(200, "50", "1000", "10"), nil, nil)
-	if !isHeld() {
-		t.Fatal("not held with 8 in flight and a share of 2")
-	}
-	for _, s := range slots[2:8] {
+	// HubSpot counted 40: 30 by others. Its part is 50 x 10/40 = 12.
+	for _, s := range slots[1:] {
 		l.observe(ctx, s, rateResp(200, "50", "1000", "10"), nil, nil)
 	}
-	if !isHeld() {
-		t.Fatal("not held with 2 in flight and a share of 2")
+	if p := l.pace(); p.Burst != 12 {
+		t.Errorf("pace with others: %+v, want its part, 12, as the burst", p)
 	}
-	l.observe(ctx, slots[8], rateResp(200, "50", "1000", "10"), nil, nil)
-	if isHeld() {
-		t.Fatal("held with 1 in flight and a share of 2")
+	for i, rem := range []string{"9", "8"} {
+		s, waited, err := l.acquire(ctx, nil)
+		if err != nil || waited != 0 {
+			t.Fatalf("send %d within its part waited %s, %v", 10+i, waited, err)
+		}
+		l.observe(ctx, s, rateResp(200, "50", "1000", rem), nil, nil)
 	}
-	// The next send goes; the one after waits (here until the send in
-	// flight is given up, an interval after it left: no answer comes).
-	if _, waited, err := l.acquire(ctx, nil); err != nil || waited != 0 {
-		t.Fatalf("within the share: waited %v, %v", waited, err)
+	if _, _, err := l.acquire(ctx, nil); err != nil {
+		t.Fatal(err)
 	}
-	if _, waited, err := l.acquire(ctx, nil); err != nil || waited == 0 {
-		t.Fatalf("beyond the share: waited %v, %v; want a wait", waited, err)
+	if got, want := clock.Now().Sub(start), time.Second+windowMargin(time.Second); got != want {
+		t.Fatalf("send 12, beyond its part, at +%s; want +%s, when its first send leaves the window", got, want)
 	}
 }
 
@@ -534,6 +546,85 @@ func TestMemoryStore_Correct_windowEdgeNotInvented(t *testing.T) {
 	for i := range 2 {
 		if r, err := s.Reserve(ctx, t2, sh); err != nil || r.Wait > 0 {
 			t.Fatalf("send %d after the first left: %+v, %v (a send by others was invented)", i, r, err)
+		}
+	}
+}
+
+// TestAdaptiveLimiter_probe: a fresh limiter on HubSpot's default guess
+// keeps no more in flight from its first answer until the sends made
+// before it are answered (and sends nothing once an answer counted a send
+// not its own). Alone, it then sends what is left of the window at once;
+// when those answers count others' sends, it sends one more and takes as
+// its quota the part of the window that send's answer shows.
+func TestAdaptiveLimiter_probe(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name          string
+		rems          []string // the answers to the first three sends
+		probeRem      string   // the answer to the probe send, if any
+		burst, within int
+	}{
+		{name: "alone", rems: []string{"49", "48", "47"}, burst: 50},
+		// HubSpot counted 12, 13, then 14: 11 by others. The probe's
+		// answer counts 20 with its 4: its part is 50 x 4/20 = 10.
+		{name: "shared", rems: []string{"38", "37", "36"}, probeRem: "30", burst: 10, within: 6},
+	} {
+		clock := rttest.NewClock()
+		l := testLimiter(0, 0, clock)
+		isHeld := func() bool {
+			hold, _ := l.held(clock.Now())
+			if hold == 0 {
+				l.unpend()
+			}
+			return hold > 0
+		}
+		var slots []slot
+		for range 3 {
+			s, waited, err := l.acquire(ctx, nil)
+			if err != nil || waited != 0 {
+				t.Fatalf("%s: a first send waited %s, %v", tc.name, waited, err)
+			}
+			slots = append(slots, s)
+		}
+		clock.Sleep(ctx, 10*time.Millisecond)
+		for i, rem := range tc.rems {
+			l.observe(ctx, slots[i], rateResp(200, "50", "1000", rem), nil, nil)
+			if i < 2 && tc.probeRem == "" {
+				// Alone so far: the answered send's place may be
+				// taken, no more.
+				if _, waited, err := l.acquire(ctx, nil); err != nil || waited != 0 {
+					t.Fatalf("%s: a send in place of an answered one waited %s, %v", tc.name, waited, err)
+				}
+			}
+			if i < 2 && !isHeld() {
+				t.Fatalf("%s: not held with %d of the first sends unanswered", tc.name, 2-i)
+			}
+		}
+		if tc.probeRem != "" {
+			s, waited, err := l.acquire(ctx, nil)
+			if err != nil || waited != 0 {
+				t.Fatalf("%s: the probe send waited %s, %v", tc.name, waited, err)
+			}
+			if !isHeld() {
+				t.Fatalf("%s: not held while the probe is unanswered", tc.name)
+			}
+			clock.Sleep(ctx, 10*time.Millisecond)
+			l.observe(ctx, s, rateResp(200, "50", "1000", tc.probeRem), nil, nil)
+		}
+		if p := l.pace(); p.Burst != tc.burst {
+			t.Errorf("%s: after the probe %+v, want a burst of %d", tc.name, p, tc.burst)
+		}
+		for i := range tc.within {
+			if isHeld() {
+				t.Fatalf("%s: send %d within its quota held", tc.name, i)
+			}
+			if _, _, err := l.acquire(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.within > 0 && !isHeld() {
+			t.Errorf("%s: not held beyond its quota", tc.name)
 		}
 	}
 }

@@ -2,8 +2,12 @@ package bench
 
 import (
 	"context"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/hubspot"
 )
 
 // TestRunWindow_accountsEveryInput is the benchmark's smoke test: a small
@@ -30,5 +34,71 @@ func TestTighterBound_values(t *testing.T) {
 		if got := TighterBound(tc.r, tc.max, time.Second); got != tc.want {
 			t.Errorf("TighterBound(%d, %d) = %s, want %s", tc.r, tc.max, got, tc.want)
 		}
+	}
+}
+
+// TestSharedToken_inProcessLimiters: four clients of one token, each with
+// its own in-process limiter on HubSpot's default guess (they see each
+// other only through X-HubSpot-RateLimit-Remaining), update their limits at
+// once against one strict window (40 per 1 s, 160 requests: four windows).
+// After the first answers each knows others share the window and takes
+// only its part of it, and room another gives up one send at a time: few
+// 429s in all, a few after the first interval (two taking the same last
+// free slot), and every input reported as the server has it.
+func TestSharedToken_inProcessLimiters(t *testing.T) {
+	t.Parallel()
+	const clients, n, chunk, max, interval = 4, 400, 10, 40, time.Second
+	srv, err := StartServer(ServerSpec{Types: clients * n, Max: max, Interval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	start := time.Now()
+	outs := make([]Outcome, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			lim, err := hubspot.NewAdaptiveLimiter()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			lat := NewLatency(5*time.Millisecond, 15*time.Millisecond, uint64(c+1))
+			defer lat.Close()
+			out, err := RunSchema(context.Background(), srv.URL, lat, Updates(1+c*n, n), SchemaOptions{Limiter: lim, ChunkSize: chunk})
+			if err != nil {
+				t.Error(err)
+			}
+			outs[c] = out
+		})
+	}
+	wg.Wait()
+	all := Outcome{Failed: map[int32]bool{}}
+	for _, o := range outs {
+		if o.Err != nil {
+			t.Errorf("a client's run: %v", o.Err)
+		}
+		all.Succeeded = append(all.Succeeded, o.Succeeded...)
+		all.NotAttempted = append(all.NotAttempted, o.NotAttempted...)
+		for id, u := range o.Failed {
+			all.Failed[id] = u
+		}
+	}
+	if m := Misreported(srv, all, 1, clients*n); m != 0 || len(all.Succeeded) != clients*n {
+		t.Errorf("%d of %d inputs succeeded, %d misreported", len(all.Succeeded), clients*n, m)
+	}
+	late, accepted := Window429s(srv, start, interval)
+	total := 0
+	for _, r := range srv.Requests() {
+		if r.Status == http.StatusTooManyRequests {
+			total++
+		}
+	}
+	t.Logf("%d requests accepted, %d 429s (%d late) in %s", accepted, total, late, time.Since(start).Round(time.Millisecond))
+	// Without parts of the window (each limiter bursting into what its
+	// own log shows free) this drew 100-130 429s, 14-47 after the first
+	// interval.
+	if late > 12 || total > 24 {
+		t.Errorf("%d 429s, %d after the first interval; want at most 24 and 12", total, late)
 	}
 }
