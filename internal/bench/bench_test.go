@@ -43,8 +43,8 @@ func TestTighterBound_values(t *testing.T) {
 // once against one strict window (40 per 1 s, 160 requests: four windows).
 // After the first answers each knows others share the window and takes
 // only its part of it, and room another gives up one send at a time: few
-// 429s in all, a few after the first interval (two taking the same last
-// free slot), and every input reported as the server has it.
+// 429s in all (two taking the same last free slot), and every input
+// reported as the server has it.
 func TestSharedToken_inProcessLimiters(t *testing.T) {
 	t.Parallel()
 	const clients, n, chunk, max, interval = 4, 400, 10, 40, time.Second
@@ -97,8 +97,11 @@ func TestSharedToken_inProcessLimiters(t *testing.T) {
 	t.Logf("%d requests accepted, %d 429s (%d late) in %s", accepted, total, late, time.Since(start).Round(time.Millisecond))
 	// Without parts of the window (each limiter bursting into what its
 	// own log shows free) this drew 100-130 429s, 14-47 after the first
-	// interval.
-	if late > 12 || total > 24 {
-		t.Errorf("%d 429s, %d after the first interval; want at most 24 and 12", total, late)
+	// interval. With them: 1-9 on a quiet machine, up to 32 (18 late)
+	// with two race-enabled suites sharing 2 cores (sends leave late, and
+	// two limiters take the same freed slot more often); the bound is
+	// between the two, on the total, which tells them apart.
+	if total > 60 {
+		t.Errorf("%d 429s (%d after the first interval); want at most 60", total, late)
 	}
 }
