@@ -69,7 +69,7 @@ func TestNewHTTPClient_Do_refusesCrossOriginRedirects(t *testing.T) {
 						base = tlsSrv.Client().Transport.(*http.Transport).Clone()
 						base.DisableKeepAlives = true
 					}
-					hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()),
+					hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(rttest.NewClock()),
 						WithBaseTransport(base))
 					if err != nil {
 						t.Fatal(err)
@@ -139,7 +139,7 @@ func TestNewHTTPClient_Do_sameOriginRedirects(t *testing.T) {
 		n := hops.Add(1)
 		http.Redirect(w, r, fmt.Sprintf("%s/hop/%d", rttest.BasePath, n), http.StatusTemporaryRedirect)
 	})
-	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()), WithBaseTransport(rttest.Transport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(rttest.NewClock()), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestTransport_RoundTrip_bodyCapped(t *testing.T) {
 	mux.HandleFunc("/declared", rttest.Endless(200, 1<<30))
 	exact := bytes.Repeat([]byte("x"), MaxResponseBodyBytes)
 	mux.HandleFunc("/exact", func(w http.ResponseWriter, r *http.Request) { w.Write(exact) })
-	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()), WithBaseTransport(rttest.Transport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(rttest.NewClock()), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestTransport_RoundTrip_retryAfterValues(t *testing.T) {
 			}}
 			mux.Handle("/x", srv)
 			clock := rttest.NewClock()
-			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(clock), rttest.WithRand(rttest.MaxRand{}),
 				WithBaseTransport(rttest.Transport(t)))
 			if err != nil {
 				t.Fatal(err)
@@ -311,7 +311,7 @@ func TestTransport_RoundTrip_redactsEveryStatus(t *testing.T) {
 		io.WriteString(w, tok[half:]+`","correlationId":"`+tok+`","startedAt":"`+tok+`"}`)
 	})
 	var logs bytes.Buffer
-	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(rttest.NewClock()),
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(rttest.NewClock()),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
@@ -403,7 +403,7 @@ func TestTransport_RoundTrip_attemptTimeout(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	clock := &timerClock{Clock: rttest.NewClock()}
-	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(clock), rttest.WithRand(rttest.MaxRand{}),
 		WithTimeout(time.Hour), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)

@@ -286,7 +286,7 @@ func TestAdaptiveLimiter_Observe_absurdHeaders(t *testing.T) {
 		clock := rttest.NewClock()
 		lim := testLimiter(10, time.Second, clock)
 		var logs bytes.Buffer
-		hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)),
+		hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), rttest.WithClock(clock), WithBaseTransport(rttest.Transport(t)),
 			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		if err != nil {
 			t.Fatal(err)
@@ -375,7 +375,7 @@ func TestAdaptiveLimiter_observe_dailyStops(t *testing.T) {
 	})
 	clock := rttest.NewClock()
 	lim := testLimiter(10, time.Second, clock)
-	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)))
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(lim), rttest.WithClock(clock), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestTransport_backoff_synctest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := &http.Transport{DisableKeepAlives: true}
 		defer tr.CloseIdleConnections()
-		hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withRand(rttest.MaxRand{}), WithBaseTransport(tr))
+		hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithRand(rttest.MaxRand{}), WithBaseTransport(tr))
 		if err != nil {
 			t.Fatal(err)
 		}

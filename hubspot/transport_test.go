@@ -173,8 +173,8 @@ func TestTransport_RoundTrip_retrySteps(t *testing.T) {
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle(configPath, srv)
 			clock := rttest.NewClock()
-			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock),
-				withRand(rttest.MaxRand{}), WithBaseTransport(rttest.Transport(t)), WithUserAgent("ua-test/1"))
+			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(clock),
+				rttest.WithRand(rttest.MaxRand{}), WithBaseTransport(rttest.Transport(t)), WithUserAgent("ua-test/1"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,7 +235,7 @@ func TestTransport_RoundTrip_connectionRefusedRetriesPOST(t *testing.T) {
 	ln.Close() // nothing listens: dial fails before anything is sent
 	clock := rttest.NewClock()
 	var retries []RetryEvent
-	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(clock), rttest.WithRand(rttest.MaxRand{}),
 		WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestTransport_RoundTrip_retryPolicy(t *testing.T) {
 			srv := &stepServer{t: t, steps: tc.steps}
 			mux.Handle("/x", srv)
 			clock := rttest.NewClock()
-			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), withClock(clock), withRand(rttest.MaxRand{}),
+			hc, err := NewHTTPClient(WithToken(rttest.Token), WithLimiter(nil), rttest.WithClock(clock), rttest.WithRand(rttest.MaxRand{}),
 				WithBaseTransport(rttest.Transport(t)), WithRetryPolicy(tc.policy))
 			if err != nil {
 				t.Fatal(err)
@@ -355,7 +355,7 @@ func TestTransport_RoundTrip_tokenNeverLeaks(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLogger(logger), withClock(rttest.NewClock()),
+	hc, err := NewHTTPClient(WithToken(rttest.Token), WithLogger(logger), rttest.WithClock(rttest.NewClock()),
 		WithLimiter(testLimiter(1, time.Second, rttest.NewClock())), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +403,7 @@ func TestTransport_RoundTrip_tokenSourceAndLimiterWait(t *testing.T) {
 	clock := rttest.NewClock()
 	lim := testLimiter(100, 10*time.Second, clock)
 	hc, err := NewHTTPClient(WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "oauth-tok"})),
-		WithLimiter(lim), withClock(clock), WithBaseTransport(rttest.Transport(t)))
+		WithLimiter(lim), rttest.WithClock(clock), WithBaseTransport(rttest.Transport(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

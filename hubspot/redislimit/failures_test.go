@@ -19,6 +19,7 @@ import (
 	"github.com/crmkit/hubspot-associations/hubspot/redislimit"
 	"github.com/crmkit/hubspot-associations/hubspottest"
 	"github.com/crmkit/hubspot-associations/internal/redistest"
+	"github.com/crmkit/hubspot-associations/internal/rttest"
 	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
@@ -273,12 +274,6 @@ func mustLimiter(t testing.TB, opts ...hubspot.Option) *hubspot.AdaptiveLimiter 
 	return l
 }
 
-// withClock is the limiter's clock seam, an option only this module can
-// write (wire.Options is internal).
-func withClock(c wire.Clock) hubspot.Option {
-	return func(o *wire.Options) error { o.Clock = c; return nil }
-}
-
 // skewedClock is the real clock moved by d (sleeps are real).
 type skewedClock struct {
 	wire.SystemClock
@@ -299,7 +294,7 @@ func TestStore_clockSkew_localTimesStayLocal(t *testing.T) {
 	srv := hubspottest.NewServer(t, hubspottest.WithToken(token), hubspottest.WithRateLimit(10, time.Second))
 	ctx := context.Background()
 	skewed := redislimit.New(rdb, token, redislimit.WithCallTimeout(200*time.Millisecond))
-	lim := mustLimiter(t, withClock(skewedClock{d: 5 * time.Minute}), hubspot.WithWindowStore(skewed))
+	lim := mustLimiter(t, rttest.WithClock(skewedClock{d: 5 * time.Minute}), hubspot.WithWindowStore(skewed))
 	c, err := associations.NewDefaultClient(srv.URL, hubspot.WithToken(token), hubspot.WithLimiter(lim))
 	if err != nil {
 		t.Fatal(err)

@@ -60,8 +60,8 @@ func cfgSpec(op string, idempotent bool, base string) BatchSpec[cfg, cfg] {
 // testOptions are a test client's: no limiter, a fake clock, jitter at its
 // ceiling.
 func testOptions(t *testing.T, more ...hubspot.Option) []hubspot.Option {
-	return append([]hubspot.Option{hubspot.WithToken(rttest.Token), hubspot.WithLimiter(nil), withClock(rttest.NewClock()),
-		withRand(rttest.MaxRand{}), hubspot.WithBaseTransport(rttest.Transport(t))}, more...)
+	return append([]hubspot.Option{hubspot.WithToken(rttest.Token), hubspot.WithLimiter(nil), rttest.WithClock(rttest.NewClock()),
+		rttest.WithRand(rttest.MaxRand{}), hubspot.WithBaseTransport(rttest.Transport(t))}, more...)
 }
 
 func testClient(t *testing.T, more ...hubspot.Option) *http.Client {

@@ -2,7 +2,8 @@
 // (hubspot and internal/batchrt) share: an httptest server that catches
 // wrongly absolute URLs, a clock whose sleeps return at once, a jitter
 // source that always takes the ceiling, and hostile handlers (a reset, an
-// endless body, a server that must never be reached). It imports neither
+// endless body, a server that must never be reached) and the options that
+// set a client's or limiter's clock and jitter source. It imports neither
 // package, so both can use it in their internal tests.
 package rttest
 
@@ -20,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/crmkit/hubspot-associations/internal/wire"
 )
 
 // BasePath is a non-empty path prefix that every request must carry, so a
@@ -186,4 +189,16 @@ func Endless(status int, declared int64) http.HandlerFunc {
 			}
 		}
 	}
+}
+
+// WithClock and WithRand are the test seams of a client or limiter: options
+// only this module can write (wire.Options is internal). They are of
+// hubspot.Option's underlying type, so they pass where one is taken.
+func WithClock(c wire.Clock) func(*wire.Options) error {
+	return func(o *wire.Options) error { o.Clock = c; return nil }
+}
+
+// WithRand: see WithClock.
+func WithRand(r wire.Rand) func(*wire.Options) error {
+	return func(o *wire.Options) error { o.Rand = r; return nil }
 }
