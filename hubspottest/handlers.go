@@ -157,7 +157,6 @@ func (s *Server) apply(so specOp, specPath string, body []byte, cid string) *res
 				errs = append(errs, perInputError(hubspot.CategoryValidation, rules.refuse(k, input.MaxToObjectIDs), input.Category, input.TypeID))
 			default:
 				s.store.limits[k] = input.MaxToObjectIDs
-				rules.set(k, input.MaxToObjectIDs)
 				if so.op == OpBatchCreateConfigurations {
 					max := input.MaxToObjectIDs
 					created = append(created, userConfiguration{Category: input.Category, TypeID: input.TypeID, UserEnforcedMaxToObjectIDs: &max, Label: t.Label})
