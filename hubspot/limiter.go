@@ -868,7 +868,8 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 		l.unshared = time.Time{}
 	}
 	c := count{own: counted, used: used}
-	switch part := max(1, limit*counted/max(used, 1)); {
+	part := max(1, limit*counted/max(used, 1))
+	switch {
 	case !wasShared && l.sharedNow():
 		// Others appeared: its part is what this answer shows.
 		l.quota, l.quotaAt, l.epoch, l.lastPart = part, now, c, part
@@ -899,8 +900,7 @@ func (l *AdaptiveLimiter) takeCount(now, sent time.Time, rtt time.Duration, used
 	}
 	if l.probing && !l.probeAt.IsZero() && !sent.Before(l.probeAt) {
 		l.probing = false
-		l.quota, l.quotaAt, l.epoch = max(1, limit*counted/max(used, 1)), now, c
-		l.lastPart = l.quota
+		l.quota, l.quotaAt, l.epoch, l.lastPart = part, now, c, part
 	}
 	if !refused && len(l.placed) < maxRateLimitMax {
 		i := l.placedAfter(at)

@@ -147,7 +147,7 @@ type Store struct {
 	seenKey     string        // waiting processes by when they last asked
 	epochKey    string        // the life of the window in Redis
 	rebuildKey  string        // set while a lost window is rebuilt
-	mineKey     string        // this store's sends in the window (its share)
+	mineKey     string        // this store's sends of the last two windows (its place in the queue)
 	limit       hubspot.Shape // NewLimiter's configured limit (WithLimit)
 	logger      *slog.Logger
 	noFallback  bool
@@ -243,10 +243,11 @@ func WithLimit(max int, interval time.Duration) Option {
 	}
 }
 
-// Keys returns the keys the store writes (for inspection and tests): the
-// log, the hold, the learned shape, and the queue of waiting processes (by
-// ticket and by when they last asked), the epoch (the window's life) and
-// the rebuild marker.
+// Keys returns the keys the store writes (for inspection and tests), in
+// the order reserveScript takes them: the log, the hold, the learned shape,
+// the queue of waiting processes (by their sends) and when each process
+// last asked, the epoch (the window's life), the rebuild marker and this
+// store's own sends.
 func (s *Store) Keys() []string {
 	return []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey, s.mineKey}
 }
@@ -606,7 +607,7 @@ func (s *Store) reserve(ctx context.Context, member string, shape hubspot.Shape)
 	var b [8]byte
 	rand.Read(b[:])
 	fresh := int64(binary.BigEndian.Uint64(b[:])>>12) + 1 // below 2^52: exact in Lua's numbers
-	v, err := s.call(ctx, reserveScript, []string{s.logKey, s.holdKey, s.shapeKey, s.queueKey, s.seenKey, s.epochKey, s.rebuildKey, s.mineKey},
+	v, err := s.call(ctx, reserveScript, s.Keys(),
 		shape.Max, shape.Interval.Microseconds(), shape.Window().Microseconds(), member, ttl(shape.Window()),
 		maxHold.Microseconds(), s.id, queueStale.Microseconds(), wire.MaxRateLimitInterval.Microseconds(), wire.MaxRateLimitMax,
 		known, fresh, shapeTTL.Milliseconds(), rebuildTTL.Milliseconds(), rebuildGrace.Microseconds())
