@@ -109,7 +109,13 @@ func WindowMargin(interval time.Duration) time.Duration {
 // (thousandths) and its floor.
 var marginPerMille, marginFloor atomic.Int64
 
-func init() { SetWindowMargin(20, 10*time.Millisecond) }
+// The default margin: 2% of the interval, at least 10 ms.
+const (
+	DefaultMarginPerMille = 20
+	DefaultMarginFloor    = 10 * time.Millisecond
+)
+
+func init() { SetWindowMargin(DefaultMarginPerMille, DefaultMarginFloor) }
 
 // SetWindowMargin sets WindowMargin's share of the interval (thousandths)
 // and its floor, process-wide: for the benchmark that measures the margin

@@ -22,7 +22,7 @@ func marginSection(ctx context.Context, w io.Writer, progress func(string, ...an
 	fmt.Fprintf(w, "section 1 (20,000 updates at 50 per 1 s, no faults, 5-15 ms round trips), 3 runs per margin\n")
 	fmt.Fprintf(w, "(seeds 11-13), the default last; wall / bound is the median, late 429s the sum of the 3 runs.\n\n")
 	fmt.Fprintf(w, "| margin | at 1 s | wall / bound (median) | late 429s (3 runs) | misreported |\n|---|---|---|---|---|\n")
-	defer wire.SetWindowMargin(20, 10*time.Millisecond)
+	defer wire.SetWindowMargin(wire.DefaultMarginPerMille, wire.DefaultMarginFloor)
 	for _, m := range []struct {
 		name     string
 		perMille int64
@@ -30,7 +30,7 @@ func marginSection(ctx context.Context, w io.Writer, progress func(string, ...an
 	}{
 		{"0.2% of the interval, at least 2 ms", 2, 2 * time.Millisecond},
 		{"1%, at least 5 ms", 10, 5 * time.Millisecond},
-		{"2%, at least 10 ms (the default)", 20, 10 * time.Millisecond},
+		{"2%, at least 10 ms (the default)", wire.DefaultMarginPerMille, wire.DefaultMarginFloor},
 	} {
 		wire.SetWindowMargin(m.perMille, m.floor)
 		var ratios []float64
